@@ -1,0 +1,60 @@
+"""Plain data shared by the audio engine's modules: decoded audio, limits and export formats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded audio: float32 samples shaped (frames, channels), values in [-1, 1]."""
+
+    samples: FloatArray
+    sample_rate: int
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[0] / self.sample_rate
+
+    def mono(self) -> FloatArray:
+        """The channel average, which analysis works on."""
+        return np.asarray(self.samples.mean(axis=1), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """What a decode may cost; defaults match the service's documented limits."""
+
+    max_bytes: int = 200 * 1024 * 1024
+    max_seconds: float = 30 * 60
+
+
+class ExportFormat(str, Enum):
+    """The export formats the API documents."""
+
+    MP3_128 = "mp3_128"
+    MP3_256 = "mp3_256"
+    MP3_320 = "mp3_320"
+    WAV = "wav"
+
+    @property
+    def extension(self) -> str:
+        return "wav" if self is ExportFormat.WAV else "mp3"
+
+    @property
+    def bitrate_kbps(self) -> int | None:
+        return None if self is ExportFormat.WAV else int(self.value.split("_")[1])
+
+    @property
+    def content_type(self) -> str:
+        return "audio/wav" if self is ExportFormat.WAV else "audio/mpeg"

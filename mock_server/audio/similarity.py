@@ -1,0 +1,103 @@
+"""The similarity codec: a beat-by-beat matrix as printable characters, lower triangle row by row.
+
+Entry (i, j) with j <= i sits at index i*(i+1)/2 + j and holds chr(min + round(s * (max - min))),
+exactly what the reference's parseSimilarityMapString and getDiagIndex read back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mock_server.audio.errors import EngineValidationError
+
+SIMILARITY_MIN = 32
+SIMILARITY_MAX = 126
+FIELD = "similarity"
+
+
+@dataclass(frozen=True)
+class EncodedSimilarity:
+    data: str
+    min: int = SIMILARITY_MIN
+    max: int = SIMILARITY_MAX
+
+    def to_json(self) -> dict[str, Any]:
+        return {"data": self.data, "min": self.min, "max": self.max}
+
+
+def triangle_size(n: int) -> int:
+    return n * (n + 1) // 2
+
+
+def triangle_index(row: int, col: int) -> int:
+    i, j = max(row, col), min(row, col)
+    return (i + 1) * i // 2 + j
+
+
+def matrix_size(length: int) -> int | None:
+    """N such that N(N+1)/2 == length, or None when no such N exists."""
+    n = int((np.sqrt(8 * length + 1) - 1) // 2)
+    for candidate in (n - 1, n, n + 1):
+        if candidate >= 0 and triangle_size(candidate) == length:
+            return candidate
+    return None
+
+
+def encode_similarity(
+    matrix: NDArray[np.floating[Any]], lo: int = SIMILARITY_MIN, hi: int = SIMILARITY_MAX
+) -> EncodedSimilarity:
+    """Quantize a symmetric matrix with values in [0, 1] to its character string."""
+    rows, cols = np.tril_indices(matrix.shape[0])
+    values = np.clip(np.asarray(matrix, dtype=np.float64)[rows, cols], 0.0, 1.0)
+    codes = (lo + np.floor(values * (hi - lo) + 0.5)).astype(np.uint8)
+    return EncodedSimilarity(codes.tobytes().decode("ascii"), lo, hi)
+
+
+def decode_similarity(encoded: EncodedSimilarity) -> NDArray[np.float64]:
+    """The full symmetric matrix, each entry (code - min) / (max - min)."""
+    codes = np.frombuffer(encoded.data.encode("latin-1"), dtype=np.uint8)
+    n = matrix_size(codes.size)
+    if n is None:
+        raise EngineValidationError(FIELD, f"data length {codes.size} is not N(N+1)/2 for any N")
+    values = (codes.astype(np.float64) - encoded.min) / (encoded.max - encoded.min)
+    matrix = np.empty((n, n), dtype=np.float64)
+    rows, cols = np.tril_indices(n)
+    matrix[rows, cols] = values
+    matrix[cols, rows] = values
+    return matrix
+
+
+def _bounded_int(obj: dict[str, Any], key: str) -> int:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EngineValidationError(FIELD, f"{key} must be an integer")
+    if not SIMILARITY_MIN <= value <= SIMILARITY_MAX:
+        raise EngineValidationError(
+            FIELD, f"{key} must be within {SIMILARITY_MIN}..{SIMILARITY_MAX} (printable ASCII)"
+        )
+    return value
+
+
+def parse_similarity(obj: object, boundary_count: int) -> EncodedSimilarity:
+    """Check a JSON similarity object against the boundaries it belongs to."""
+    if not isinstance(obj, dict):
+        raise EngineValidationError(FIELD, "must be an object with data, min and max")
+    data = obj.get("data")
+    if not isinstance(data, str):
+        raise EngineValidationError(FIELD, "data must be a string")
+    lo, hi = _bounded_int(obj, "min"), _bounded_int(obj, "max")
+    if lo >= hi:
+        raise EngineValidationError(FIELD, "min must be less than max")
+    expected = triangle_size(boundary_count)
+    if len(data) != expected:
+        raise EngineValidationError(
+            FIELD,
+            f"data has {len(data)} characters; {boundary_count} boundaries need N(N+1)/2 = {expected}",
+        )
+    if data and (min(data) < chr(lo) or max(data) > chr(hi)):
+        raise EngineValidationError(FIELD, f"data has characters outside {lo}..{hi}")
+    return EncodedSimilarity(data, lo, hi)

@@ -1,0 +1,104 @@
+"""The spectral front end: one pass over the audio yields the onset envelope and the frame features.
+
+The STFT runs in chunks and each chunk is reduced at once to a few numbers per frame (band energies,
+pitch classes, loudness), so a long song never holds a full spectrogram in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from mock_server.audio.types import Audio, FloatArray
+
+ANALYSIS_RATE = 22050
+ONSET_FFT = 1024
+ONSET_HOP = 256
+CHROMA_FFT = 4096
+CHROMA_HOP = 1024
+BANDS = 40
+CHUNK_FRAMES = 2048
+CHROMA_LOW_HZ = 60.0
+CHROMA_HIGH_HZ = 4000.0
+
+
+@dataclass(frozen=True)
+class FrameFeatures:
+    """Per-frame reductions of the spectrum, each on its own frame grid."""
+
+    onset: FloatArray  # spectral flux per onset frame
+    onset_rate: float  # onset frames per second
+    bands: FloatArray  # (onset frames, BANDS) log band energies: timbre
+    loudness: FloatArray  # (onset frames,) RMS per frame
+    chroma: FloatArray  # (chroma frames, 12) pitch-class energies
+    chroma_rate: float
+
+
+def analysis_signal(audio: Audio) -> tuple[FloatArray, float]:
+    """Mono at about 22 kHz: block averaging is a cheap low-pass that is ample for beats and pitch."""
+    factor = max(1, audio.sample_rate // ANALYSIS_RATE)
+    frames = (audio.samples.shape[0] // factor) * factor
+    blocks = audio.samples[:frames].reshape(-1, factor, audio.channels)
+    mono = blocks.mean(axis=(1, 2), dtype=np.float32)
+    return np.ascontiguousarray(mono, dtype=np.float32), audio.sample_rate / factor
+
+
+def _band_matrix(rate: float) -> FloatArray:
+    """Triangular log-spaced bands from 30 Hz to Nyquist, a light-weight mel stand-in."""
+    freqs = np.fft.rfftfreq(ONSET_FFT, 1.0 / rate)
+    edges = np.geomspace(30.0, rate / 2, BANDS + 2)
+    matrix = np.zeros((freqs.size, BANDS), dtype=np.float32)
+    for b in range(BANDS):
+        lo, mid, hi = edges[b], edges[b + 1], edges[b + 2]
+        rising = (freqs - lo) / (mid - lo)
+        falling = (hi - freqs) / (hi - mid)
+        matrix[:, b] = np.clip(np.minimum(rising, falling), 0.0, None)
+    return matrix / np.maximum(matrix.sum(axis=0, keepdims=True), 1e-9)
+
+
+def _chroma_matrix(rate: float) -> FloatArray:
+    freqs = np.fft.rfftfreq(CHROMA_FFT, 1.0 / rate)
+    matrix = np.zeros((freqs.size, 12), dtype=np.float32)
+    audible = (freqs >= CHROMA_LOW_HZ) & (freqs <= CHROMA_HIGH_HZ)
+    semitones = 12.0 * np.log2(freqs[audible] / 440.0)
+    nearest = np.round(semitones)
+    # Bins far from a semitone centre are ambiguous; weight them down.
+    weight = np.cos(np.pi * (semitones - nearest)) ** 2
+    matrix[np.flatnonzero(audible), (nearest.astype(int) % 12)] = weight
+    return matrix
+
+
+def _frames(signal: FloatArray, n_fft: int, hop: int) -> np.ndarray:
+    padded = np.pad(signal, (n_fft // 2, n_fft // 2))
+    return sliding_window_view(padded, n_fft)[::hop]
+
+
+def _reduce(signal: FloatArray, n_fft: int, hop: int, matrix: FloatArray) -> FloatArray:
+    """|STFT|^2 of `signal` projected through `matrix`, computed chunk by chunk."""
+    frames = _frames(signal, n_fft, hop)
+    window = np.hanning(n_fft).astype(np.float32)
+    out = np.empty((frames.shape[0], matrix.shape[1]), dtype=np.float32)
+    for start in range(0, frames.shape[0], CHUNK_FRAMES):
+        chunk = frames[start : start + CHUNK_FRAMES] * window
+        power = np.abs(np.fft.rfft(chunk, axis=1)) ** 2
+        out[start : start + chunk.shape[0]] = power.astype(np.float32) @ matrix
+    return out
+
+
+def frame_features(audio: Audio) -> FrameFeatures:
+    signal, rate = analysis_signal(audio)
+    band_power = _reduce(signal, ONSET_FFT, ONSET_HOP, _band_matrix(rate))
+    bands = np.log10(band_power + 1e-7).astype(np.float32)
+    flux = np.maximum(np.diff(bands, axis=0, prepend=bands[:1]), 0.0).sum(axis=1)
+    loudness = np.sqrt(band_power.sum(axis=1)).astype(np.float32)
+    chroma = _reduce(signal, CHROMA_FFT, CHROMA_HOP, _chroma_matrix(rate))
+    return FrameFeatures(
+        onset=flux.astype(np.float32),
+        onset_rate=rate / ONSET_HOP,
+        bands=bands,
+        loudness=loudness,
+        chroma=chroma,
+        chroma_rate=rate / CHROMA_HOP,
+    )

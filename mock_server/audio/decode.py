@@ -1,19 +1,42 @@
-"""Bytes to samples, within limits: whatever arrives as a "source file" is untrusted."""
+"""Bytes to samples, within limits: whatever arrives as a "source file" is untrusted.
+
+Limits are enforced before the expensive step each time: the byte size before opening, the
+header's frame count (and a WAV's declared data size) before reading, and the running total while
+reading in bounded blocks, since MP3 frame counts are estimates. Samples go into one buffer sized
+from the header, so a long song is held once, not once per block and again concatenated.
+"""
 
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 import soundfile as sf
 
 from mock_server.audio.errors import AudioDecodeError
-from mock_server.audio.types import Audio, DecodeLimits
+from mock_server.audio.types import Audio, DecodeLimits, FloatArray
 
+DEFAULT_LIMITS = DecodeLimits()
 BLOCK_FRAMES = 1 << 16
 MAX_CHANNELS = 8
 MAX_SAMPLE_RATE = 384_000
 SUPPORTED = "WAV, MP3, FLAC or OGG"
+# A WAV whose data chunk holds less than it declares by more than this is truncated.
+TRUNCATION_TOLERANCE_FRAMES = 1024
+
+NOT_AUDIO = f"The source file is a web page or text document, not audio ({SUPPORTED} expected)."
+UNDECODABLE = "The source file could not be decoded as audio ({supported} expected): {reason}"
+EMPTY = "The source file is empty."
+NO_FRAMES = "The source file contains no audio frames."
+TOO_MANY_BYTES = "The source file is {size} bytes, over the {limit}-byte limit."
+TOO_LONG = "The source audio is longer than the {limit:g}-second limit ({what})."
+TRUNCATED = (
+    "The source file is truncated: its header declares {declared:.2f} s, it holds {held:.2f} s."
+)
+IMPLAUSIBLE = (
+    "The source file declares {channels} channels at {rate} Hz, which is not plausible audio."
+)
 
 
 def _looks_like_markup(data: bytes) -> bool:
@@ -21,49 +44,102 @@ def _looks_like_markup(data: bytes) -> bool:
     return head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body", b"{", b"["))
 
 
-def _read_blocks(handle: sf.SoundFile, max_frames: int) -> np.ndarray:
-    """Read in bounded blocks so a lying header or an endless stream cannot exhaust memory."""
-    blocks = []
-    total = 0
-    while True:
-        block = handle.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
-        if block.shape[0] == 0:
-            break
-        total += block.shape[0]
-        if total > max_frames:
-            raise AudioDecodeError(
-                f"The source file is longer than the {max_frames / handle.samplerate / 60:g}-minute limit."
+def _wav_data_sizes(data: bytes) -> tuple[int, int, int] | None:
+    """(declared data bytes, bytes actually present, bytes per frame) of a RIFF/WAVE file."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    position, frame_bytes = 12, 0
+    while position + 8 <= len(data):
+        chunk_id = data[position : position + 4]
+        (size,) = struct.unpack_from("<I", data, position + 4)
+        body = position + 8
+        if chunk_id == b"fmt " and body + 14 <= len(data):
+            (frame_bytes,) = struct.unpack_from("<H", data, body + 12)
+        elif chunk_id == b"data":
+            return size, len(data) - body, frame_bytes
+        position = body + size + (size & 1)
+    return None
+
+
+def _check_wav_header(data: bytes, limits: DecodeLimits, rate: int) -> None:
+    sizes = _wav_data_sizes(data)
+    if sizes is None or sizes[2] == 0:
+        return
+    declared, present, frame_bytes = sizes
+    declared_seconds = declared / frame_bytes / rate
+    if declared_seconds > limits.max_seconds:
+        raise AudioDecodeError(
+            TOO_LONG.format(
+                limit=limits.max_seconds, what=f"its header declares {declared_seconds:.0f} s"
             )
-        blocks.append(block)
-    if not blocks:
-        raise AudioDecodeError("The source file contains no audio frames.")
-    return np.concatenate(blocks)
+        )
+    if declared - present > TRUNCATION_TOLERANCE_FRAMES * frame_bytes:
+        raise AudioDecodeError(
+            TRUNCATED.format(declared=declared_seconds, held=present / frame_bytes / rate)
+        )
 
 
-def decode_audio(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Audio:
+def _read_frames(handle: sf.SoundFile, max_frames: int) -> FloatArray:
+    """Read in bounded blocks into one buffer; stop as soon as the total passes `max_frames`.
+
+    The buffer is sized from the header's frame count and only grows (geometrically, never past
+    the limit) when the header undercounted, which MP3 estimates may do.
+    """
+    limit = max_frames + 1  # one frame past the limit proves the audio is too long
+    channels = int(handle.channels)
+    samples = np.empty((min(max(int(handle.frames), 1), limit), channels), np.float32)
+    total = 0
+    while total < limit:
+        wanted = min(BLOCK_FRAMES, samples.shape[0] - total)
+        if wanted == 0:
+            block = handle.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
+            if block.shape[0] == 0:
+                break
+            size = min(max(2 * total, total + block.shape[0]), limit)
+            grown = np.empty((size, channels), np.float32)
+            grown[:total] = samples
+            kept = min(block.shape[0], size - total)
+            grown[total : total + kept] = block[:kept]
+            samples, total = grown, total + kept
+            continue
+        read = handle.read(
+            wanted, dtype="float32", always_2d=True, out=samples[total : total + wanted]
+        )
+        total += read.shape[0]
+        if read.shape[0] < wanted:
+            break
+    if total > max_frames:
+        seconds = max_frames / handle.samplerate
+        raise AudioDecodeError(TOO_LONG.format(limit=seconds, what="it plays on past it"))
+    if total == 0:
+        raise AudioDecodeError(NO_FRAMES)
+    return samples[:total]
+
+
+def _open_and_read(data: bytes, limits: DecodeLimits) -> Audio:
+    with sf.SoundFile(io.BytesIO(data)) as handle:
+        rate, channels = int(handle.samplerate), int(handle.channels)
+        if not (0 < rate <= MAX_SAMPLE_RATE) or not (0 < channels <= MAX_CHANNELS):
+            raise AudioDecodeError(IMPLAUSIBLE.format(channels=channels, rate=rate))
+        max_frames = int(limits.max_seconds * rate)
+        if handle.frames > max_frames and handle.format != "MP3":
+            what = f"its header declares {handle.frames / rate:.0f} s"
+            raise AudioDecodeError(TOO_LONG.format(limit=limits.max_seconds, what=what))
+        if handle.format == "WAV":
+            _check_wav_header(data, limits, rate)
+        return Audio(_read_frames(handle, max_frames), rate)
+
+
+def decode_audio(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Audio:
     """Decode WAV, MP3, FLAC or OGG bytes into float32 (frames, channels) samples."""
     if not data:
-        raise AudioDecodeError("The source file is empty.")
+        raise AudioDecodeError(EMPTY)
     if len(data) > limits.max_bytes:
-        raise AudioDecodeError(
-            f"The source file is {len(data)} bytes, over the {limits.max_bytes}-byte limit."
-        )
+        raise AudioDecodeError(TOO_MANY_BYTES.format(size=len(data), limit=limits.max_bytes))
     if _looks_like_markup(data):
-        raise AudioDecodeError(
-            f"The source file is a web page or text document, not audio ({SUPPORTED} expected)."
-        )
+        raise AudioDecodeError(NOT_AUDIO)
     try:
-        with sf.SoundFile(io.BytesIO(data)) as handle:
-            rate, channels = int(handle.samplerate), int(handle.channels)
-            if not (0 < rate <= MAX_SAMPLE_RATE) or not (0 < channels <= MAX_CHANNELS):
-                raise AudioDecodeError(
-                    f"The source file declares {channels} channels at {rate} Hz, which is not plausible audio."
-                )
-            max_frames = int(limits.max_seconds * rate)
-            samples = _read_blocks(handle, max_frames)
+        return _open_and_read(data, limits)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
         reason = error.error_string if isinstance(error, sf.LibsndfileError) else str(error)
-        raise AudioDecodeError(
-            f"The source file could not be decoded as audio ({SUPPORTED} expected): {reason}"
-        ) from error
-    return Audio(samples, rate)
+        raise AudioDecodeError(UNDECODABLE.format(supported=SUPPORTED, reason=reason)) from error

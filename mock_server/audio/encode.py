@@ -38,7 +38,9 @@ def _resample(samples: FloatArray, source_rate: int, target_rate: int) -> FloatA
     frames = samples.shape[0]
     target_frames = round(frames * target_rate / source_rate)
     positions = np.arange(target_frames) * (source_rate / target_rate)
-    columns = [np.interp(positions, np.arange(frames), samples[:, c]) for c in range(samples.shape[1])]
+    columns = [
+        np.interp(positions, np.arange(frames), samples[:, c]) for c in range(samples.shape[1])
+    ]
     return np.stack(columns, axis=1).astype(np.float32)
 
 

@@ -96,7 +96,8 @@ def parse_similarity(obj: object, boundary_count: int) -> EncodedSimilarity:
     if len(data) != expected:
         raise EngineValidationError(
             FIELD,
-            f"data has {len(data)} characters; {boundary_count} boundaries need N(N+1)/2 = {expected}",
+            f"data has {len(data)} characters;"
+            f" {boundary_count} boundaries need N(N+1)/2 = {expected}",
         )
     if data and (min(data) < chr(lo) or max(data) > chr(hi)):
         raise EngineValidationError(FIELD, f"data has characters outside {lo}..{hi}")

@@ -1,4 +1,4 @@
-"""Deterministic synthetic songs with ground truth (tempo, beat times, sections) for tests and demos.
+"""Deterministic synthetic songs with ground truth (tempo, beats, sections) for tests and demos.
 
 A song is drums (kick, snare, hats), bass and chords over a verse/chorus form. Every section with
 the same label is rendered from the same musical material (chords, bass line, drum pattern, sound),
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-import lameenc
 import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
 
+from mock_server.audio.encode import encode_mp3
 from mock_server.audio.types import Audio, FloatArray
 
 BEATS_PER_BAR = 4
@@ -136,7 +136,9 @@ def render_song(spec: SongSpec) -> SynthSong:
     labels = tuple(dict.fromkeys(spec.form))
     progressions = song_rng.permutation(len(_PROGRESSIONS))
     materials = {
-        label: _material(spec.seed, label, key, _PROGRESSIONS[progressions[i % len(_PROGRESSIONS)]])
+        label: _material(
+            spec.seed, label, i, key, _PROGRESSIONS[progressions[i % len(_PROGRESSIONS)]]
+        )
         for i, label in enumerate(labels)
     }
     drums = _DrumKit.build(sr, np.random.default_rng([spec.seed, 1]))
@@ -150,14 +152,16 @@ def render_song(spec: SongSpec) -> SynthSong:
     truth = GroundTruth(
         tempo_bpm=float(spec.tempo_bpm), beat_times=_beat_times(spec), sections=sections
     )
-    return SynthSong(audio=Audio(samples=np.ascontiguousarray(samples), sample_rate=sr), truth=truth)
+    return SynthSong(
+        audio=Audio(samples=np.ascontiguousarray(samples), sample_rate=sr), truth=truth
+    )
 
 
 def song_bytes(spec: SongSpec, fmt: str) -> bytes:
     """The rendered song as a file: fmt is "wav", "mp3", "flac" or "ogg"."""
     audio = render_song(spec).audio
     if fmt == "mp3":
-        return _mp3_bytes(audio)
+        return encode_mp3(audio.samples, audio.sample_rate, MP3_BITRATE_KBPS)
     if fmt not in _SOUNDFILE_FORMATS:
         raise ValueError(f"unsupported format {fmt!r}; use wav, mp3, flac or ogg")
     container, subtype = _SOUNDFILE_FORMATS[fmt]
@@ -170,7 +174,7 @@ def spec_from_seed(seed: str) -> SongSpec:
     """A plausible song drawn from any string (a URL, say): same string, same song."""
     number = int.from_bytes(hashlib.sha256(seed.encode("utf-8")).digest()[:8], "big")
     rng = np.random.default_rng(number)
-    tempo = int(rng.integers(70, 171))
+    tempo = float(rng.integers(70, 171))
     swing = float(rng.choice([0.0, 0.0, 0.0, 1.0 / 6.0]))
     lead_in = float(rng.choice([0.0, 0.0, round(float(rng.uniform(0.5, 3.0)), 2)]))
     duration = round(float(rng.uniform(45.0, 180.0)), 2)
@@ -204,15 +208,18 @@ def _beat_times(spec: SongSpec) -> tuple[float, ...]:
     return tuple(round(float(t), 6) for t in times if t < spec.duration_seconds)
 
 
-def _material(seed: int, label: str, key: int, progression: tuple[int, ...]) -> _Material:
+def _material(
+    seed: int, label: str, index: int, key: int, progression: tuple[int, ...]
+) -> _Material:
+    """Alternate labels alternate the groove, so neighbouring sections differ in rhythm too."""
     rng = np.random.default_rng([seed, *label.encode("utf-8")])
     root = 48 + key  # C3 + key
     chords = tuple(_triad(root, degree) for degree in progression)
     return _Material(
         chords=chords,
-        bass_eighths=bool(rng.integers(0, 2)),
-        kick_and_of_three=bool(rng.integers(0, 2)),
-        open_hats=bool(rng.integers(0, 2)),
+        bass_eighths=index % 2 == 0,
+        kick_and_of_three=index % 2 == 1,
+        open_hats=index % 2 == 1,
         brightness=float(rng.uniform(0.8, 2.2)),
         level=float(rng.uniform(0.7, 1.0)),
     )
@@ -280,7 +287,6 @@ def _render_section(
             if material.bass_eighths:
                 off_length = beat - offbeat
                 _add(mix, sr, onbeat + offbeat, _bass_tone(bass_note, off_length, sr), (0.9, 0.9))
-        _ = material.level
 
 
 def _add(
@@ -325,25 +331,15 @@ def _release(size: int, sr: int) -> NDArray[np.float64]:
     return ramp
 
 
-def _mp3_bytes(audio: Audio) -> bytes:
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(MP3_BITRATE_KBPS)
-    encoder.set_in_sample_rate(audio.sample_rate)
-    encoder.set_channels(audio.channels)
-    encoder.set_quality(5)
-    pcm = np.clip(audio.samples * 32767.0, -32768, 32767).astype("<i2")
-    return bytes(encoder.encode(pcm.tobytes()) + encoder.flush())
-
-
 FIXTURE_SONGS: Mapping[str, SongSpec] = MappingProxyType(
     {
-        "ballad_70": SongSpec(tempo_bpm=70, duration_seconds=30.0, seed=70, bars_per_section=2),
-        "swing_96": SongSpec(tempo_bpm=96, duration_seconds=30.0, seed=96, swing=1.0 / 6.0),
-        "pop_120": SongSpec(tempo_bpm=120, duration_seconds=30.0, seed=120),
+        "ballad_70": SongSpec(tempo_bpm=70.0, duration_seconds=30.0, seed=70, bars_per_section=2),
+        "swing_96": SongSpec(tempo_bpm=96.0, duration_seconds=30.0, seed=96, swing=1.0 / 6.0),
+        "pop_120": SongSpec(tempo_bpm=120.0, duration_seconds=30.0, seed=120),
         "house_128_lead_in": SongSpec(
-            tempo_bpm=128, duration_seconds=30.0, seed=128, lead_in_seconds=3.0
+            tempo_bpm=128.0, duration_seconds=30.0, seed=128, lead_in_seconds=3.0
         ),
-        "rock_145": SongSpec(tempo_bpm=145, duration_seconds=30.0, seed=145),
-        "dnb_170": SongSpec(tempo_bpm=170, duration_seconds=30.0, seed=170),
+        "rock_145": SongSpec(tempo_bpm=145.0, duration_seconds=30.0, seed=145),
+        "dnb_170": SongSpec(tempo_bpm=170.0, duration_seconds=30.0, seed=170),
     }
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,7 +24,7 @@ class Audio:
 
     @property
     def duration(self) -> float:
-        return self.samples.shape[0] / self.sample_rate
+        return float(self.samples.shape[0]) / self.sample_rate
 
     def mono(self) -> FloatArray:
         """The channel average, which analysis works on."""
@@ -39,7 +39,7 @@ class DecodeLimits:
     max_seconds: float = 30 * 60
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     """The export formats the API documents."""
 
     MP3_128 = "mp3_128"

@@ -1,0 +1,1 @@
+"""`make bench`: figures side by side with the alternatives, measured in one run."""

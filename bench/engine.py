@@ -1,0 +1,171 @@
+"""Engine figures for a 3-minute song: decode, analysis, resize and export, beside alternatives."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from mock_server.audio.export import export_groups
+from mock_server.audio.resize import parse_resize_input, resize_candidates
+
+from bench.timing import Row, median_seconds, ratio, seconds
+from mock_server.audio.analysis import analyze_bytes
+from mock_server.audio.decode import decode_audio
+from mock_server.audio.similarity import encode_similarity
+from mock_server.audio.synth import SongSpec, render_song, song_bytes
+from mock_server.audio.types import DecodeLimits, ExportFormat
+
+SONG = SongSpec(tempo_bpm=120, duration_seconds=180, seed=2026)
+LONG_SONG = SongSpec(tempo_bpm=120, duration_seconds=600, seed=2026)
+SECTION = "engine"
+
+# Run in a fresh interpreter: the first call there shows any JIT or cache warm-up cost.
+_FIRST_CALL_SCRIPT = """
+import json, sys, time
+from mock_server.audio.analysis import analyze_bytes
+from mock_server.audio.types import DecodeLimits
+data = open(sys.argv[1], "rb").read()
+times = []
+for _ in range(2):
+    started = time.perf_counter()
+    analyze_bytes(data, True, DecodeLimits())
+    times.append(time.perf_counter() - started)
+print(json.dumps(times))
+"""
+
+_PEAK_MEMORY_SCRIPT = """
+import resource, sys
+from mock_server.audio.analysis import analyze_bytes
+from mock_server.audio.types import DecodeLimits
+analyze_bytes(open(sys.argv[1], "rb").read(), True, DecodeLimits())
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _librosa_seconds(path: Path) -> float:
+    import librosa  # the bench extra; never a runtime dependency
+
+    def run() -> None:
+        signal, rate = librosa.load(str(path), sr=22050)
+        librosa.beat.beat_track(y=signal, sr=rate)
+
+    run()  # warm-up: numba compiles on the first call
+    return median_seconds(run)
+
+
+def _run_script(script: str, path: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def _synthetic_analysis(beats: int) -> tuple[list[float], dict[str, object]]:
+    """A structured similarity matrix of `beats` beats (an A/B form), for resize at any size."""
+    rng = np.random.default_rng(beats)
+    labels = (np.arange(beats) // 32) % 3
+    matrix = np.where(labels[:, None] == labels[None, :], 0.8, 0.2)
+    matrix = np.clip(matrix + rng.normal(0, 0.1, (beats, beats)), 0, 1)
+    matrix = (matrix + matrix.T) / 2
+    np.fill_diagonal(matrix, 1.0)
+    boundaries = [round(i * 0.5, 2) for i in range(beats)]
+    return boundaries, encode_similarity(matrix).to_json()
+
+
+def _resize_rows() -> list[Row]:
+    rows = []
+    for beats in (300, 1200, 3600):
+        boundaries, similarity = _synthetic_analysis(beats)
+        target = boundaries[-1] * 0.6
+        request = parse_resize_input(similarity, boundaries, target)
+        took = median_seconds(lambda request=request: resize_candidates(request), repeats=3)
+        budget = "< 1 s" if beats == 1200 else ""
+        rows.append(Row(SECTION, f"resize, N = {beats} beats", seconds(took), target=budget))
+    return rows
+
+
+def _export_rows(wav: bytes) -> list[Row]:
+    audio = decode_audio(wav)
+    groups = (((0.0, 60.0), (90.0, 180.0)),)
+    ours = median_seconds(lambda: export_groups(audio, groups, ExportFormat.MP3_128))
+
+    def soundfile_mp3() -> None:
+        sf.write(io.BytesIO(), audio.samples, audio.sample_rate, format="MP3")
+
+    theirs = median_seconds(soundfile_mp3, repeats=1)
+    wav_took = median_seconds(lambda: export_groups(audio, groups, ExportFormat.WAV))
+    return [
+        Row(
+            SECTION,
+            "export 2.5 min, mp3_128 (LAME)",
+            seconds(ours),
+            "soundfile MP3 writer " + seconds(theirs),
+            ratio(ours, theirs),
+            "< 3 s",
+        ),
+        Row(SECTION, "export 2.5 min, wav", seconds(wav_took)),
+    ]
+
+
+def run() -> list[Row]:
+    rows: list[Row] = []
+    song = render_song(SONG).audio
+    with tempfile.TemporaryDirectory() as folder:
+        wav_path, mp3_path = Path(folder) / "song.wav", Path(folder) / "song.mp3"
+        sf.write(wav_path, song.samples, song.sample_rate, subtype="PCM_16")
+        mp3_path.write_bytes(song_bytes(SONG, "mp3"))
+        for label, path in (("WAV", wav_path), ("MP3", mp3_path)):
+            data = path.read_bytes()
+            decode = median_seconds(lambda data=data: decode_audio(data))
+            analysis = median_seconds(lambda data=data: analyze_bytes(data, True, DecodeLimits()))
+            librosa = _librosa_seconds(path)
+            rows.append(Row(SECTION, f"decode 3 min {label}", seconds(decode)))
+            rows.append(
+                Row(
+                    SECTION,
+                    f"whole analysis 3 min {label}",
+                    seconds(analysis),
+                    f"librosa load+beat_track {seconds(librosa)}",
+                    ratio(analysis, librosa),
+                    "ratio <= 1.0",
+                )
+            )
+        first, second = json.loads(_run_script(_FIRST_CALL_SCRIPT, mp3_path))
+        rows.append(
+            Row(
+                SECTION,
+                "analysis, first call in a fresh process",
+                seconds(first),
+                f"second call {seconds(second)}",
+                ratio(first, second),
+                "no JIT: ~1.0",
+            )
+        )
+        rows.extend(_export_rows(wav_path.read_bytes()))
+        long_path = Path(folder) / "long.mp3"
+        long_path.write_bytes(song_bytes(LONG_SONG, "mp3"))
+        peak_kib = int(_run_script(_PEAK_MEMORY_SCRIPT, long_path))
+        rows.append(
+            Row(
+                SECTION,
+                "peak memory, 10-minute MP3 analysed",
+                f"{peak_kib / 1024:.0f} MB",
+                target="< 500 MB",
+            )
+        )
+    rows.extend(_resize_rows())
+    return rows
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    for row in run():
+        print(row)
+    print(f"took {time.perf_counter() - started:.1f} s")

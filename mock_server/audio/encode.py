@@ -11,6 +11,7 @@ import io
 import lameenc
 import numpy as np
 import soundfile as sf
+from numpy.typing import NDArray
 
 from mock_server.audio.errors import AudioEngineError
 from mock_server.audio.types import ExportFormat, FloatArray
@@ -20,10 +21,14 @@ MP3_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000
 LAME_QUALITY = 5
 
 
-def to_pcm16(samples: FloatArray) -> np.ndarray:
-    """Float samples to interleaved little-endian int16, clipping rather than wrapping."""
-    scaled = np.clip(samples, -1.0, 1.0) * 32767.0
-    return np.ascontiguousarray(np.round(scaled).astype("<i2"))
+def to_pcm16(samples: FloatArray) -> NDArray[np.int16]:
+    """Float samples to int16, clipping rather than wrapping.
+
+    The scale is 32768, the one soundfile reads 16-bit files with, so 16-bit sources round-trip
+    exactly.
+    """
+    scaled = np.round(np.asarray(samples, dtype=np.float64) * 32768.0)
+    return np.ascontiguousarray(np.clip(scaled, -32768, 32767).astype(np.int16))
 
 
 def _mp3_rate(sample_rate: int) -> int:
@@ -61,7 +66,7 @@ def encode_mp3(samples: FloatArray, sample_rate: int, bitrate_kbps: int) -> byte
 
 def encode_wav(samples: FloatArray, sample_rate: int) -> bytes:
     buffer = io.BytesIO()
-    sf.write(buffer, samples, sample_rate, format="WAV", subtype="PCM_16")
+    sf.write(buffer, to_pcm16(samples), sample_rate, format="WAV", subtype="PCM_16")
     return buffer.getvalue()
 
 

@@ -57,18 +57,23 @@ def encode_similarity(
     return EncodedSimilarity(codes.tobytes().decode("ascii"), lo, hi)
 
 
-def decode_similarity(encoded: EncodedSimilarity) -> NDArray[np.float64]:
-    """The full symmetric matrix, each entry (code - min) / (max - min)."""
+def decode_codes(encoded: EncodedSimilarity) -> NDArray[np.int16]:
+    """The full symmetric matrix of integer steps above `min` (0 .. max - min)."""
     codes = np.frombuffer(encoded.data.encode("latin-1"), dtype=np.uint8)
     n = matrix_size(codes.size)
     if n is None:
         raise EngineValidationError(FIELD, f"data length {codes.size} is not N(N+1)/2 for any N")
-    values = (codes.astype(np.float64) - encoded.min) / (encoded.max - encoded.min)
-    matrix = np.empty((n, n), dtype=np.float64)
+    steps = codes.astype(np.int16) - np.int16(encoded.min)
+    matrix = np.empty((n, n), dtype=np.int16)
     rows, cols = np.tril_indices(n)
-    matrix[rows, cols] = values
-    matrix[cols, rows] = values
+    matrix[rows, cols] = steps
+    matrix[cols, rows] = steps
     return matrix
+
+
+def decode_similarity(encoded: EncodedSimilarity) -> NDArray[np.float64]:
+    """The full symmetric matrix, each entry (code - min) / (max - min)."""
+    return decode_codes(encoded) / float(encoded.max - encoded.min)
 
 
 def _bounded_int(obj: dict[str, Any], key: str) -> int:

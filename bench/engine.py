@@ -40,12 +40,14 @@ for _ in range(2):
 print(json.dumps(times))
 """
 
+# VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts from its parent's high-water mark.
 _PEAK_MEMORY_SCRIPT = """
-import resource, sys
+import sys
 from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.types import DecodeLimits
 analyze_bytes(open(sys.argv[1], "rb").read(), True, DecodeLimits())
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+print(int(status.split()[0]))
 """
 
 

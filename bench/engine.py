@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from mock_server.audio.export import export_groups
-from mock_server.audio.resize import parse_resize_input, resize_candidates
 
 from bench.timing import Row, median_seconds, ratio, seconds
 from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.decode import decode_audio
+from mock_server.audio.export import export_groups
+from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.similarity import encode_similarity
 from mock_server.audio.synth import SongSpec, render_song, song_bytes
 from mock_server.audio.types import DecodeLimits, ExportFormat

@@ -1,4 +1,5 @@
-"""The `audjust-mock` command: the engine offline (analyze, resize, export).
+"""The `audjust-mock` command: the mock server (serve) and the engine offline (analyze, resize,
+export).
 
 Bad input ends with a one-line message on stderr and exit status 2, never a traceback.
 """
@@ -17,6 +18,7 @@ from mock_server.audio.errors import AudioEngineError
 from mock_server.audio.export import ExportFailure, export_bytes, parse_segments_groups
 from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
+from mock_server.server import add_serve_arguments, run_serve
 
 USAGE_ERROR = 2
 
@@ -91,10 +93,17 @@ def _add_offline_commands(commands: argparse._SubParsersAction[argparse.Argument
     export.set_defaults(run=_export)
 
 
+def _add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="run the mock API server")
+    add_serve_arguments(serve)
+    serve.set_defaults(run=run_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="audjust-mock", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _add_offline_commands(commands)
+    _add_serve_command(commands)
     return parser
 
 

@@ -1,0 +1,97 @@
+"""The application factory: routes, middlewares, and the services owned by cleanup contexts."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from mock_server import control, handlers
+from mock_server.accounts import Accounts
+from mock_server.artifacts import ArtifactStore
+from mock_server.clock import MockClock
+from mock_server.jobs import JobRunner
+from mock_server.journal import Journal
+from mock_server.middlewares import error_envelope, journal
+from mock_server.ratelimit import RateLimiter
+from mock_server.services import SERVICES, RequestIds, Services
+from mock_server.settings import Settings
+from mock_server.sources import FetchLimits, SourceFetcher
+from mock_server.webhooks import WebhookDispatcher
+
+
+def _services_context(
+    settings: Settings,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def services(app: web.Application) -> AsyncIterator[None]:
+        owned_dir = settings.data_dir is None
+        root = Path(tempfile.mkdtemp(prefix="audjust-mock-")) if owned_dir else settings.data_dir
+        assert root is not None
+        clock = MockClock(settings.time_scale)
+        accounts = Accounts(dict(settings.api_keys))
+        async with aiohttp.ClientSession() as session:
+            dispatcher = WebhookDispatcher(
+                session,
+                clock.now,
+                settings.webhook_attempts,
+                settings.webhook_backoff_seconds,
+                settings.webhook_timeout_seconds,
+            )
+            limits = FetchLimits(
+                settings.download_max_bytes,
+                settings.download_timeout_seconds,
+                settings.download_max_redirects,
+            )
+            artifacts = ArtifactStore(root)
+            runner = JobRunner(
+                settings.workers,
+                clock,
+                accounts,
+                artifacts,
+                dispatcher,
+                SourceFetcher(session, limits, settings.allow_file_urls),
+                settings.job_timeout_seconds,
+                settings.artifact_ttl_seconds,
+            )
+            runner.start()
+            app[SERVICES] = Services(
+                settings=settings,
+                clock=clock,
+                accounts=accounts,
+                limiter=RateLimiter(settings.rate_limit, settings.rate_window_seconds),
+                journal=Journal(),
+                artifacts=artifacts,
+                webhooks=dispatcher,
+                jobs=runner,
+                ids=RequestIds(settings.seed),
+            )
+            try:
+                yield
+            finally:
+                await runner.close()
+                await dispatcher.close()
+                if owned_dir:
+                    shutil.rmtree(root, ignore_errors=True)
+
+    return services
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings()
+    app = web.Application(
+        middlewares=[journal, error_envelope], client_max_size=settings.max_body_bytes
+    )
+    app.cleanup_ctx.append(_services_context(settings))
+    for path, handler in (
+        ("/analyze", handlers.analyze),
+        ("/resize", handlers.resize),
+        ("/export", handlers.export),
+    ):
+        app.router.add_route("*", path, handler)
+    app.router.add_get("/results/{request_id}/{name}", handlers.result)
+    control.add_routes(app)
+    return app

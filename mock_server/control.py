@@ -1,0 +1,50 @@
+"""The /_mock/* routes: health, the journal, webhook attempts, reset and the clock."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from mock_server import errors
+from mock_server.services import SERVICES
+
+
+async def health(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    return web.json_response({"status": "ok", "time": services.clock.now()})
+
+
+async def requests(request: web.Request) -> web.Response:
+    entries = request.app[SERVICES].journal.entries()
+    return web.json_response([entry.to_json() for entry in entries])
+
+
+async def webhooks(request: web.Request) -> web.Response:
+    attempts = request.app[SERVICES].webhooks.attempts()
+    return web.json_response([attempt.to_json() for attempt in attempts])
+
+
+async def reset(request: web.Request) -> web.Response:
+    request.app[SERVICES].reset()
+    return web.json_response({"success": True})
+
+
+async def advance_clock(request: web.Request) -> web.Response:
+    try:
+        seconds = json.loads(await request.read())["seconds"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise errors.MissingParameter("seconds") from error
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
+        raise errors.InvalidParameter("seconds must be a number >= 0")
+    clock = request.app[SERVICES].clock
+    clock.advance(float(seconds))
+    return web.json_response({"success": True, "time": clock.now()})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/_mock/health", health)
+    app.router.add_get("/_mock/requests", requests)
+    app.router.add_get("/_mock/webhooks", webhooks)
+    app.router.add_post("/_mock/reset", reset)
+    app.router.add_post("/_mock/clock/advance", advance_clock)

@@ -1,0 +1,187 @@
+"""The three API endpoints and the result URLs, thin: parse, hand to the jobs, answer.
+
+Every API request passes the same gate in the documented order: method, key, rate limit, JSON,
+parameters (in the handler), then usage.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from mock_server import errors
+from mock_server.audio.errors import EngineValidationError
+from mock_server.audio.export import parse_segments_groups
+from mock_server.audio.resize import parse_resize_input
+from mock_server.audio.types import ExportFormat
+from mock_server.jobs import Job, JobContext
+from mock_server.services import SERVICES, Services
+from mock_server.sources import validate_source_url
+
+KEY_HEADER = "X-API-Key"
+ApiHandler = Callable[[web.Request, "Call"], Awaitable[web.Response]]
+
+
+class Call:
+    """An authenticated API request: its key, body and the app's services."""
+
+    def __init__(
+        self, request: web.Request, key: str, body: dict[str, Any], services: Services
+    ) -> None:
+        self.request = request
+        self.key = key
+        self.body = body
+        self.services = services
+
+    def required(self, name: str) -> object:
+        if name not in self.body or self.body[name] is None:
+            raise errors.MissingParameter(name)
+        return self.body[name]
+
+    def url(self, name: str, *, required: bool) -> str | None:
+        if not required and self.body.get(name) is None:
+            return None
+        value = self.required(name)
+        try:
+            return validate_source_url(value, self.services.settings.allow_file_urls)
+        except ValueError as problem:
+            raise errors.InvalidParameter(f"{name} {problem}") from problem
+
+    def check_usage(self) -> None:
+        if self.services.accounts.is_exhausted(self.key, self.services.clock.now()):
+            raise errors.UsageExceeded("this key's plan has no credits left in the last 30 days")
+
+    def base_url(self) -> str:
+        configured = self.services.settings.public_url
+        return (configured or f"{self.request.scheme}://{self.request.host}").rstrip("/")
+
+    def new_job(self, kind: str, webhook: str | None, source_url: str | None = None) -> Job:
+        return Job(
+            request_id=self.services.ids.next(),
+            key=self.key,
+            kind=kind,
+            created_at=self.services.clock.now(),
+            webhook=webhook,
+            source_url=source_url,
+        )
+
+    def context(self) -> JobContext:
+        settings = self.services.settings
+        return JobContext(self.base_url(), settings.pricing, settings.decode_limits)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    try:
+        body = json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise errors.MalformedJson(f"the body is not valid JSON ({error})") from error
+    if not isinstance(body, dict):
+        raise errors.MalformedJson("the body must be a JSON object")
+    return body
+
+
+def api_endpoint(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def gate(request: web.Request) -> web.Response:
+        if request.method != "POST":
+            raise errors.InvalidMethod(f"use POST for {request.path}")
+        services = request.app[SERVICES]
+        key = request.headers.get(KEY_HEADER)
+        if not key:
+            raise errors.MissingKey(f"send your key in the {KEY_HEADER} header")
+        if services.accounts.plan_of(key) is None:
+            raise errors.InvalidKey()
+        retry_after = services.limiter.try_acquire(key, services.clock.now())
+        if retry_after is not None:
+            seconds = max(1, int(retry_after + 0.999))
+            settings = services.settings
+            raise errors.RateLimited(
+                f"{settings.rate_limit} requests per {settings.rate_window_seconds:g} s",
+                headers={"Retry-After": str(seconds)},
+            )
+        call = Call(request, key, await _json_body(request), services)
+        try:
+            return await handler(request, call)
+        except EngineValidationError as problem:
+            raise errors.InvalidParameter(problem.message.split(": ", 1)[1]) from problem
+
+    return gate
+
+
+def _queued(job: Job, **urls: Any) -> web.Response:
+    return web.json_response(
+        {"success": True, "message": "Request queued.", "requestId": job.request_id, **urls}
+    )
+
+
+@api_endpoint
+async def analyze(request: web.Request, call: Call) -> web.Response:
+    webhook = call.url("resultWebhook", required=True)
+    source = call.url("sourceFileUrl", required=True)
+    features = call.body.get("features", [])
+    if not isinstance(features, list) or any(f != "raw_features" for f in features):
+        raise errors.InvalidParameter('features may only contain "raw_features"')
+    call.check_usage()
+    job = call.new_job("analyze", webhook, source)
+    context = call.context()
+    runner = call.services.jobs
+    runner.submit(job, lambda j: runner.analyze(j, "raw_features" in features, context))
+    return _queued(job, resultUrl=f"{context.base_url}/results/{job.request_id}/analysis.json")
+
+
+@api_endpoint
+async def resize(request: web.Request, call: Call) -> web.Response:
+    webhook = call.url("resultWebhook", required=False)
+    parsed = parse_resize_input(
+        call.required("similarity"),
+        call.required("boundaries"),
+        call.required("targetLengthSeconds"),
+    )
+    call.check_usage()
+    job = call.new_job("resize", webhook)
+    context = call.context()
+    runner = call.services.jobs
+    if webhook is None:
+        payload = await runner.resize(job, parsed, context)
+        call.services.accounts.charge(
+            call.key, job.request_id, int(payload["creditCost"]), job.created_at
+        )
+        return web.json_response(payload)
+    runner.submit(job, lambda j: runner.resize(j, parsed, context))
+    return _queued(job, resultUrl=f"{context.base_url}/results/{job.request_id}/resize.json")
+
+
+@api_endpoint
+async def export(request: web.Request, call: Call) -> web.Response:
+    webhook = call.url("resultWebhook", required=True)
+    source = call.url("sourceFileUrl", required=True)
+    fmt_value = call.required("exportFormat")
+    formats = [f.value for f in ExportFormat]
+    if fmt_value not in formats:
+        raise errors.InvalidParameter(f"exportFormat must be one of {', '.join(formats)}")
+    groups = parse_segments_groups(call.required("segmentsGroups"))
+    call.check_usage()
+    fmt = ExportFormat(fmt_value)
+    job = call.new_job("export", webhook, source)
+    context = call.context()
+    urls = [
+        f"{context.base_url}/results/{job.request_id}/export_{n}.{fmt.extension}"
+        for n in range(1, len(groups) + 1)
+    ]
+    runner = call.services.jobs
+    runner.submit(job, lambda j: runner.export(j, groups, fmt, urls, context))
+    return _queued(job, resultUrls=urls)
+
+
+async def result(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    request_id, name = request.match_info["request_id"], request.match_info["name"]
+    artifact = services.artifacts.get(request_id, name, services.clock.now())
+    if artifact is None:
+        raise errors.NotFound(
+            f"no result {name} for request {request_id} (pending, failed or expired)"
+        )
+    return web.FileResponse(artifact.path, headers={"Content-Type": artifact.content_type})

@@ -1,0 +1,236 @@
+"""Jobs: queued requests, run in the background, ending in exactly one terminal state and webhook.
+
+CPU work (analysis, resize, export) runs in a process pool so the event loop keeps answering; a
+watchdog fails any job still running after the job limit of mock time, as the reference promises
+("requests will not take longer than 7 minutes").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import multiprocessing
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ParamSpec, TypeVar
+
+from mock_server.accounts import Accounts, Operation, PricingRule, credit_cost
+from mock_server.artifacts import ArtifactStore
+from mock_server.audio.analysis import analyze_bytes
+from mock_server.audio.errors import AudioEngineError
+from mock_server.audio.export import ExportedFile, SegmentGroups, export_bytes
+from mock_server.audio.resize import ResizeInput, resize_candidates
+from mock_server.audio.types import DecodeLimits, ExportFormat
+from mock_server.clock import MockClock
+from mock_server.sources import SourceError, SourceFetcher
+from mock_server.webhooks import WebhookDispatcher
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+WATCHDOG_SECONDS = 0.25
+
+
+class JobState(Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class JobFailed(Exception):
+    """A job ends as failed with this message, sent in the failure webhook."""
+
+
+@dataclass
+class Job:
+    request_id: str
+    key: str
+    kind: str
+    created_at: float
+    webhook: str | None
+    source_url: str | None = None
+    state: JobState = JobState.QUEUED
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job's work needs: where results go and how they are priced."""
+
+    base_url: str
+    pricing: PricingRule
+    decode_limits: DecodeLimits
+
+
+def failure_payload(job: Job, message: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"requestId": job.request_id, "success": False, "message": message}
+    if job.source_url is not None:
+        payload["sourceFileUrl"] = job.source_url
+    payload["creditCost"] = 0
+    return payload
+
+
+class JobRunner:
+    def __init__(
+        self,
+        workers: int,
+        clock: MockClock,
+        accounts: Accounts,
+        artifacts: ArtifactStore,
+        webhooks: WebhookDispatcher,
+        fetcher: SourceFetcher,
+        job_timeout_seconds: float,
+        artifact_ttl_seconds: float,
+    ) -> None:
+        self.workers = workers
+        self.clock = clock
+        self.accounts = accounts
+        self.artifacts = artifacts
+        self.webhooks = webhooks
+        self.fetcher = fetcher
+        self.job_timeout_seconds = job_timeout_seconds
+        self.artifact_ttl_seconds = artifact_ttl_seconds
+        self.jobs: dict[str, Job] = {}
+        self._pool = self._new_pool()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, never fork: the server process has threads.
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def start(self) -> None:
+        self._watchdog = asyncio.create_task(self._watch())
+
+    async def close(self) -> None:
+        if self._watchdog:
+            self._watchdog.cancel()
+        tasks = [job.task for job in self.jobs.values() if job.task and not job.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def compute(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `fn` in a worker process; a dead worker fails this call and the pool is replaced."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        except BrokenProcessPool as error:
+            self._pool = self._new_pool()
+            raise JobFailed(
+                "Internal error: the worker processing this request stopped."
+            ) from error
+
+    def submit(self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]]) -> None:
+        self.jobs[job.request_id] = job
+        job.task = asyncio.create_task(self._run(job, work))
+
+    async def _run(self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]]) -> None:
+        job.state = JobState.RUNNING
+        try:
+            payload = await work(job)
+        except asyncio.CancelledError:
+            if job.state is JobState.RUNNING:  # cancelled by shutdown, not by the watchdog
+                raise
+            return
+        except (JobFailed, SourceError, AudioEngineError) as error:
+            self._finish_failed(job, str(error))
+            return
+        except Exception:
+            log.exception("job %s failed unexpectedly", job.request_id)
+            self._finish_failed(job, "Internal error while processing the request.")
+            return
+        job.state = JobState.SUCCEEDED
+        self.accounts.charge(job.key, job.request_id, int(payload["creditCost"]), job.created_at)
+        if job.webhook:
+            self.webhooks.schedule(job.request_id, job.webhook, payload)
+
+    def _finish_failed(self, job: Job, message: str) -> None:
+        job.state = JobState.FAILED
+        self.accounts.refund(job.request_id)
+        if job.webhook:
+            self.webhooks.schedule(job.request_id, job.webhook, failure_payload(job, message))
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(WATCHDOG_SECONDS)
+            deadline = self.clock.now() - self.job_timeout_seconds
+            for job in list(self.jobs.values()):
+                if job.state is JobState.RUNNING and job.created_at <= deadline and job.task:
+                    self._finish_failed(
+                        job, f"Request timed out after {self.job_timeout_seconds:g} seconds."
+                    )
+                    job.task.cancel()
+
+    def expires_at(self) -> float:
+        return self.clock.now() + self.artifact_ttl_seconds
+
+    def reset(self) -> None:
+        for job in self.jobs.values():
+            if job.task and not job.task.done():
+                job.task.cancel()
+        self.jobs.clear()
+
+    async def analyze(self, job: Job, raw: bool, context: JobContext) -> dict[str, Any]:
+        assert job.source_url is not None
+        data = await self.fetcher.fetch(job.source_url)
+        result = await self.compute(analyze_bytes, data, raw, context.decode_limits)
+        operation = Operation.ANALYZE_RAW if raw else Operation.ANALYZE
+        payload = {
+            "requestId": job.request_id,
+            "sourceFileUrl": job.source_url,
+            "result": result,
+            "success": True,
+            "creditCost": credit_cost(operation, result["duration"] / 60, context.pricing),
+        }
+        self.artifacts.put_json(job.request_id, "analysis.json", payload, self.expires_at())
+        return payload
+
+    async def resize(self, job: Job, request: ResizeInput, context: JobContext) -> dict[str, Any]:
+        result = await self.compute(resize_candidates, request)
+        payload = {
+            "requestId": job.request_id,
+            "result": result,
+            "success": True,
+            "creditCost": credit_cost(
+                Operation.RESIZE, request.target_seconds / 60, context.pricing
+            ),
+        }
+        self.artifacts.put_json(job.request_id, "resize.json", payload, self.expires_at())
+        return payload
+
+    async def export(
+        self,
+        job: Job,
+        groups: SegmentGroups,
+        fmt: ExportFormat,
+        urls: list[str],
+        context: JobContext,
+    ) -> dict[str, Any]:
+        assert job.source_url is not None
+        data = await self.fetcher.fetch(job.source_url)
+        outcomes = await self.compute(export_bytes, data, groups, fmt, context.decode_limits)
+        failures: dict[str, str] = {}
+        seconds = 0.0
+        for number, (outcome, url) in enumerate(zip(outcomes, urls, strict=True), start=1):
+            if isinstance(outcome, ExportedFile):
+                name = f"export_{number}.{fmt.extension}"
+                self.artifacts.put_file(job.request_id, name, outcome.data, self.expires_at())
+                seconds += outcome.duration_seconds
+            else:
+                failures[url] = outcome.message
+        if len(failures) == len(urls):
+            raise JobFailed("Every export group failed: " + "; ".join(failures.values()))
+        return {
+            "requestId": job.request_id,
+            "sourceFileUrl": job.source_url,
+            "resultUrls": urls,
+            "failures": failures,
+            "success": True,
+            "creditCost": credit_cost(Operation.EXPORT, seconds / 60, context.pricing),
+        }

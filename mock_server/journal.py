@@ -1,0 +1,35 @@
+"""The request journal: what clients sent and got, bounded, with key secrets masked."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    method: str
+    path: str
+    key: str | None  # masked
+    body: dict[str, Any]  # size and top-level fields, not the content
+    status: int
+    at: float  # mock time
+    duration_ms: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Journal:
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: deque[JournalEntry] = deque(maxlen=max_entries)
+
+    def record(self, entry: JournalEntry) -> None:
+        self._entries.append(entry)
+
+    def entries(self) -> list[JournalEntry]:
+        return list(self._entries)
+
+    def reset(self) -> None:
+        self._entries.clear()

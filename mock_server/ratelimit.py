@@ -1,0 +1,25 @@
+"""A rolling-window rate limiter per key, on mock time; exact because it never awaits."""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class RateLimiter:
+    def __init__(self, limit: int = 100, window_seconds: float = 60.0) -> None:
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self._admitted: dict[str, deque[float]] = {}
+
+    def try_acquire(self, key: str, now: float) -> float | None:
+        """None when admitted; else the seconds until the oldest admission leaves the window."""
+        times = self._admitted.setdefault(key, deque())
+        while times and times[0] <= now - self.window_seconds:
+            times.popleft()
+        if len(times) >= self.limit:
+            return times[0] + self.window_seconds - now
+        times.append(now)
+        return None
+
+    def reset(self) -> None:
+        self._admitted.clear()

@@ -1,0 +1,101 @@
+"""`audjust-mock serve`: the app on a real port until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from aiohttp import web
+
+from mock_server.accounts import Plan, PricingRule
+from mock_server.app import create_app
+from mock_server.settings import DEFAULT_KEY, Settings
+
+ENV_PREFIX = "AUDJUST_MOCK_"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(ENV_PREFIX + name.upper().replace("-", "_"), default)
+
+
+def _key(value: str) -> tuple[str, Plan]:
+    key, _, plan = value.partition(":")
+    try:
+        return key, Plan(plan or Plan.ENTERPRISE.value)
+    except ValueError as error:
+        plans = ", ".join(p.value for p in Plan)
+        raise argparse.ArgumentTypeError(f"unknown plan {plan!r}; use one of {plans}") from error
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every flag also reads AUDJUST_MOCK_<FLAG> (API keys: comma-separated KEY[:PLAN])."""
+    keys = _env("api_keys")
+    parser.add_argument("--host", default=_env("host", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(_env("port", "8080") or 8080))
+    parser.add_argument(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        type=_key,
+        default=[_key(k) for k in keys.split(",")] if keys else None,
+        metavar="KEY[:PLAN]",
+        help="accept this key (plan: free, starter, plus, mega, enterprise); repeatable",
+    )
+    parser.add_argument("--public-url", default=_env("public_url"))
+    parser.add_argument("--data-dir", type=Path, default=_env("data_dir"))
+    seed = _env("seed")
+    parser.add_argument("--seed", type=int, default=int(seed) if seed else None)
+    parser.add_argument("--workers", type=int, default=int(_env("workers", "2") or 2))
+    parser.add_argument("--time-scale", type=float, default=float(_env("time_scale", "1") or 1))
+    parser.add_argument(
+        "--allow-file-urls",
+        action="store_true",
+        default=_env("allow_file_urls", "") in ("1", "true", "yes"),
+    )
+    parser.add_argument(
+        "--pricing",
+        choices=[r.value for r in PricingRule],
+        default=_env("pricing", PricingRule.EXAMPLES.value),
+        help="examples: max(1, round(minutes x rate)) as in the reference; documented: round up",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(
+        host=args.host,
+        port=args.port,
+        api_keys=tuple(args.api_keys) if args.api_keys else Settings().api_keys,
+        public_url=args.public_url,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        workers=args.workers,
+        time_scale=args.time_scale,
+        allow_file_urls=args.allow_file_urls,
+        pricing=PricingRule(args.pricing),
+    )
+
+
+async def _serve(settings: Settings, announce_default_key: bool) -> None:
+    runner = web.AppRunner(create_app(settings), handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"audjust-mock listening on http://{settings.host}:{settings.port}", flush=True)
+    if announce_default_key:
+        print(
+            f"no --api-key given: accepting the documented default key {DEFAULT_KEY!r}", flush=True
+        )
+    await stop.wait()
+    await runner.cleanup()
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    asyncio.run(_serve(settings_from(args), announce_default_key=not args.api_keys))
+    return 0

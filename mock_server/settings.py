@@ -1,0 +1,37 @@
+"""One frozen Settings for the whole service, from flags, AUDJUST_MOCK_* variables or code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mock_server.accounts import Plan, PricingRule
+from mock_server.audio.types import DecodeLimits
+
+DEFAULT_KEY = "test-key"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_keys: tuple[tuple[str, Plan], ...] = ((DEFAULT_KEY, Plan.ENTERPRISE),)
+    public_url: str | None = None  # None: result URLs use the origin the client addressed
+    data_dir: Path | None = None  # None: a temporary folder removed at exit
+    seed: int | None = None
+    workers: int = 2
+    time_scale: float = 1.0
+    allow_file_urls: bool = False
+    pricing: PricingRule = PricingRule.EXAMPLES
+    rate_limit: int = 100
+    rate_window_seconds: float = 60.0
+    artifact_ttl_seconds: float = 30 * 86400.0
+    job_timeout_seconds: float = 420.0
+    webhook_attempts: int = 3
+    webhook_backoff_seconds: tuple[float, ...] = (1.0, 2.0)
+    webhook_timeout_seconds: float = 10.0
+    download_max_bytes: int = 200 * 1024 * 1024
+    download_timeout_seconds: float = 60.0
+    download_max_redirects: int = 5
+    max_body_bytes: int = 64 * 1024 * 1024
+    decode_limits: DecodeLimits = field(default_factory=DecodeLimits)

@@ -1,0 +1,101 @@
+"""Fetching source audio: http(s) with a size cap, a timeout and a redirect limit.
+
+file:// URLs only with --allow-file-urls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import aiohttp
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    max_bytes: int = 200 * 1024 * 1024
+    timeout_seconds: float = 60.0
+    max_redirects: int = 5
+
+
+class SourceError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def validate_source_url(url: object, allow_file_urls: bool) -> str:
+    """The URL if it is one the mock will fetch; ValueError with the reason otherwise."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError("must be a non-empty URL string")
+    parts = urlsplit(url)
+    schemes = ("http", "https", "file") if allow_file_urls else ("http", "https")
+    if parts.scheme not in schemes:
+        raise ValueError(f"must be an {' or '.join(schemes)} URL")
+    if parts.scheme != "file" and not parts.hostname:
+        raise ValueError("must name a host")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials")
+    return url
+
+
+class SourceFetcher:
+    def __init__(
+        self, session: aiohttp.ClientSession, limits: FetchLimits, allow_file_urls: bool = False
+    ) -> None:
+        self._session = session
+        self.limits = limits
+        self.allow_file_urls = allow_file_urls
+
+    def _too_large(self, url: str) -> SourceError:
+        return SourceError(
+            f"Could not download source file {url}: larger than {self.limits.max_bytes} bytes"
+        )
+
+    async def fetch(self, url: str) -> bytes:
+        if urlsplit(url).scheme == "file" and self.allow_file_urls:
+            return await asyncio.to_thread(self._read_file, url)
+        try:
+            return await asyncio.wait_for(self._download(url), self.limits.timeout_seconds)
+        except TimeoutError as error:
+            seconds = self.limits.timeout_seconds
+            raise SourceError(
+                f"Could not download source file {url}: timed out after {seconds:g} s"
+            ) from error
+        except aiohttp.TooManyRedirects as error:
+            raise SourceError(
+                f"Could not download source file {url}: too many redirects"
+            ) from error
+        except aiohttp.ClientConnectorError as error:
+            raise SourceError(
+                f"Could not download source file {url}: cannot connect ({error.os_error})"
+            ) from error
+        except aiohttp.ClientError as error:
+            raise SourceError(
+                f"Could not download source file {url}: {type(error).__name__}"
+            ) from error
+
+    async def _download(self, url: str) -> bytes:
+        async with self._session.get(url, max_redirects=self.limits.max_redirects) as response:
+            if response.status != 200:
+                raise SourceError(f"Could not download source file {url}: HTTP {response.status}")
+            if (response.content_length or 0) > self.limits.max_bytes:
+                raise self._too_large(url)
+            chunks = []
+            total = 0
+            async for chunk in response.content.iter_chunked(1 << 16):
+                total += len(chunk)
+                if total > self.limits.max_bytes:
+                    raise self._too_large(url)
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+    def _read_file(self, url: str) -> bytes:
+        path = Path(unquote(urlsplit(url).path))
+        if not path.is_file():
+            raise SourceError(f"Could not read source file {url}: no such file")
+        if path.stat().st_size > self.limits.max_bytes:
+            raise self._too_large(url)
+        return path.read_bytes()

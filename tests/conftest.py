@@ -1,0 +1,120 @@
+"""Real peers for the service tests: a file server for sources and a webhook receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from mock_server.app import create_app
+from mock_server.audio.synth import SongSpec, song_bytes
+from mock_server.settings import Settings
+
+SONG = SongSpec(tempo_bpm=120, duration_seconds=20, seed=11)
+AppClient = TestClient[web.Request, web.Application]
+ClientFactory = Callable[..., Awaitable[AppClient]]
+ServerFactory = Callable[..., Awaitable[TestServer]]
+
+
+@pytest.fixture(scope="session")
+def song_mp3() -> bytes:
+    return song_bytes(SONG, "mp3")
+
+
+@dataclass
+class Receiver:
+    """Records every webhook POST; can be told to fail the first N or to answer slowly."""
+
+    server: TestServer | None = None
+    received: list[dict[str, Any]] = field(default_factory=list)
+    fail_first: int = 0
+    delay_seconds: float = 0.0
+    calls: int = 0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def url(self, path: str = "/hook") -> str:
+        assert self.server is not None
+        return str(self.server.make_url(path))
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.calls += 1
+        if self.calls <= self.fail_first:
+            return web.Response(status=503)
+        await asyncio.sleep(self.delay_seconds)
+        self.received.append({"path": request.path, **json.loads(await request.read())})
+        self.arrived.set()
+        return web.Response(text="ok")
+
+    async def wait_for(self, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+        async with asyncio.timeout(timeout):
+            while len(self.received) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.received
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: ServerFactory) -> Receiver:
+    hooks = Receiver()
+    app = web.Application()
+    app.router.add_post("/{name:.*}", hooks.handle)
+    hooks.server = await aiohttp_server(app)
+    return hooks
+
+
+@dataclass
+class FileServer:
+    server: TestServer
+    downloads: dict[str, int]
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+
+@pytest.fixture
+async def files(aiohttp_server: ServerFactory, song_mp3: bytes) -> FileServer:
+    downloads: dict[str, int] = {}
+
+    async def song(request: web.Request) -> web.Response:
+        downloads[request.path] = downloads.get(request.path, 0) + 1
+        return web.Response(body=song_mp3, content_type="audio/mpeg")
+
+    async def once(request: web.Request) -> web.Response:
+        downloads[request.path] = downloads.get(request.path, 0) + 1
+        if downloads[request.path] > 1:
+            return web.Response(status=410, text="this link has been used")
+        return web.Response(body=song_mp3, content_type="audio/mpeg")
+
+    async def html(request: web.Request) -> web.Response:
+        return web.Response(
+            text="<!doctype html><html><body>Login</body></html>", content_type="text/html"
+        )
+
+    app = web.Application()
+    app.router.add_get("/song.mp3", song)
+    app.router.add_get("/once.mp3", once)
+    app.router.add_get("/page.html", html)
+    return FileServer(await aiohttp_server(app), downloads)
+
+
+FAST = Settings(workers=1, webhook_backoff_seconds=(0.05,), webhook_timeout_seconds=5.0)
+
+
+@pytest.fixture
+async def make_mock(aiohttp_client: ClientFactory) -> Callable[..., Awaitable[AppClient]]:
+    async def make(**changes: Any) -> AppClient:
+        settings = Settings(**{**FAST.__dict__, **changes})
+        return await aiohttp_client(create_app(settings))
+
+    return make
+
+
+@pytest.fixture
+async def mock(make_mock: Callable[..., Awaitable[AppClient]]) -> AppClient:
+    return await make_mock()

@@ -1,0 +1,64 @@
+"""`audjust-mock serve` as a real process: the ready line, a request, and a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_serve_announces_answers_and_stops_cleanly(stop: signal.Signals) -> None:
+    port = free_port()
+    env = {**os.environ, "AUDJUST_MOCK_PORT": str(port), "AUDJUST_MOCK_WORKERS": "1"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            ready = process.stdout.readline().strip()
+            assert ready == f"audjust-mock listening on http://127.0.0.1:{port}"
+            assert "test-key" in process.stdout.readline()
+            body = {
+                "targetLengthSeconds": 1,
+                "boundaries": [0, 1],
+                "similarity": {"data": "~~~", "min": 32, "max": 126},
+            }
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/resize",
+                data=json.dumps(body).encode(),
+                headers={"X-API-Key": "test-key", "Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert json.load(response)["success"] is True
+            process.send_signal(stop)
+            assert process.wait(timeout=10) == 0
+            assert "Traceback" not in process.stderr.read()
+        finally:
+            process.kill()
+
+
+def test_an_unknown_plan_is_a_usage_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", "--api-key", "k:platinum"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and "unknown plan 'platinum'" in done.stderr

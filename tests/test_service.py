@@ -1,0 +1,479 @@
+"""The service over real sockets: a real file server, a real webhook receiver, aiohttp's client."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import soundfile as sf
+from aiohttp import web
+
+from mock_server.accounts import Plan
+from tests.audio.mp3_frames import frames
+from tests.conftest import AppClient, FileServer, Receiver, ServerFactory
+
+KEY = {"X-API-Key": "test-key"}
+MakeMock = Callable[..., Awaitable[AppClient]]
+REQUEST_ID = re.compile(r"^[a-z0-9]{32}$")
+
+
+async def post(
+    mock: AppClient, path: str, body: Any, headers: dict[str, str] = KEY
+) -> tuple[int, Any]:
+    async with mock.post(path, json=body, headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def analyze(
+    mock: AppClient, files: FileServer, receiver: Receiver, raw: bool = False
+) -> dict[str, Any]:
+    features = ["raw_features"] if raw else []
+    body = {
+        "resultWebhook": receiver.url(),
+        "sourceFileUrl": files.url("/song.mp3"),
+        "features": features,
+    }
+    status, ack = await post(mock, "/analyze", body)
+    assert status == 200, ack
+    (payload,) = await receiver.wait_for(1)
+    assert payload["requestId"] == ack["requestId"]
+    return payload
+
+
+async def test_analyze_acks_at_once_then_posts_the_result(
+    mock: AppClient, files: FileServer, receiver: Receiver
+) -> None:
+    body = {
+        "resultWebhook": receiver.url(),
+        "sourceFileUrl": files.url("/song.mp3"),
+        "features": ["raw_features"],
+    }
+    status, ack = await post(mock, "/analyze", body)
+    assert status == 200
+    assert ack["success"] is True and ack["message"] == "Request queued."
+    assert REQUEST_ID.match(ack["requestId"])
+    assert ack["resultUrl"].endswith(f"/results/{ack['requestId']}/analysis.json")
+    (payload,) = await receiver.wait_for(1)
+    assert set(payload) == {"path", "requestId", "sourceFileUrl", "result", "success", "creditCost"}
+    assert payload["success"] is True and payload["sourceFileUrl"] == body["sourceFileUrl"]
+    result = payload["result"]
+    assert result["tempo"] == 120 and abs(result["duration"] - 20.0) < 0.1  # MP3 priming
+    assert len(result["features"]) == len(result["boundaries"])
+    assert payload["creditCost"] == 5  # max(1, round(20/60 minutes x 15))
+    async with mock.session.get(ack["resultUrl"]) as response:
+        assert response.status == 200
+        stored = await response.json()
+    assert stored == {k: v for k, v in payload.items() if k != "path"}
+
+
+async def test_resize_sync_and_by_webhook_agree(
+    mock: AppClient, files: FileServer, receiver: Receiver
+) -> None:
+    result = (await analyze(mock, files, receiver))["result"]
+    request = {
+        "targetLengthSeconds": 12,
+        "similarity": result["similarity"],
+        "boundaries": result["boundaries"],
+    }
+    status, sync = await post(mock, "/resize", request)
+    assert status == 200 and sync["success"] is True and sync["creditCost"] == 1
+    assert REQUEST_ID.match(sync["requestId"]) and len(sync["result"]) == 20
+    status, ack = await post(mock, "/resize", {**request, "resultWebhook": receiver.url()})
+    assert status == 200 and ack["resultUrl"].endswith("/resize.json")
+    queued = (await receiver.wait_for(2))[1]
+    assert queued["result"] == sync["result"]
+    assert queued["requestId"] == ack["requestId"] != sync["requestId"]
+
+
+async def test_export_serves_files_and_reports_a_failed_group(
+    mock: AppClient, files: FileServer, receiver: Receiver
+) -> None:
+    body = {
+        "resultWebhook": receiver.url(),
+        "sourceFileUrl": files.url("/song.mp3"),
+        "exportFormat": "mp3_256",
+        "segmentsGroups": [[[0, 4], [8, 12]], [[5, 2]], [[0, 3]]],
+    }
+    status, ack = await post(mock, "/export", body)
+    assert status == 200
+    urls = ack["resultUrls"]
+    assert [u.rsplit("/", 1)[1] for u in urls] == ["export_1.mp3", "export_2.mp3", "export_3.mp3"]
+    (payload,) = await receiver.wait_for(1)
+    assert payload["resultUrls"] == urls and payload["success"] is True
+    assert list(payload["failures"]) == [urls[1]]
+    assert "start must be before end" in payload["failures"][urls[1]]
+    assert payload["creditCost"] == 1
+    async with mock.session.get(urls[0]) as response:
+        assert response.status == 200 and response.content_type == "audio/mpeg"
+        data = await response.read()
+    assert {f.bitrate_kbps for f in frames(data)} == {256}
+    assert abs(sf.info(io.BytesIO(data)).duration - 8.0) < 0.1
+    async with mock.session.get(urls[0], headers={"Range": "bytes=0-99"}) as response:
+        assert response.status == 206 and len(await response.read()) == 100
+    async with mock.session.get(urls[1]) as response:
+        assert response.status == 404
+
+
+async def test_wav_export_has_the_wav_content_type(
+    mock: AppClient, files: FileServer, receiver: Receiver
+) -> None:
+    body = {
+        "resultWebhook": receiver.url(),
+        "sourceFileUrl": files.url("/song.mp3"),
+        "exportFormat": "wav",
+        "segmentsGroups": [[[1, 3]]],
+    }
+    _, ack = await post(mock, "/export", body)
+    await receiver.wait_for(1)
+    async with mock.session.get(ack["resultUrls"][0]) as response:
+        assert response.content_type == "audio/wav"
+        samples, rate = sf.read(io.BytesIO(await response.read()))
+    assert rate == 44100 and samples.shape == (2 * 44100, 2)
+
+
+async def test_a_one_time_link_breaks_the_export(
+    mock: AppClient, files: FileServer, receiver: Receiver
+) -> None:
+    hook, source = receiver.url(), files.url("/once.mp3")
+    await post(mock, "/analyze", {"resultWebhook": hook, "sourceFileUrl": source})
+    first = (await receiver.wait_for(1))[0]
+    assert first["success"] is True
+    body = {
+        "resultWebhook": hook,
+        "sourceFileUrl": source,
+        "exportFormat": "wav",
+        "segmentsGroups": [[[0, 1]]],
+    }
+    await post(mock, "/export", body)
+    failure = (await receiver.wait_for(2))[1]
+    assert failure["success"] is False and failure["creditCost"] == 0
+    assert failure["sourceFileUrl"] == source
+    assert "HTTP 410" in failure["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"), [("/page.html", "not audio"), ("/missing.mp3", "HTTP 404")]
+)
+async def test_a_bad_source_ends_in_a_failure_webhook(
+    mock: AppClient, files: FileServer, receiver: Receiver, path: str, message: str
+) -> None:
+    body = {"resultWebhook": receiver.url(), "sourceFileUrl": files.url(path)}
+    status, ack = await post(mock, "/analyze", body)
+    assert status == 200
+    (failure,) = await receiver.wait_for(1)
+    assert failure == {
+        "path": "/hook",
+        "requestId": ack["requestId"],
+        "success": False,
+        "message": failure["message"],
+        "sourceFileUrl": body["sourceFileUrl"],
+        "creditCost": 0,
+    }
+    assert message in failure["message"]
+    async with mock.session.get(ack["resultUrl"]) as response:
+        assert response.status == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status", "message"),
+    [
+        ("GET", "/analyze", KEY, None, 405, "Invalid request method"),
+        ("PUT", "/export", {}, None, 405, "Invalid request method"),
+        ("POST", "/analyze", {}, {}, 401, "Missing API key header"),
+        ("POST", "/resize", {"X-API-Key": "wrong"}, {}, 403, "Invalid API Key"),
+        (
+            "POST",
+            "/analyze",
+            KEY,
+            {"resultWebhook": "http://h/x"},
+            400,
+            "Missing parameter: sourceFileUrl",
+        ),
+        (
+            "POST",
+            "/analyze",
+            KEY,
+            {"sourceFileUrl": "http://h/x"},
+            400,
+            "Missing parameter: resultWebhook",
+        ),
+        (
+            "POST",
+            "/export",
+            KEY,
+            {"resultWebhook": "http://h/x"},
+            400,
+            "Missing parameter: sourceFileUrl",
+        ),
+        ("POST", "/resize", KEY, {"boundaries": [0, 1]}, 400, "Missing parameter: similarity"),
+        (
+            "POST",
+            "/analyze",
+            KEY,
+            {"resultWebhook": "ftp://h/x", "sourceFileUrl": "http://h/x"},
+            400,
+            "Invalid parameter: resultWebhook must be an http or https URL",
+        ),
+        (
+            "POST",
+            "/analyze",
+            KEY,
+            {"resultWebhook": "http://h/x", "sourceFileUrl": "file:///etc/passwd"},
+            400,
+            "Invalid parameter: sourceFileUrl",
+        ),
+        (
+            "POST",
+            "/analyze",
+            KEY,
+            {"resultWebhook": "http://h/x", "sourceFileUrl": "http://u:p@h/x"},
+            400,
+            "must not carry credentials",
+        ),
+        (
+            "POST",
+            "/analyze",
+            KEY,
+            {"resultWebhook": "http://h/x", "sourceFileUrl": "http://h/x", "features": ["mfcc"]},
+            400,
+            "Invalid parameter: features",
+        ),
+        (
+            "POST",
+            "/export",
+            KEY,
+            {
+                "resultWebhook": "http://h/x",
+                "sourceFileUrl": "http://h/x",
+                "exportFormat": "ogg",
+                "segmentsGroups": [[[0, 1]]],
+            },
+            400,
+            "Invalid parameter: exportFormat",
+        ),
+        (
+            "POST",
+            "/export",
+            KEY,
+            {
+                "resultWebhook": "http://h/x",
+                "sourceFileUrl": "http://h/x",
+                "exportFormat": "wav",
+                "segmentsGroups": [],
+            },
+            400,
+            "Invalid parameter: segmentsGroups",
+        ),
+        (
+            "POST",
+            "/resize",
+            KEY,
+            {
+                "targetLengthSeconds": 10,
+                "boundaries": [0, 1],
+                "similarity": {"data": "~~", "min": 32, "max": 126},
+            },
+            400,
+            "Invalid parameter: similarity",
+        ),
+        (
+            "POST",
+            "/resize",
+            KEY,
+            {
+                "targetLengthSeconds": "ten",
+                "boundaries": [0, 1],
+                "similarity": {"data": "~~~", "min": 32, "max": 126},
+            },
+            400,
+            "Invalid parameter: targetLengthSeconds",
+        ),
+        ("POST", "/nowhere", KEY, {}, 404, "Not found"),
+    ],
+)
+async def test_each_documented_error(
+    mock: AppClient,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: Any,
+    status: int,
+    message: str,
+) -> None:
+    async with mock.request(method, path, json=body, headers=headers) as response:
+        assert response.status == status
+        assert response.content_type == "application/json"
+        document = await response.json()
+    assert document["success"] is False
+    assert document["message"].startswith(message) or message in document["message"]
+
+
+async def test_malformed_json_and_oversized_bodies(make_mock: MakeMock) -> None:
+    mock = await make_mock(max_body_bytes=1000)
+    async with mock.post("/analyze", data=b"{nope", headers=KEY) as response:
+        assert response.status == 400
+        assert (await response.json())["message"].startswith("Invalid JSON body")
+    async with mock.post("/resize", data=b"[" + b"1," * 1000 + b"1]", headers=KEY) as response:
+        assert response.status == 413
+        assert (await response.json())["message"].startswith("Request body too large")
+
+
+async def test_rate_limit_then_recovery_on_mock_time(make_mock: MakeMock) -> None:
+    mock = await make_mock(rate_limit=3)
+    statuses = [(await post(mock, "/resize", {}))[0] for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    async with mock.post("/resize", json={}, headers=KEY) as response:
+        assert response.status == 429
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+        assert (await response.json())["message"].startswith("Rate limit exceeded")
+    await mock.post("/_mock/clock/advance", json={"seconds": 60})
+    assert (await post(mock, "/resize", {}))[0] == 400
+
+
+async def test_usage_limit_refunds_and_the_rolling_window(
+    make_mock: MakeMock, files: FileServer, receiver: Receiver
+) -> None:
+    free = {"X-API-Key": "free-key"}
+    mock = await make_mock(api_keys=(("free-key", Plan.FREE),))
+    boundaries = [0.0, 1.0, 2.0]
+    similarity = {"data": "~~~~~~", "min": 32, "max": 126}
+    # A failed job costs nothing and leaves the credits alone.
+    bad = {"resultWebhook": receiver.url(), "sourceFileUrl": files.url("/page.html")}
+    assert (await post(mock, "/analyze", bad, free))[0] == 200
+    await receiver.wait_for(1)
+    # 25 minutes of target at 4 credits a minute: exactly the free plan's 100 credits.
+    big = {"targetLengthSeconds": 1500, "similarity": similarity, "boundaries": boundaries}
+    status, payload = await post(mock, "/resize", big, free)
+    assert status == 200 and payload["creditCost"] == 100
+    status, refused = await post(mock, "/resize", big, free)
+    assert status == 402 and refused["message"].startswith("Usage limit exceeded")
+    await mock.post("/_mock/clock/advance", json={"seconds": 30 * 86400 + 1})
+    assert (await post(mock, "/resize", big, free))[0] == 200
+
+
+async def test_pricing_can_follow_the_documented_sentence(make_mock: MakeMock) -> None:
+    mock = await make_mock(
+        pricing=__import__("mock_server.accounts").accounts.PricingRule.DOCUMENTED
+    )
+    body = {
+        "targetLengthSeconds": 30,
+        "similarity": {"data": "~~~", "min": 32, "max": 126},
+        "boundaries": [0, 40],
+    }
+    assert (await post(mock, "/resize", body))[1]["creditCost"] == 4
+
+
+async def test_retries_reach_a_receiver_that_fails_twice(
+    mock: AppClient, receiver: Receiver
+) -> None:
+    receiver.fail_first = 2
+    body = {
+        "targetLengthSeconds": 1,
+        "similarity": {"data": "~~~", "min": 32, "max": 126},
+        "boundaries": [0, 1],
+    }
+    _, ack = await post(mock, "/resize", {**body, "resultWebhook": receiver.url()})
+    await receiver.wait_for(1)
+    async with mock.get("/_mock/webhooks") as response:
+        attempts = [a for a in await response.json() if a["request_id"] == ack["requestId"]]
+    assert [(a["attempt"], a["status"], a["delivered"]) for a in attempts] == [
+        (1, 503, False),
+        (2, 503, False),
+        (3, 200, True),
+    ]
+
+
+async def test_a_slow_receiver_does_not_delay_another(
+    mock: AppClient, aiohttp_server: ServerFactory, receiver: Receiver
+) -> None:
+    slow = Receiver(delay_seconds=3.0)
+    app = web.Application()
+    app.router.add_post("/{name:.*}", slow.handle)
+    slow.server = await aiohttp_server(app)
+    body = {
+        "targetLengthSeconds": 1,
+        "similarity": {"data": "~~~", "min": 32, "max": 126},
+        "boundaries": [0, 1],
+    }
+    await post(mock, "/resize", {**body, "resultWebhook": slow.url()})
+    await post(mock, "/resize", {**body, "resultWebhook": receiver.url()})
+    await receiver.wait_for(1)
+    assert slow.received == []  # the fast one arrived while the slow one was still being answered
+    await slow.wait_for(1)
+
+
+async def test_results_expire_after_thirty_days_of_mock_time(
+    mock: AppClient, receiver: Receiver
+) -> None:
+    body = {
+        "targetLengthSeconds": 1,
+        "similarity": {"data": "~~~", "min": 32, "max": 126},
+        "boundaries": [0, 1],
+    }
+    _, ack = await post(mock, "/resize", {**body, "resultWebhook": receiver.url()})
+    await receiver.wait_for(1)
+    assert (await mock.session.get(ack["resultUrl"])).status == 200
+    await mock.post("/_mock/clock/advance", json={"seconds": 30 * 86400})
+    async with mock.session.get(ack["resultUrl"]) as response:
+        assert response.status == 404 and (await response.json())["success"] is False
+
+
+async def test_a_job_running_past_seven_minutes_fails(
+    mock: AppClient, aiohttp_server: ServerFactory, receiver: Receiver
+) -> None:
+    release = asyncio.Event()
+
+    async def stall(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_get("/stall.mp3", stall)
+    stalling = await aiohttp_server(app)
+    body = {"resultWebhook": receiver.url(), "sourceFileUrl": str(stalling.make_url("/stall.mp3"))}
+    _, ack = await post(mock, "/analyze", body)
+    await asyncio.sleep(0.3)
+    await mock.post("/_mock/clock/advance", json={"seconds": 421})
+    (failure,) = await receiver.wait_for(1)
+    release.set()
+    assert failure["requestId"] == ack["requestId"] and failure["success"] is False
+    assert "timed out after 420 seconds" in failure["message"]
+
+
+async def test_seeded_ids_repeat_and_reset_restarts_them(make_mock: MakeMock) -> None:
+    body = {
+        "targetLengthSeconds": 1,
+        "similarity": {"data": "~~~", "min": 32, "max": 126},
+        "boundaries": [0, 1],
+    }
+    first, second = await make_mock(seed=7), await make_mock(seed=7)
+    ids = [(await post(m, "/resize", body))[1]["requestId"] for m in (first, second)]
+    assert ids[0] == ids[1]
+    await first.post("/_mock/reset")
+    assert (await post(first, "/resize", body))[1]["requestId"] == ids[0]
+
+
+async def test_the_journal_masks_keys(mock: AppClient) -> None:
+    await post(mock, "/resize", {"boundaries": [0, 1]})
+    async with mock.get("/_mock/requests") as response:
+        (entry,) = await response.json()
+    assert entry["key"] == "test****" and entry["status"] == 400
+    assert entry["body"] == {"bytes": len('{"boundaries": [0, 1]}'), "fields": ["boundaries"]}
+    await mock.post("/_mock/reset")
+    assert await (await mock.get("/_mock/requests")).json() == []
+
+
+async def test_acks_stay_fast_while_an_analysis_runs(
+    mock: AppClient, files: FileServer, receiver: Receiver
+) -> None:
+    """Not a timing test: the ack arrives before the analysis webhook, so the loop was free."""
+    await post(
+        mock, "/analyze", {"resultWebhook": receiver.url(), "sourceFileUrl": files.url("/song.mp3")}
+    )
+    status, _ = await post(mock, "/resize", {})
+    assert status == 400 and receiver.received == []
+    await receiver.wait_for(1)

@@ -20,6 +20,7 @@ from mock_server.middlewares import error_envelope, journal
 from mock_server.ratelimit import RateLimiter
 from mock_server.services import SERVICES, RequestIds, Services
 from mock_server.settings import Settings
+from mock_server.sinks import WebhookSinks
 from mock_server.sources import FetchLimits, SourceFetcher
 from mock_server.webhooks import WebhookDispatcher
 
@@ -37,6 +38,7 @@ def _services_context(
             dispatcher = WebhookDispatcher(
                 session,
                 clock.now,
+                clock.real_seconds,
                 settings.webhook_attempts,
                 settings.webhook_backoff_seconds,
                 settings.webhook_timeout_seconds,
@@ -68,6 +70,7 @@ def _services_context(
                 webhooks=dispatcher,
                 jobs=runner,
                 ids=RequestIds(settings.seed),
+                sinks=WebhookSinks(),
             )
             try:
                 yield

@@ -1,7 +1,7 @@
 """Mock time: what rate windows, usage windows, artifact lifetimes and the job limit all read.
 
-It runs with the wall clock from a fixed start and can be pushed forward (`advance`), so a test can
-skip 30 days in a call; `time_scale` shortens simulated processing latency.
+It runs with the wall clock and can be pushed forward (`advance`), so a test can skip 30 days in a
+call; `time_scale` shortens the mock's simulated waits (webhook retry backoff).
 """
 
 from __future__ import annotations
@@ -27,5 +27,5 @@ class MockClock:
         self._offset = 0.0
 
     def real_seconds(self, mock_seconds: float) -> float:
-        """How long to really wait for `mock_seconds` of simulated processing."""
+        """How long to really wait for `mock_seconds` of simulated waiting (a retry backoff)."""
         return mock_seconds / self.time_scale

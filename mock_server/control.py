@@ -1,4 +1,4 @@
-"""The /_mock/* routes: health, the journal, webhook attempts, reset and the clock."""
+"""The /_mock/* routes: health, the journal, webhook attempts, reset, the clock and sinks."""
 
 from __future__ import annotations
 
@@ -42,9 +42,24 @@ async def advance_clock(request: web.Request) -> web.Response:
     return web.json_response({"success": True, "time": clock.now()})
 
 
+async def sink_record(request: web.Request) -> web.Response:
+    try:
+        payload = json.loads(await request.read())
+    except ValueError as error:
+        raise errors.MalformedJson("a webhook sink takes a JSON body") from error
+    request.app[SERVICES].sinks.record(request.match_info["name"], payload)
+    return web.json_response({"success": True})
+
+
+async def sink_received(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SERVICES].sinks.received(request.match_info["name"]))
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/health", health)
     app.router.add_get("/_mock/requests", requests)
     app.router.add_get("/_mock/webhooks", webhooks)
     app.router.add_post("/_mock/reset", reset)
     app.router.add_post("/_mock/clock/advance", advance_clock)
+    app.router.add_post("/_mock/sink/{name}", sink_record)
+    app.router.add_get("/_mock/sink/{name}", sink_received)

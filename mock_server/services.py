@@ -15,6 +15,7 @@ from mock_server.jobs import JobRunner
 from mock_server.journal import Journal
 from mock_server.ratelimit import RateLimiter
 from mock_server.settings import Settings
+from mock_server.sinks import WebhookSinks
 from mock_server.webhooks import WebhookDispatcher
 
 ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -46,6 +47,7 @@ class Services:
     webhooks: WebhookDispatcher
     jobs: JobRunner
     ids: RequestIds
+    sinks: WebhookSinks
 
     def reset(self) -> None:
         """Back to a fresh start: what a test wants between tests."""
@@ -57,6 +59,7 @@ class Services:
         self.artifacts.reset()
         self.webhooks.reset()
         self.ids.reset()
+        self.sinks.reset()
 
 
 SERVICES = web.AppKey("services", Services)

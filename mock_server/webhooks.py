@@ -44,6 +44,7 @@ class WebhookDispatcher:
         self,
         session: aiohttp.ClientSession,
         now: Callable[[], float],
+        real_seconds: Callable[[float], float],
         max_attempts: int = 3,
         backoff_seconds: Sequence[float] = (1.0, 2.0),
         timeout_seconds: float = 10.0,
@@ -51,6 +52,7 @@ class WebhookDispatcher:
     ) -> None:
         self._session = session
         self._now = now
+        self._real_seconds = real_seconds
         self.max_attempts = max_attempts
         self.backoff_seconds = tuple(backoff_seconds)
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
@@ -86,9 +88,8 @@ class WebhookDispatcher:
             if await self._attempt(request_id, url, payload, number):
                 return DeliveryOutcome(True, number)
             if number < self.max_attempts and self.backoff_seconds:
-                await asyncio.sleep(
-                    self.backoff_seconds[min(number - 1, len(self.backoff_seconds) - 1)]
-                )
+                backoff = self.backoff_seconds[min(number - 1, len(self.backoff_seconds) - 1)]
+                await asyncio.sleep(self._real_seconds(backoff))
         return DeliveryOutcome(False, self.max_attempts)
 
     def schedule(

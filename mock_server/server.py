@@ -56,6 +56,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=_env("allow_file_urls", "") in ("1", "true", "yes"),
     )
     parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=int(_env("rate_limit", "100") or 100),
+        help="requests per rolling minute per key (the live API: 100)",
+    )
+    parser.add_argument(
         "--pricing",
         choices=[r.value for r in PricingRule],
         default=_env("pricing", PricingRule.EXAMPLES.value),
@@ -75,6 +81,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         time_scale=args.time_scale,
         allow_file_urls=args.allow_file_urls,
         pricing=PricingRule(args.pricing),
+        rate_limit=args.rate_limit,
     )
 
 

@@ -477,3 +477,18 @@ async def test_acks_stay_fast_while_an_analysis_runs(
     status, _ = await post(mock, "/resize", {})
     assert status == 400 and receiver.received == []
     await receiver.wait_for(1)
+
+
+async def test_webhooks_can_go_to_a_sink_inside_the_mock(mock: AppClient) -> None:
+    sink = str(mock.make_url("/_mock/sink/mine"))
+    body = {
+        "targetLengthSeconds": 1,
+        "similarity": {"data": "~~~", "min": 32, "max": 126},
+        "boundaries": [0, 1],
+    }
+    _, ack = await post(mock, "/resize", {**body, "resultWebhook": sink})
+    async with asyncio.timeout(10):
+        while not (received := await (await mock.get("/_mock/sink/mine")).json()):
+            await asyncio.sleep(0.02)
+    assert [payload["requestId"] for payload in received] == [ack["requestId"]]
+    assert await (await mock.get("/_mock/sink/other")).json() == []

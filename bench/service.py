@@ -1,0 +1,173 @@
+"""Service figures: acks beside a bare aiohttp handler, idle and with analyses in flight, and a
+3-minute MP3 analysed end to end (ack -> webhook)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from bench.timing import Row, ratio, seconds
+from mock_server.audio.synth import SongSpec, song_bytes
+
+SECTION = "service"
+REQUESTS = 400
+CONCURRENCY = 8
+IN_FLIGHT = 8
+KEY = {"X-API-Key": "test-key"}
+
+# A bare aiohttp app: the yardstick for acks, and the file server for sources.
+_BARE_SERVER = """
+import sys
+from aiohttp import web
+song = open(sys.argv[2], "rb").read()
+async def ack(request):
+    await request.read()
+    return web.json_response({"success": True, "message": "Request queued."})
+async def file(request):
+    return web.Response(body=song, content_type="audio/mpeg")
+app = web.Application()
+app.router.add_post("/ack", ack)
+app.router.add_get("/song.mp3", file)
+ready = lambda *args: print("ready", flush=True)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=ready)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(command: list[str]) -> subprocess.Popen[str]:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    process.stdout.readline()  # the ready line
+    return process
+
+
+async def _load(
+    session: aiohttp.ClientSession, url: str, body: dict[str, object]
+) -> tuple[list[float], float]:
+    """Latencies of REQUESTS posts at CONCURRENCY, and the requests per second."""
+    latencies: list[float] = []
+    queue = iter(range(REQUESTS))
+
+    async def worker() -> None:
+        for _ in queue:
+            started = time.perf_counter()
+            async with session.post(url, json=body, headers=KEY) as response:
+                await response.read()
+                assert response.status == 200, await response.text()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return latencies, REQUESTS / (time.perf_counter() - started)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    return statistics.quantiles(values, n=100)[int(share * 100) - 1]
+
+
+async def _wait_for_sink(session: aiohttp.ClientSession, url: str, count: int) -> None:
+    while True:
+        async with session.get(url) as response:
+            if len(await response.json()) >= count:
+                return
+        await asyncio.sleep(0.02)
+
+
+def _latency_rows(
+    label: str, ours: tuple[list[float], float], bare: tuple[list[float], float]
+) -> list[Row]:
+    def summary(latency: list[float]) -> str:
+        return f"{seconds(statistics.median(latency))} / {seconds(_percentile(latency, 0.99))}"
+
+    return [
+        Row(
+            SECTION, f"ack p50 / p99, {label}", summary(ours[0]), f"bare aiohttp {summary(bare[0])}"
+        ),
+        Row(
+            SECTION,
+            f"acks per second, {label}",
+            f"{ours[1]:.0f}/s",
+            f"bare aiohttp {bare[1]:.0f}/s",
+            ratio(ours[1], bare[1]),
+            ">= 0.5x",
+        ),
+    ]
+
+
+async def _measure(mock: str, bare: str) -> list[Row]:
+    async with aiohttp.ClientSession() as session:
+        analyze = {"resultWebhook": f"{mock}/_mock/sink/bench", "sourceFileUrl": f"{bare}/song.mp3"}
+        started = time.perf_counter()
+        async with session.post(f"{mock}/analyze", json=analyze, headers=KEY) as response:
+            assert response.status == 200
+        await _wait_for_sink(session, f"{mock}/_mock/sink/bench", 1)
+        end_to_end = time.perf_counter() - started
+        rows = [
+            Row(
+                SECTION,
+                "3 min MP3 end to end (ack -> webhook)",
+                seconds(end_to_end),
+                target="< 3 s",
+            )
+        ]
+        # Valid requests whose jobs fail at once (a 404 source), webhooks to the bare server:
+        # the ack path itself, without analyses.
+        cheap = {"resultWebhook": f"{bare}/ack", "sourceFileUrl": f"{bare}/missing.mp3"}
+        idle = (
+            await _load(session, f"{mock}/analyze", cheap),
+            await _load(session, f"{bare}/ack", {}),
+        )
+        rows += _latency_rows("idle", *idle)
+        for _ in range(IN_FLIGHT):
+            await session.post(f"{mock}/analyze", json=analyze, headers=KEY)
+        busy = (
+            await _load(session, f"{mock}/analyze", cheap),
+            await _load(session, f"{bare}/ack", {}),
+        )
+        rows += _latency_rows(f"{IN_FLIGHT} analyses in flight (both measured under them)", *busy)
+        await _wait_for_sink(session, f"{mock}/_mock/sink/bench", 1 + IN_FLIGHT)
+    return rows
+
+
+def run() -> list[Row]:
+    with tempfile.TemporaryDirectory() as folder:
+        song = Path(folder) / "song.mp3"
+        song.write_bytes(
+            song_bytes(SongSpec(tempo_bpm=120, duration_seconds=180, seed=2026), "mp3")
+        )
+        mock_port, bare_port = _free_port(), _free_port()
+        mock = _start(
+            [
+                sys.executable,
+                "-m",
+                "mock_server",
+                "serve",
+                "--port",
+                str(mock_port),
+                "--rate-limit",
+                "100000",
+            ]
+        )
+        bare = _start([sys.executable, "-c", _BARE_SERVER, str(bare_port), str(song)])
+        try:
+            time.sleep(1.0)  # let the worker pool finish spawning
+            return asyncio.run(
+                _measure(f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{bare_port}")
+            )
+        finally:
+            for process in (mock, bare):
+                process.terminate()
+                process.wait(timeout=10)

@@ -19,6 +19,12 @@ from tests.conftest import AppClient, FileServer, Receiver, ServerFactory
 KEY = {"X-API-Key": "test-key"}
 MakeMock = Callable[..., Awaitable[AppClient]]
 REQUEST_ID = re.compile(r"^[a-z0-9]{32}$")
+# The smallest valid resize: two beats, a one-second target.
+TINY_RESIZE = {
+    "targetLengthSeconds": 1,
+    "similarity": {"data": "~~~", "min": 32, "max": 126},
+    "boundaries": [0, 1],
+}
 
 
 async def post(
@@ -371,11 +377,7 @@ async def test_retries_reach_a_receiver_that_fails_twice(
     mock: AppClient, receiver: Receiver
 ) -> None:
     receiver.fail_first = 2
-    body = {
-        "targetLengthSeconds": 1,
-        "similarity": {"data": "~~~", "min": 32, "max": 126},
-        "boundaries": [0, 1],
-    }
+    body = TINY_RESIZE
     _, ack = await post(mock, "/resize", {**body, "resultWebhook": receiver.url()})
     await receiver.wait_for(1)
     async with mock.get("/_mock/webhooks") as response:
@@ -394,11 +396,7 @@ async def test_a_slow_receiver_does_not_delay_another(
     app = web.Application()
     app.router.add_post("/{name:.*}", slow.handle)
     slow.server = await aiohttp_server(app)
-    body = {
-        "targetLengthSeconds": 1,
-        "similarity": {"data": "~~~", "min": 32, "max": 126},
-        "boundaries": [0, 1],
-    }
+    body = TINY_RESIZE
     await post(mock, "/resize", {**body, "resultWebhook": slow.url()})
     await post(mock, "/resize", {**body, "resultWebhook": receiver.url()})
     await receiver.wait_for(1)
@@ -409,11 +407,7 @@ async def test_a_slow_receiver_does_not_delay_another(
 async def test_results_expire_after_thirty_days_of_mock_time(
     mock: AppClient, receiver: Receiver
 ) -> None:
-    body = {
-        "targetLengthSeconds": 1,
-        "similarity": {"data": "~~~", "min": 32, "max": 126},
-        "boundaries": [0, 1],
-    }
+    body = TINY_RESIZE
     _, ack = await post(mock, "/resize", {**body, "resultWebhook": receiver.url()})
     await receiver.wait_for(1)
     assert (await mock.session.get(ack["resultUrl"])).status == 200
@@ -445,11 +439,7 @@ async def test_a_job_running_past_seven_minutes_fails(
 
 
 async def test_seeded_ids_repeat_and_reset_restarts_them(make_mock: MakeMock) -> None:
-    body = {
-        "targetLengthSeconds": 1,
-        "similarity": {"data": "~~~", "min": 32, "max": 126},
-        "boundaries": [0, 1],
-    }
+    body = TINY_RESIZE
     first, second = await make_mock(seed=7), await make_mock(seed=7)
     ids = [(await post(m, "/resize", body))[1]["requestId"] for m in (first, second)]
     assert ids[0] == ids[1]
@@ -481,11 +471,7 @@ async def test_acks_stay_fast_while_an_analysis_runs(
 
 async def test_webhooks_can_go_to_a_sink_inside_the_mock(mock: AppClient) -> None:
     sink = str(mock.make_url("/_mock/sink/mine"))
-    body = {
-        "targetLengthSeconds": 1,
-        "similarity": {"data": "~~~", "min": 32, "max": 126},
-        "boundaries": [0, 1],
-    }
+    body = TINY_RESIZE
     _, ack = await post(mock, "/resize", {**body, "resultWebhook": sink})
     async with asyncio.timeout(10):
         while not (received := await (await mock.get("/_mock/sink/mine")).json()):

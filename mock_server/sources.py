@@ -78,7 +78,9 @@ class SourceFetcher:
             ) from error
 
     async def _download(self, url: str) -> bytes:
-        async with self._session.get(url, max_redirects=self.limits.max_redirects) as response:
+        # aiohttp refuses the redirect that reaches max_redirects; ours counts redirects followed.
+        follow = self.limits.max_redirects + 1
+        async with self._session.get(url, max_redirects=follow) as response:
             if response.status != 200:
                 raise SourceError(f"Could not download source file {url}: HTTP {response.status}")
             if (response.content_length or 0) > self.limits.max_bytes:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -478,3 +480,13 @@ async def test_webhooks_can_go_to_a_sink_inside_the_mock(mock: AppClient) -> Non
             await asyncio.sleep(0.02)
     assert [payload["requestId"] for payload in received] == [ack["requestId"]]
     assert await (await mock.get("/_mock/sink/other")).json() == []
+
+
+async def test_results_live_in_the_data_dir_when_one_is_given(
+    make_mock: MakeMock, receiver: Receiver, tmp_path: Path
+) -> None:
+    mock = await make_mock(data_dir=tmp_path)
+    _, ack = await post(mock, "/resize", {**TINY_RESIZE, "resultWebhook": receiver.url()})
+    (payload,) = await receiver.wait_for(1)
+    stored = json.loads((tmp_path / ack["requestId"] / "resize.json").read_text())
+    assert stored == {k: v for k, v in payload.items() if k != "path"}

@@ -38,6 +38,8 @@ SEARCH_WIDTH = 300
 POOL_SIZE = 150
 MAX_LOOPS = 64
 DISTINCT_BEATS = 4
+# The search holds a few N x N arrays: this keeps a worker under about 2 GB.
+MAX_BOUNDARIES = 6000
 
 Segment = tuple[int, int]
 
@@ -58,6 +60,10 @@ def _number(value: object) -> float | None:
 def _parse_boundaries(obj: object) -> tuple[float, ...]:
     if not isinstance(obj, list) or len(obj) < 2:
         raise EngineValidationError("boundaries", "must be an array of at least 2 times in seconds")
+    if len(obj) > MAX_BOUNDARIES:
+        raise EngineValidationError(
+            "boundaries", f"at most {MAX_BOUNDARIES} (30 minutes at 200 BPM); got {len(obj)}"
+        )
     values = [_number(v) for v in obj]
     if any(v is None or not math.isfinite(v) or v < 0 for v in values):
         raise EngineValidationError("boundaries", "every boundary must be a finite number >= 0")

@@ -148,6 +148,7 @@ def test_same_input_same_output(analysis: dict[str, Any]) -> None:
         ({"targetLengthSeconds": True}, "targetLengthSeconds"),
         ({"boundaries": [0.0, 1.0, 0.5]}, "boundaries"),
         ({"boundaries": [0.0]}, "boundaries"),
+        ({"boundaries": [float(i) for i in range(6001)]}, "boundaries"),
         ({"boundaries": "0,1"}, "boundaries"),
         ({"boundaries": [0.0, "1"]}, "boundaries"),
         ({"similarity": {"data": "~~", "min": 32, "max": 126}}, "similarity"),

@@ -58,11 +58,10 @@ class Call:
         configured = self.services.settings.public_url
         return (configured or f"{self.request.scheme}://{self.request.host}").rstrip("/")
 
-    def new_job(self, kind: str, webhook: str | None, source_url: str | None = None) -> Job:
+    def new_job(self, webhook: str | None, source_url: str | None = None) -> Job:
         return Job(
             request_id=self.services.ids.next(),
             key=self.key,
-            kind=kind,
             created_at=self.services.clock.now(),
             webhook=webhook,
             source_url=source_url,
@@ -125,7 +124,7 @@ async def analyze(request: web.Request, call: Call) -> web.Response:
     if not isinstance(features, list) or any(f != "raw_features" for f in features):
         raise errors.InvalidParameter('features may only contain "raw_features"')
     call.check_usage()
-    job = call.new_job("analyze", webhook, source)
+    job = call.new_job(webhook, source)
     context = call.context()
     runner = call.services.jobs
     runner.submit(job, lambda j: runner.analyze(j, "raw_features" in features, context))
@@ -141,7 +140,7 @@ async def resize(request: web.Request, call: Call) -> web.Response:
         call.required("targetLengthSeconds"),
     )
     call.check_usage()
-    job = call.new_job("resize", webhook)
+    job = call.new_job(webhook)
     context = call.context()
     runner = call.services.jobs
     if webhook is None:
@@ -165,7 +164,7 @@ async def export(request: web.Request, call: Call) -> web.Response:
     groups = parse_segments_groups(call.required("segmentsGroups"))
     call.check_usage()
     fmt = ExportFormat(fmt_value)
-    job = call.new_job("export", webhook, source)
+    job = call.new_job(webhook, source)
     context = call.context()
     urls = [
         f"{context.base_url}/results/{job.request_id}/export_{n}.{fmt.extension}"

@@ -50,7 +50,6 @@ class JobFailed(Exception):
 class Job:
     request_id: str
     key: str
-    kind: str
     created_at: float
     webhook: str | None
     source_url: str | None = None

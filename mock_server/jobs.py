@@ -117,10 +117,13 @@ class JobRunner:
     async def compute(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `fn` in a worker process; a dead worker fails this call and the pool is replaced."""
         loop = asyncio.get_running_loop()
+        pool = self._pool
         try:
-            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+            return await loop.run_in_executor(pool, functools.partial(fn, *args, **kwargs))
         except BrokenProcessPool as error:
-            self._pool = self._new_pool()
+            if self._pool is pool:  # the first job to notice replaces it, once
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
             raise JobFailed(
                 "Internal error: the worker processing this request stopped."
             ) from error

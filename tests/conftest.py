@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from mock_server.app import create_app
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.settings import Settings
+from tests.contract import check_payload
 
 SONG = SongSpec(tempo_bpm=120, duration_seconds=20, seed=11)
 AppClient = TestClient[web.Request, web.Application]
@@ -56,6 +57,8 @@ class Receiver:
             while len(self.received) < count:
                 self.arrived.clear()
                 await self.arrived.wait()
+        for payload in self.received:
+            check_payload({k: v for k, v in payload.items() if k != "path"})
         return self.received
 
 

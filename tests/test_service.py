@@ -17,6 +17,7 @@ from aiohttp import web
 from mock_server.accounts import Plan
 from tests.audio.mp3_frames import frames
 from tests.conftest import AppClient, FileServer, Receiver, ServerFactory
+from tests.contract import check_payload
 
 KEY = {"X-API-Key": "test-key"}
 MakeMock = Callable[..., Awaitable[AppClient]]
@@ -32,8 +33,11 @@ TINY_RESIZE = {
 async def post(
     mock: AppClient, path: str, body: Any, headers: dict[str, str] = KEY
 ) -> tuple[int, Any]:
+    """POST and return (status, JSON), having checked the answer against its schema."""
     async with mock.post(path, json=body, headers=headers) as response:
-        return response.status, await response.json()
+        document = await response.json()
+    check_payload(document)
+    return response.status, document
 
 
 async def analyze(

@@ -1,4 +1,5 @@
-"""The /_mock/* routes: health, the journal, webhook attempts, reset, the clock and sinks."""
+"""The routes beside the API: /_mock/* (health, the journal, webhook attempts, reset, the clock,
+sinks) and the contract at /openapi.json."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from aiohttp import web
 
 from mock_server import errors
+from mock_server.schemas import bundled_openapi
 from mock_server.services import SERVICES
 
 
@@ -55,7 +57,16 @@ async def sink_received(request: web.Request) -> web.Response:
     return web.json_response(request.app[SERVICES].sinks.received(request.match_info["name"]))
 
 
+async def openapi(request: web.Request) -> web.Response:
+    """The bundled document, with this mock's own origin as the first server."""
+    document = dict(bundled_openapi())
+    here = {"url": f"{request.scheme}://{request.host}", "description": "This mock"}
+    document["servers"] = [here, *document["servers"]]
+    return web.json_response(document)
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/_mock/health", health)
     app.router.add_get("/_mock/requests", requests)
     app.router.add_get("/_mock/webhooks", webhooks)

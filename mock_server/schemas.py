@@ -13,22 +13,16 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-_PACKAGE = Path(__file__).resolve().parent
-# An installed copy first, then the repository's own folder (editable installs and the tests).
-SCHEMA_DIRS = (_PACKAGE / "data" / "schemas", _PACKAGE.parent / "schemas")
-
-
-def schema_dir() -> Path:
-    for folder in SCHEMA_DIRS:
-        if (folder / "common.json").is_file():
-            return folder
-    raise FileNotFoundError(f"no schemas in {' or '.join(str(f) for f in SCHEMA_DIRS)}")
+# A link to the repository's `schemas/` in a checkout; a copy of it in a built wheel.
+SCHEMA_DIR = Path(__file__).resolve().parent / "data" / "schemas"
+# Where a bundled OpenAPI document keeps what the files in `schemas/` hold.
+_COMPONENTS = "#/components/schemas/"
 
 
 @cache
 def _registry() -> Registry:
     resources = []
-    for path in sorted(schema_dir().glob("*.json")):
+    for path in sorted(SCHEMA_DIR.glob("*.json")):
         document = json.loads(path.read_text())
         if "$id" in document:
             resources.append((document["$id"], Resource.from_contents(document)))
@@ -37,7 +31,7 @@ def _registry() -> Registry:
 
 def load_schema(name: str) -> dict[str, Any]:
     """The schema stored as `schemas/<name>.json`."""
-    document: dict[str, Any] = json.loads((schema_dir() / f"{name}.json").read_text())
+    document: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.json").read_text())
     return document
 
 
@@ -49,3 +43,44 @@ def _validator(name: str) -> Draft202012Validator:
 def validate(name: str, document: object) -> None:
     """Raise jsonschema.ValidationError when `document` breaks the schema `name`."""
     _validator(name).validate(document)
+
+
+@cache
+def bundled_openapi() -> dict[str, Any]:
+    """`openapi.json` with every schema file inlined under components, for tools that
+    cannot follow references to sibling files (code generators, fuzzers, a browser)."""
+    document = load_schema("openapi")
+    inlined: dict[str, Any] = {}
+    for path in sorted(SCHEMA_DIR.glob("*.json")):
+        if path.stem == "openapi":
+            continue
+        schema = load_schema(path.stem)
+        for key in ("$schema", "$id"):
+            schema.pop(key)
+        inlined.update(schema.pop("$defs", {}))
+        if path.stem != "common":
+            inlined[path.stem] = schema
+    document.setdefault("components", {})["schemas"] = inlined
+    rewritten: dict[str, Any] = _rewrite_refs(document)
+    return rewritten
+
+
+def _rewrite_refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: _local_ref(value) if key == "$ref" else _rewrite_refs(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_refs(item) for item in node]
+    return node
+
+
+def _local_ref(ref: str) -> str:
+    """`common.json#/$defs/url` and `#/$defs/url` -> the `url` component; `x.json` -> `x`."""
+    file_name, _, fragment = ref.partition("#")
+    if fragment.startswith("/$defs/"):
+        return _COMPONENTS + fragment.removeprefix("/$defs/")
+    if file_name:
+        return _COMPONENTS + file_name.removesuffix(".json")
+    return ref

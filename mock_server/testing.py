@@ -1,0 +1,50 @@
+"""The mock as a real server inside the current process: a free port on 127.0.0.1, served
+from a background loop, for test sessions that want a URL rather than an app object."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from aiohttp import web
+
+from mock_server.app import create_app
+from mock_server.background import BackgroundLoop
+from mock_server.settings import Settings
+
+
+class MockServer:
+    """Start with `MockServer(settings).start()`; stop with `.stop()` or a `with` block."""
+
+    def __init__(self, settings: Settings | None = None, **changes: Any) -> None:
+        base = settings or Settings(workers=1)
+        self.settings = dataclasses.replace(base, host="127.0.0.1", port=0, **changes)
+        self.app = create_app(self.settings)
+        self._runner = web.AppRunner(self.app, handle_signals=False)
+        self._loop: BackgroundLoop | None = None
+        self.base_url = ""
+
+    def start(self) -> MockServer:
+        self._loop = BackgroundLoop("audjust-mock-server")
+        self.base_url = self._loop.run(self._start(), timeout=60)
+        return self
+
+    async def _start(self) -> str:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        self._loop.run(self._runner.cleanup(), timeout=60)
+        self._loop.close()
+        self._loop = None
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SOURCES := mock_server contract_tests tests fixtures bench
 
-.PHONY: install serve test lint typecheck unit bench clean
+.PHONY: install serve test lint typecheck unit contract contract-selfcheck bench clean
 
 install: $(STAMP)
 
@@ -18,8 +19,8 @@ serve: install
 	$(BIN)/audjust-mock serve
 
 lint: install
-	$(BIN)/ruff check mock_server tests fixtures bench
-	$(BIN)/ruff format --check mock_server tests fixtures bench
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 
 typecheck: install
 	$(BIN)/mypy
@@ -27,7 +28,21 @@ typecheck: install
 unit: install
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# Check any target against the contract: make contract BASE_URL=... API_KEY=... SOURCE_URL=...
+contract: install
+	$(BIN)/pytest contract_tests \
+		$(if $(BASE_URL),--base-url '$(BASE_URL)') $(if $(API_KEY),--api-key '$(API_KEY)') \
+		$(if $(SOURCE_URL),--source-url '$(SOURCE_URL)') \
+		$(if $(WEBHOOK_URL),--webhook-url '$(WEBHOOK_URL)') \
+		$(if $(WEBHOOK_LISTEN),--webhook-listen '$(WEBHOOK_LISTEN)') \
+		$(if $(MAX_CREDITS),--max-credits '$(MAX_CREDITS)')
+
+# The suite against the mock twice: in-process, and as a separate `serve` process.
+contract-selfcheck: install
+	$(BIN)/pytest contract_tests -q
+	$(BIN)/python -m contract_tests.against_serve -q
+
+test: lint typecheck unit contract-selfcheck
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

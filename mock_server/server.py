@@ -94,7 +94,8 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    print(f"audjust-mock listening on http://{settings.host}:{settings.port}", flush=True)
+    port = runner.addresses[0][1]  # the real one when --port 0 asked for any free port
+    print(f"audjust-mock listening on http://{settings.host}:{port}", flush=True)
     if announce_default_key:
         print(
             f"no --api-key given: accepting the documented default key {DEFAULT_KEY!r}", flush=True

@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 from aiohttp import web
 
+from contract_tests.mp3_frames import frames
 from mock_server.accounts import Plan
-from tests.audio.mp3_frames import frames
 from tests.conftest import AppClient, FileServer, Receiver, ServerFactory
 from tests.contract import check_payload
 

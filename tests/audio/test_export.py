@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from contract_tests.mp3_frames import frames
 from mock_server.audio.encode import encode_audio
 from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.export import (
@@ -19,7 +20,6 @@ from mock_server.audio.export import (
     parse_segments_groups,
 )
 from mock_server.audio.types import Audio, DecodeLimits, ExportFormat
-from tests.audio.mp3_frames import frames
 
 RATE = 44100
 

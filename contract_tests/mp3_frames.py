@@ -1,4 +1,4 @@
-"""A minimal MPEG audio frame-header reader: tests check bitrates without trusting the encoder."""
+"""A minimal MPEG audio frame-header reader: checks bitrates without trusting the encoder."""
 
 from __future__ import annotations
 

@@ -1,0 +1,159 @@
+"""Options, the target and the session-wide helpers of the contract suite.
+
+`pytest contract_tests` with no options checks an in-process mock; `--base-url` points it at
+any other target, the live API included. The expensive calls (analyze, resize, export) are made
+once per session and shared by the tests that check what came back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+
+from contract_tests.paid import (  # noqa: F401 (fixtures, found by name)
+    analysis,
+    analysis_again,
+    export_mp3,
+    export_wav,
+    resize_queued,
+    resize_sync,
+    source_seconds,
+)
+from contract_tests.session import (
+    LOOPBACK,
+    Budget,
+    Contract,
+    Http,
+    Receiver,
+    Report,
+    SourceServer,
+    Target,
+    Waiter,
+)
+from mock_server.audio.synth import SongSpec, song_bytes
+from mock_server.background import BackgroundLoop
+from mock_server.settings import DEFAULT_KEY, Settings
+from mock_server.testing import MockServer
+
+# The suite's own source: 30 seconds, so a live run stays cheap.
+SOURCE_SONG = SongSpec(tempo_bpm=112, duration_seconds=30.0, seed=2024)
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    env: str
+    help: str
+    default: str | None = None
+
+
+OPTIONS = (
+    Option("--base-url", "AUDJUST_BASE_URL", "the API to check; default: an in-process mock"),
+    Option("--api-key", "AUDJUST_API_KEY", "its API key; default for the mock: test-key"),
+    Option(
+        "--source-url",
+        "AUDJUST_SOURCE_URL",
+        "an audio file the target can download; default: the suite's song on 127.0.0.1",
+    ),
+    Option(
+        "--webhook-url",
+        "AUDJUST_WEBHOOK_URL",
+        "a public URL forwarding to --webhook-listen; without it, results are polled",
+    ),
+    Option(
+        "--webhook-listen",
+        "AUDJUST_WEBHOOK_LISTEN",
+        "HOST:PORT the suite's webhook receiver listens on",
+        "127.0.0.1:0",
+    ),
+    Option(
+        "--max-credits",
+        "AUDJUST_MAX_CREDITS",
+        "credits the run may spend; costlier tests are skipped",
+        "60",
+    ),
+    Option(
+        "--result-timeout",
+        "AUDJUST_RESULT_TIMEOUT",
+        "seconds to wait for a queued request (the reference's 7 minutes)",
+        "420",
+    ),
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("audjust-contract", "Audjust contract suite")
+    for option in OPTIONS:
+        group.addoption(
+            option.flag,
+            default=os.environ.get(option.env, option.default),
+            help=f"{option.help} (env {option.env})",
+        )
+
+
+# Where the session leaves what the terminal summary prints.
+SUMMARY = pytest.StashKey[tuple[Report, Budget]]()
+
+
+@pytest.fixture(scope="session")
+def contract(pytestconfig: pytest.Config) -> Iterator[Contract]:
+    option = pytestconfig.getoption
+    loop = BackgroundLoop("contract-suite")
+    closers = []
+    mock = None
+    try:
+        base_url = option("base_url")
+        if not base_url:
+            mock = MockServer(Settings(workers=2, webhook_backoff_seconds=(0.2, 0.5))).start()
+            closers.append(mock.stop)
+            base_url = mock.base_url
+        is_local = urlsplit(base_url).hostname in LOOPBACK
+        api_key = option("api_key") or (DEFAULT_KEY if is_local else None)
+        if not api_key:
+            raise pytest.UsageError(
+                "--api-key (or AUDJUST_API_KEY) is required for a remote target"
+            )
+        http = Http(loop)
+        closers.append(http.close)
+        target = Target(http, base_url, api_key)
+        host, _, port = str(option("webhook_listen")).rpartition(":")
+        receiver = Receiver(loop, host or "127.0.0.1", int(port or 0))
+        closers.append(receiver.close)
+        source_url = option("source_url")
+        if not source_url:
+            source = SourceServer(loop, song_bytes(SOURCE_SONG, "mp3"))
+            closers.append(source.close)
+            source_url = source.url
+        webhook_url = option("webhook_url") or receiver.url
+        expected = bool(option("webhook_url")) or target.is_local
+        timeout = float(option("result_timeout"))
+        budget = Budget(int(option("max_credits")))
+        report = Report("in-process audjust-mock" if mock else base_url)
+        pytestconfig.stash[SUMMARY] = (report, budget)
+        yield Contract(
+            target,
+            Waiter(target, receiver, timeout, expected),
+            budget,
+            report,
+            source_url,
+            webhook_url,
+        )
+    finally:
+        for close in reversed(closers):
+            close()
+        loop.close()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if SUMMARY not in config.stash:
+        return
+    report, budget = config.stash[SUMMARY]
+    terminalreporter.section("Audjust contract report")
+    for line in report.lines(budget):
+        terminalreporter.write_line(line)

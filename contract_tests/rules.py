@@ -1,0 +1,149 @@
+"""What the contract promises beyond what a JSON Schema can say, as plain functions.
+
+Each raises AssertionError naming the broken promise. They take documents, not a target, so the
+suite applies them to live answers and the project's tests apply them to the example payloads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+# Seconds are rounded to hundredths on the wire; allow for that and float noise.
+SECONDS_TOLERANCE = 0.006
+TEMPO_RANGE = (30, 300)
+# The three documented operations' credit rates per minute.
+RATES = {"analyze": 10, "analyze_raw_features": 15, "resize": 4, "export": 1}
+
+
+def similarity_values(similarity: dict[str, Any]) -> NDArray[np.float64]:
+    """The reference's parseSimilarityMapString: (code - min) / (max - min) per character."""
+    codes = np.frombuffer(similarity["data"].encode("utf-32-le"), dtype="<u4").astype(np.float64)
+    low, high = similarity["min"], similarity["max"]
+    values: NDArray[np.float64] = (codes - low) / (high - low)
+    return values
+
+
+def diag_index(row: int, col: int) -> int:
+    """The reference's getDiagIndex."""
+    i, j = max(row, col), min(row, col)
+    return (i + 1) * i // 2 + j
+
+
+def check_similarity_length(similarity: dict[str, Any], beats: int) -> None:
+    data = similarity["data"]
+    expected = beats * (beats + 1) // 2
+    assert len(data) == expected, (
+        f"similarity.data has {len(data)} characters; N = {beats} boundaries need N(N+1)/2 = "
+        f"{expected}"
+    )
+
+
+def check_similarity_range(similarity: dict[str, Any]) -> None:
+    data, low, high = similarity["data"], similarity["min"], similarity["max"]
+    assert low < high, f"similarity min {low} is not below max {high}"
+    outside = sorted({c for c in data if not low <= ord(c) <= high})
+    assert not outside, f"similarity characters outside [{low}, {high}]: {outside[:10]}"
+
+
+def check_similarity_diagonal(similarity: dict[str, Any], beats: int) -> None:
+    values = similarity_values(similarity)
+    diagonal = values[[diag_index(i, i) for i in range(beats)]]
+    assert diagonal.min() >= 0.9, (
+        f"a beat should be similar to itself, but the diagonal goes down to {diagonal.min():.3f} "
+        f"(beat {int(diagonal.argmin())})"
+    )
+
+
+def check_boundaries(boundaries: Sequence[float], duration: float) -> None:
+    assert boundaries, "boundaries is empty"
+    assert boundaries[0] == 0, f"boundaries start at {boundaries[0]}, not 0"
+    steps = [b - a for a, b in itertools.pairwise(boundaries)]
+    bad = [i for i, step in enumerate(steps) if step <= 0]
+    assert not bad, f"boundaries do not increase at index {bad[0] + 1}"
+    assert boundaries[-1] < duration, f"last boundary {boundaries[-1]} is not before {duration}"
+
+
+def check_features(features: Sequence[Sequence[float]], beats: int) -> None:
+    assert len(features) == beats, f"{len(features)} feature vectors for {beats} boundaries"
+    lengths = {len(vector) for vector in features}
+    assert len(lengths) == 1 and min(lengths) > 0, f"feature vectors of lengths {lengths}"
+    flat = [value for vector in features for value in vector]
+    assert all(0 <= value <= 1 for value in flat), (
+        f"feature values outside [0, 1]: min {min(flat)}, max {max(flat)}"
+    )
+
+
+def check_tempo(tempo: object) -> None:
+    assert isinstance(tempo, int), f"tempo {tempo!r} is not an integer"
+    low, high = TEMPO_RANGE
+    assert low <= tempo <= high, f"tempo {tempo} BPM is outside [{low}, {high}]"
+
+
+def check_segments_on_boundaries(candidate: dict[str, Any], boundaries: Sequence[float]) -> None:
+    beats, seconds = candidate["segmentsBeats"], candidate["segmentsSeconds"]
+    assert len(beats) == len(seconds), "segmentsBeats and segmentsSeconds differ in length"
+    for (start, end), (start_s, end_s) in zip(beats, seconds, strict=True):
+        assert 0 <= start < end < len(boundaries), (
+            f"segment [{start}, {end}] is not within the {len(boundaries)} boundaries"
+        )
+        for index, value in ((start, start_s), (end, end_s)):
+            assert abs(boundaries[index] - value) <= SECONDS_TOLERANCE, (
+                f"segmentsSeconds says {value} s for beat {index}, boundaries say "
+                f"{boundaries[index]} s"
+            )
+
+
+def check_duration(candidate: dict[str, Any], boundaries: Sequence[float]) -> None:
+    """durationSeconds is the segments' total, rounded to whole seconds at most."""
+    total = sum(boundaries[end] - boundaries[start] for start, end in candidate["segmentsBeats"])
+    reported = candidate["durationSeconds"]
+    assert abs(reported - total) <= 0.5 + SECONDS_TOLERANCE, (
+        f"durationSeconds {reported} but the segments add up to {total:.2f} s"
+    )
+
+
+def check_dissimilarity(candidate: dict[str, Any], similarity: dict[str, Any]) -> None:
+    """dissimilarity is the sum over cuts of 1 - S[end of one segment][start of the next]."""
+    values = similarity_values(similarity)
+    cuts = itertools.pairwise(candidate["segmentsBeats"])
+    expected = sum(1 - values[diag_index(a[1], b[0])] for a, b in cuts)
+    assert math.isclose(candidate["dissimilarity"], expected, abs_tol=1e-6), (
+        f"dissimilarity {candidate['dissimilarity']} but the cuts' similarity gives {expected}"
+    )
+
+
+def check_ordered(candidates: Sequence[dict[str, Any]]) -> None:
+    scores = [c["blendedScore"] for c in candidates]
+    assert scores == sorted(scores, reverse=True), f"not ordered best first: {scores}"
+
+
+def check_best_near_target(candidates: Sequence[dict[str, Any]], target: float) -> None:
+    best = min(abs(c["durationSeconds"] - target) for c in candidates[:3])
+    assert best <= 0.1 * target + 1, (
+        f"none of the top three candidates is within 10% + 1 s of the {target} s target "
+        f"(closest is {best:.2f} s away)"
+    )
+
+
+def pricing(minutes: float, rate: int) -> dict[str, int]:
+    """The cost under each reading of the price list, by rule name."""
+    return {
+        "examples: max(1, round(minutes x rate))": max(1, math.floor(minutes * rate + 0.5)),
+        "documented: max(1, ceil(minutes) x rate)": max(1, math.ceil(minutes) * rate),
+    }
+
+
+def matching_rules(credit_cost: int, minutes: float, rate: int) -> list[str]:
+    """The pricing rules under which `credit_cost` is right."""
+    rules = [name for name, cost in pricing(minutes, rate).items() if cost == credit_cost]
+    assert rules, (
+        f"creditCost {credit_cost} for {minutes:.3f} min at {rate}/min follows no rule: "
+        f"{pricing(minutes, rate)}"
+    )
+    return rules

@@ -1,0 +1,272 @@
+"""The suite's side of the conversation: HTTP to the target, a webhook receiver, a source file
+server, a credit budget and the report printed at the end.
+
+Everything network-bound runs on one background loop so the tests themselves stay synchronous
+and session fixtures can hold results across tests.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from mock_server.background import BackgroundLoop
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise AssertionError(
+                f"HTTP {self.status} {self.content_type} is not JSON: {self.body[:200]!r}"
+            ) from None
+
+
+class Http:
+    """aiohttp on the background loop, returning whole answers to the synchronous caller."""
+
+    def __init__(self, loop: BackgroundLoop, timeout: float = 60.0) -> None:
+        self._loop = loop
+        self._timeout = timeout
+        self._session = loop.run(self._open())
+
+    async def _open(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
+
+    def request(
+        self, method: str, url: str, *, headers: dict[str, str] | None = None, body: Any = None
+    ) -> Answer:
+        data = None if body is None else body if isinstance(body, bytes) else json.dumps(body)
+        sent = {"Content-Type": "application/json"} if data is not None else {}
+        return self._loop.run(self._request(method, url, {**sent, **(headers or {})}, data))
+
+    async def _request(
+        self, method: str, url: str, headers: dict[str, str], data: str | bytes | None
+    ) -> Answer:
+        async with self._session.request(method, url, headers=headers, data=data) as response:
+            body = await response.read()
+            return Answer(response.status, response.content_type, body)
+
+    def close(self) -> None:
+        self._loop.run(self._session.close())
+
+
+class Target:
+    """The API under test: its base URL, the key to use, and whether it can reach 127.0.0.1."""
+
+    def __init__(self, http: Http, base_url: str, api_key: str) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.is_local = urlsplit(base_url).hostname in LOOPBACK
+
+    def post(self, route: str, body: Any, *, key: str | None = "") -> Answer:
+        """POST with the suite's key; `key=None` sends no key, any other string that key."""
+        headers = {} if key is None else {"X-API-Key": key or self.api_key}
+        return self.http.request("POST", f"{self.base_url}/{route}", headers=headers, body=body)
+
+    def call(self, method: str, route: str) -> Answer:
+        headers = {"X-API-Key": self.api_key}
+        return self.http.request(method, f"{self.base_url}/{route}", headers=headers)
+
+    def fetch(self, url: str) -> Answer:
+        return self.http.request("GET", url)
+
+
+class Receiver:
+    """Listens for webhooks and files each JSON payload under its requestId."""
+
+    def __init__(self, loop: BackgroundLoop, host: str, port: int) -> None:
+        self._loop = loop
+        self._payloads: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.unreadable: list[bytes] = []
+        self._runner, self.url = loop.run(self._start(host, port))
+
+    async def _start(self, host: str, port: int) -> tuple[web.AppRunner, str]:
+        app = web.Application()
+        app.router.add_post("/{path:.*}", self._receive)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        bound_host, bound_port = runner.addresses[0][:2]
+        return runner, f"http://{bound_host}:{bound_port}/audjust-webhook"
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            payload = json.loads(body)
+            self._payloads[str(payload["requestId"])].append(payload)
+        except (ValueError, KeyError, TypeError):
+            self.unreadable.append(body)
+        return web.json_response({"received": True})
+
+    def payloads(self, request_id: str) -> list[dict[str, Any]]:
+        return list(self._payloads.get(request_id, []))
+
+    def close(self) -> None:
+        self._loop.run(self._runner.cleanup())
+
+
+class SourceServer:
+    """Serves the suite's own audio file, which a target on this machine can download."""
+
+    def __init__(self, loop: BackgroundLoop, audio: bytes) -> None:
+        self._loop = loop
+        self.downloads = 0
+        self._audio = audio
+        self._runner, self.url = loop.run(self._start())
+
+    async def _start(self) -> tuple[web.AppRunner, str]:
+        app = web.Application()
+        app.router.add_get("/contract-song.mp3", self._song)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        return runner, f"http://{host}:{port}/contract-song.mp3"
+
+    async def _song(self, request: web.Request) -> web.Response:
+        self.downloads += 1
+        return web.Response(body=self._audio, content_type="audio/mpeg")
+
+    def close(self) -> None:
+        self._loop.run(self._runner.cleanup())
+
+
+@dataclass
+class Outcome:
+    """What became of one queued request: its ack, its webhook (if one came) and the document
+    at its resultUrl (analyze and resize only)."""
+
+    ack: dict[str, Any]
+    webhook: dict[str, Any] | None
+    document: dict[str, Any] | None
+    webhooks_expected: bool
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The result as the client sees it first: the webhook, else the resultUrl document."""
+        found = self.webhook or self.document
+        assert found is not None, "neither a webhook nor a resultUrl document arrived"
+        return found
+
+    def require_webhook(self) -> dict[str, Any]:
+        if self.webhook is None:
+            if not self.webhooks_expected:
+                pytest.skip("the target cannot reach this machine: pass --webhook-url")
+            raise AssertionError(f"no webhook arrived for request {self.ack.get('requestId')}")
+        return self.webhook
+
+
+class Waiter:
+    """Waits for a queued request by watching the receiver and polling its result URLs."""
+
+    # Once either the webhook or the result is in, how long the other may lag behind.
+    GRACE_SECONDS = 30.0
+
+    def __init__(
+        self, target: Target, receiver: Receiver, timeout: float, webhooks_expected: bool
+    ) -> None:
+        self.target = target
+        self.receiver = receiver
+        self.timeout = timeout
+        self.webhooks_expected = webhooks_expected
+        self.interval = 0.1 if target.is_local else 3.0
+
+    def wait(self, ack: dict[str, Any]) -> Outcome:
+        request_id = ack["requestId"]
+        deadline = time.monotonic() + self.timeout
+        document: dict[str, Any] | None = None
+        ready = False
+        while time.monotonic() < deadline:
+            hooks = self.receiver.payloads(request_id)
+            if hooks and hooks[0].get("success") is False:
+                raise AssertionError(f"request {request_id} failed: {hooks[0].get('message')}")
+            if not ready:
+                ready, document = self._poll(ack)
+            if ready and (hooks or not self.webhooks_expected):
+                return Outcome(ack, hooks[0] if hooks else None, document, self.webhooks_expected)
+            if ready or hooks:
+                deadline = min(deadline, time.monotonic() + self.GRACE_SECONDS)
+            time.sleep(self.interval)
+        hooks = self.receiver.payloads(request_id)
+        if not ready and not hooks:
+            raise AssertionError(f"request {request_id} was not done after {self.timeout:.0f} s")
+        return Outcome(ack, hooks[0] if hooks else None, document, self.webhooks_expected)
+
+    def _poll(self, ack: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+        """(ready, the JSON document): analyze and resize host JSON, export hosts files."""
+        if "resultUrl" in ack:
+            answer = self.target.fetch(ack["resultUrl"])
+            return (True, answer.json()) if answer.status == 200 else (False, None)
+        statuses = [self.target.fetch(url).status for url in ack["resultUrls"]]
+        return all(status == 200 for status in statuses), None
+
+
+@dataclass
+class Contract:
+    """Everything a contract test needs: the target, how to wait, what it may spend."""
+
+    target: Target
+    waiter: Waiter
+    budget: Budget
+    report: Report
+    source_url: str
+    webhook_url: str
+
+
+class Budget:
+    """Credits the run may spend; a call whose worst-case price would exceed them is skipped."""
+
+    def __init__(self, max_credits: int) -> None:
+        self.max_credits = max_credits
+        self.reserved = 0
+        self.spent = 0
+
+    def reserve(self, worst_case: int, what: str) -> None:
+        left = self.max_credits - self.reserved
+        if worst_case > left:
+            pytest.skip(
+                f"{what} may cost {worst_case} credits and only {left} of --max-credits "
+                f"{self.max_credits} are left"
+            )
+        self.reserved += worst_case
+
+    def spend(self, credits: int) -> None:
+        self.spent += credits
+
+
+@dataclass
+class Report:
+    """Facts about the target that are not pass/fail: printed after the test summary."""
+
+    target: str = ""
+    error_statuses: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    pricing: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self, budget: Budget) -> list[str]:
+        lines = [f"target: {self.target}"]
+        for message, statuses in sorted(self.error_statuses.items()):
+            lines.append(f"error {message!r}: HTTP {', '.join(map(str, sorted(statuses)))}")
+        for operation, rules in sorted(self.pricing.items()):
+            lines.append(f"pricing of {operation}: {' | '.join(sorted(rules))}")
+        lines += self.notes
+        lines.append(f"credits spent: {budget.spent} (limit {budget.max_credits})")
+        return lines

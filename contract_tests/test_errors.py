@@ -1,0 +1,62 @@
+"""Every documented error, triggered without spending a credit: the message the reference gives,
+in the error envelope, with a 4xx status (which one is reported, not assumed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from contract_tests.session import Answer, Contract
+from mock_server.schemas import validate
+
+ROUTES = ("analyze", "resize", "export")
+WEBHOOK = "https://example.com/audjust-webhook"
+SIMILARITY = {"data": "~", "min": 32, "max": 126}
+# Complete bodies; each missing-parameter test drops one field, so none of them can be queued.
+BODIES: dict[str, dict[str, Any]] = {
+    "analyze": {"resultWebhook": WEBHOOK, "sourceFileUrl": "https://example.com/a.mp3"},
+    "resize": {"targetLengthSeconds": 30, "similarity": SIMILARITY, "boundaries": [0.0]},
+    "export": {
+        "resultWebhook": WEBHOOK,
+        "sourceFileUrl": "https://example.com/a.mp3",
+        "exportFormat": "mp3_128",
+        "segmentsGroups": [[[0, 1]]],
+    },
+}
+MISSING = [(route, name) for route, body in BODIES.items() for name in body]
+
+
+def refused(contract: Contract, answer: Answer, message: str) -> None:
+    """The error envelope with `message` first, a 4xx, and its status noted in the report."""
+    document = answer.json()
+    validate("error-response", document)
+    assert document["message"].startswith(message), (
+        f"expected a message starting {message!r}, got {document['message']!r}"
+    )
+    assert 400 <= answer.status < 500, f"{message!r} came with HTTP {answer.status}"
+    contract.report.error_statuses[message].add(answer.status)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_wrong_method_is_refused(contract: Contract, method: str, route: str) -> None:
+    refused(contract, contract.target.call(method, route), "Invalid request method")
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_missing_key_is_refused(contract: Contract, route: str) -> None:
+    answer = contract.target.post(route, BODIES[route], key=None)
+    refused(contract, answer, "Missing API key header")
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_invalid_key_is_refused(contract: Contract, route: str) -> None:
+    answer = contract.target.post(route, BODIES[route], key="contract-suite-not-a-key")
+    refused(contract, answer, "Invalid API Key")
+
+
+@pytest.mark.parametrize(("route", "name"), MISSING, ids=[f"{r}.{n}" for r, n in MISSING])
+def test_missing_parameter_is_named(contract: Contract, route: str, name: str) -> None:
+    body = {k: v for k, v in BODIES[route].items() if k != name}
+    refused(contract, contract.target.post(route, body), f"Missing parameter: {name}")

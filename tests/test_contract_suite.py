@@ -1,0 +1,130 @@
+"""The contract suite can fail: run against a target that breaks one promise at a time (a proxy
+in front of a real mock), it fails exactly the tests named after those promises. And it keeps
+to its credit budget."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from tests.conftest import AppClient, ServerFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+FORWARDED = ("host", "x-api-key", "content-type", "range")
+Breaker = Callable[[web.Request, dict[str, Any], Any], None]
+
+
+def misreport_a_segment(request: web.Request, sent: dict[str, Any], answer: Any) -> None:
+    if request.path == "/resize" and "resultWebhook" not in sent and "result" in answer:
+        answer["result"][0]["segmentsSeconds"][0][1] += 0.5
+
+
+def shorten_the_hosted_similarity(request: web.Request, sent: dict[str, Any], answer: Any) -> None:
+    if request.path.endswith("/analysis.json") and "result" in answer:
+        similarity = answer["result"]["similarity"]
+        similarity["data"] = similarity["data"][:-1]
+
+
+def reword_the_missing_key_error(request: web.Request, sent: dict[str, Any], answer: Any) -> None:
+    if str(answer.get("message")).startswith("Missing API key header"):
+        answer["message"] = "API key required"
+
+
+def drop_the_export_ack_message(request: web.Request, sent: dict[str, Any], answer: Any) -> None:
+    if request.path == "/export" and "resultUrls" in answer:
+        del answer["message"]
+
+
+BREAKERS = (
+    misreport_a_segment,
+    shorten_the_hosted_similarity,
+    reword_the_missing_key_error,
+    drop_the_export_ack_message,
+)
+
+
+async def breaking_proxy(aiohttp_server: ServerFactory, upstream: str) -> str:
+    session = aiohttp.ClientSession()
+
+    async def forward(request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
+        url = upstream + request.path_qs
+        async with session.request(request.method, url, headers=headers, data=body) as answer:
+            payload, content_type, status = await answer.read(), answer.content_type, answer.status
+        if content_type == "application/json":
+            sent = json.loads(body) if body else {}
+            document = json.loads(payload)
+            for breaker in BREAKERS:
+                breaker(request, sent, document)
+            payload = json.dumps(document).encode()
+        return web.Response(status=status, body=payload, content_type=content_type)
+
+    async def close(app: web.Application) -> None:
+        await session.close()
+
+    app = web.Application()
+    app.router.add_route("*", "/{path:.*}", forward)
+    app.on_cleanup.append(close)
+    return str((await aiohttp_server(app)).make_url("")).rstrip("/")
+
+
+async def run_suite(tmp_path: Path, *args: str) -> tuple[int, dict[str, str], str]:
+    """Run `pytest contract_tests` in a child process: (exit code, outcome by test, output)."""
+    report = tmp_path / "junit.xml"
+    command = [sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider"]
+    child = await asyncio.create_subprocess_exec(
+        *command,
+        f"--junitxml={report}",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(child.communicate(), timeout=300)
+    outcomes = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}"
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        outcomes[name] = kinds[0] if kinds else "passed"
+    assert child.returncode is not None
+    return child.returncode, outcomes, output.decode()
+
+
+async def test_a_broken_target_fails_the_promises_it_breaks(
+    mock: AppClient, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    proxy = await breaking_proxy(aiohttp_server, str(mock.make_url("")).rstrip("/"))
+    code, outcomes, output = await run_suite(tmp_path, "--base-url", proxy, "--api-key", "test-key")
+    failed = {name for name, outcome in outcomes.items() if outcome != "passed"}
+    assert code == 1, output
+    assert failed == {
+        "test_resize::test_segments_lie_on_the_boundaries[sync]",
+        "test_resize::test_sync_and_queued_forms_agree",
+        "test_analyze::test_analysis_result_url_serves_the_webhook_payload",
+        "test_errors::test_missing_key_is_refused[analyze]",
+        "test_errors::test_missing_key_is_refused[resize]",
+        "test_errors::test_missing_key_is_refused[export]",
+        "test_export::test_export_ack_lists_one_result_url_per_group[mp3_128]",
+        "test_export::test_export_ack_lists_one_result_url_per_group[wav]",
+    }, output
+    assert "segmentsSeconds says" in output
+    assert "expected a message starting 'Missing API key header'" in output
+
+
+async def test_calls_beyond_the_credit_budget_are_skipped_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    code, outcomes, output = await run_suite(tmp_path, "--max-credits", "12", "-k", "analy")
+    assert code == 0, output
+    assert outcomes["test_analyze::test_tempo_is_a_plausible_integer"] == "skipped"
+    assert "may cost 15 credits and only 12 of --max-credits 12 are left" in output
+    assert "credits spent: 0 (limit 12)" in output

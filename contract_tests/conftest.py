@@ -111,12 +111,7 @@ def contract(pytestconfig: pytest.Config) -> Iterator[Contract]:
             mock = MockServer(Settings(workers=2, webhook_backoff_seconds=(0.2, 0.5))).start()
             closers.append(mock.stop)
             base_url = mock.base_url
-        is_local = urlsplit(base_url).hostname in LOOPBACK
-        api_key = option("api_key") or (DEFAULT_KEY if is_local else None)
-        if not api_key:
-            raise pytest.UsageError(
-                "--api-key (or AUDJUST_API_KEY) is required for a remote target"
-            )
+        api_key = option("api_key") or DEFAULT_KEY
         http = Http(loop)
         closers.append(http.close)
         target = Target(http, base_url, api_key)
@@ -146,6 +141,20 @@ def contract(pytestconfig: pytest.Config) -> Iterator[Contract]:
         for close in reversed(closers):
             close()
         loop.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse a remote run that cannot work before it spends anything."""
+    base_url = config.getoption("base_url")
+    if not base_url or urlsplit(base_url).hostname in LOOPBACK:
+        return
+    if not config.getoption("api_key"):
+        raise pytest.UsageError("a remote target needs --api-key (or AUDJUST_API_KEY)")
+    if not config.getoption("source_url"):
+        raise pytest.UsageError(
+            "a remote target cannot download from this machine: pass --source-url "
+            "(or AUDJUST_SOURCE_URL), a public audio file of about 30 seconds"
+        )
 
 
 def pytest_terminal_summary(

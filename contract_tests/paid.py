@@ -1,5 +1,6 @@
 """The calls that cost credits, each made once per session and shared by the tests that check
-its answer. Each reserves its worst-case price first, so --max-credits is never overrun."""
+its answer. Each reserves its worst-case price first, so --max-credits is never overrun, and
+releases what it did not cost once its creditCost is known."""
 
 from __future__ import annotations
 
@@ -58,9 +59,9 @@ def _queue(contract: Contract, route: str, body: dict[str, Any]) -> dict[str, An
     return ack
 
 
-def _spend(contract: Contract, payload: dict[str, Any] | None, what: str) -> None:
+def _spend(contract: Contract, reserved: int, payload: dict[str, Any] | None, what: str) -> None:
     if payload is not None and isinstance(payload.get("creditCost"), int):
-        contract.budget.spend(payload["creditCost"])
+        contract.budget.settle(reserved, payload["creditCost"])
     else:
         contract.report.notes.append(f"credits of {what} unknown: no webhook arrived")
 
@@ -75,14 +76,14 @@ def source_seconds(contract: Contract) -> float:
 
 def _analyze(contract: Contract, seconds: float, features: list[str], what: str) -> Analysis:
     rate = RATES["analyze_raw_features" if features else "analyze"]
-    contract.budget.reserve(worst_case(seconds / 60, rate), what)
+    reserved = contract.budget.reserve(worst_case(seconds / 60, rate), what)
     request = {
         "resultWebhook": contract.webhook_url,
         "sourceFileUrl": contract.source_url,
         "features": features,
     }
     outcome = contract.waiter.wait(_queue(contract, "analyze", request))
-    _spend(contract, outcome.webhook or outcome.document, what)
+    _spend(contract, reserved, outcome.webhook or outcome.document, what)
     return Analysis(request, outcome)
 
 
@@ -108,13 +109,13 @@ def resize_request(analysis: Analysis) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def resize_sync(contract: Contract, analysis: Analysis) -> Resize:
     request = resize_request(analysis)
-    contract.budget.reserve(
+    reserved = contract.budget.reserve(
         worst_case(request["targetLengthSeconds"] / 60, RATES["resize"]), "a sync resize"
     )
     answer = contract.target.post("resize", request)
     assert answer.status == 200, f"resize was refused: HTTP {answer.status} {answer.body[:300]!r}"
     document: dict[str, Any] = answer.json()
-    _spend(contract, document, "a synchronous resize")
+    _spend(contract, reserved, document, "a synchronous resize")
     return Resize(request, document, None)
 
 
@@ -122,16 +123,16 @@ def resize_sync(contract: Contract, analysis: Analysis) -> Resize:
 def resize_queued(contract: Contract, analysis: Analysis) -> Resize:
     request = {**resize_request(analysis), "resultWebhook": contract.webhook_url}
     minutes = request["targetLengthSeconds"] / 60
-    contract.budget.reserve(worst_case(minutes, RATES["resize"]), "a queued resize")
+    reserved = contract.budget.reserve(worst_case(minutes, RATES["resize"]), "a queued resize")
     outcome = contract.waiter.wait(_queue(contract, "resize", request))
-    _spend(contract, outcome.webhook or outcome.document, "a queued resize")
+    _spend(contract, reserved, outcome.webhook or outcome.document, "a queued resize")
     return Resize(request, outcome.payload, outcome)
 
 
 def _export(contract: Contract, groups: list[Any], export_format: str) -> Export:
     seconds = sum(end - start for group in groups for start, end in group)
-    what = f"an {export_format} export"
-    contract.budget.reserve(worst_case(seconds / 60, RATES["export"]), what)
+    what = f"the {export_format} export"
+    reserved = contract.budget.reserve(worst_case(seconds / 60, RATES["export"]), what)
     request = {
         "resultWebhook": contract.webhook_url,
         "sourceFileUrl": contract.source_url,
@@ -139,7 +140,7 @@ def _export(contract: Contract, groups: list[Any], export_format: str) -> Export
         "segmentsGroups": groups,
     }
     outcome = contract.waiter.wait(_queue(contract, "export", request))
-    _spend(contract, outcome.webhook, what)
+    _spend(contract, reserved, outcome.webhook, what)
     return Export(request, outcome)
 
 

@@ -239,7 +239,7 @@ class Budget:
         self.reserved = 0
         self.spent = 0
 
-    def reserve(self, worst_case: int, what: str) -> None:
+    def reserve(self, worst_case: int, what: str) -> int:
         left = self.max_credits - self.reserved
         if worst_case > left:
             pytest.skip(
@@ -247,8 +247,11 @@ class Budget:
                 f"{self.max_credits} are left"
             )
         self.reserved += worst_case
+        return worst_case
 
-    def spend(self, credits: int) -> None:
+    def settle(self, reserved: int, credits: int) -> None:
+        """The call cost `credits`: what was reserved beyond that is free again."""
+        self.reserved += credits - reserved
         self.spent += credits
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from tests.conftest import AppClient, ServerFactory
@@ -128,3 +131,26 @@ async def test_calls_beyond_the_credit_budget_are_skipped_with_the_reason(
     assert outcomes["test_analyze::test_tempo_is_a_plausible_integer"] == "skipped"
     assert "may cost 15 credits and only 12 of --max-credits 12 are left" in output
     assert "credits spent: 0 (limit 12)" in output
+
+
+@pytest.mark.parametrize(
+    ("options", "complaint"),
+    [
+        ([], "a remote target needs --api-key"),
+        (
+            ["--api-key", "k"],
+            "a remote target cannot download from this machine: pass --source-url",
+        ),
+    ],
+)
+def test_a_remote_run_that_cannot_work_stops_before_any_call(
+    options: list[str], complaint: str
+) -> None:
+    remote = ["--base-url", "https://api.audjust.invalid", *options]
+    command = [sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDJUST_")}
+    done = subprocess.run(
+        [*command, *remote], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert complaint in done.stderr

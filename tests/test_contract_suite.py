@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -154,3 +155,16 @@ def test_a_remote_run_that_cannot_work_stops_before_any_call(
     )
     assert done.returncode == pytest.ExitCode.USAGE_ERROR
     assert complaint in done.stderr
+
+
+async def test_webhooks_can_come_through_a_forwarding_url(tmp_path: Path) -> None:
+    """--webhook-url is what the target is told; --webhook-listen is where the suite listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    listen = ["--webhook-listen", f"127.0.0.1:{port}"]
+    forwarded = ["--webhook-url", f"http://localhost:{port}/forwarded"]
+    code, outcomes, output = await run_suite(tmp_path, *listen, *forwarded, "-k", "webhook")
+    assert code == 0, output
+    assert outcomes["test_analyze::test_analyze_webhook_matches_schema"] == "passed"
+    assert set(outcomes.values()) == {"passed"}, output

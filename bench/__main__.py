@@ -7,7 +7,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import engine, service
+from bench import engine, plugin, service
 from bench.timing import Row, table
 
 RESULTS = Path(__file__).with_name("results.md")
@@ -17,6 +17,7 @@ def main() -> None:
     rows: list[Row] = []
     rows.extend(engine.run())
     rows.extend(service.run())
+    rows.extend(plugin.run())
     report = table(rows)
     print(report)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")

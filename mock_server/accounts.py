@@ -25,6 +25,15 @@ class Plan(Enum):
         """Credits per rolling 30 days; None is unlimited."""
         return {"free": 100, "starter": 2000, "plus": 10000, "mega": 30000}.get(self.value)
 
+    @classmethod
+    def named(cls, name: str) -> Plan:
+        """The plan called `name`, or a ValueError that lists the plans there are."""
+        try:
+            return cls(name)
+        except ValueError:
+            plans = ", ".join(plan.value for plan in cls)
+            raise ValueError(f"unknown plan {name!r}; use one of {plans}") from None
+
 
 class PricingRule(Enum):
     EXAMPLES = "examples"

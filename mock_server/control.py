@@ -1,13 +1,15 @@
 """The routes beside the API: /_mock/* (health, the journal, webhook attempts, reset, the clock,
-sinks) and the contract at /openapi.json."""
+keys, sinks, bundled songs) and the contract at /openapi.json."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from aiohttp import web
 
 from mock_server import errors
+from mock_server.accounts import Plan
 from mock_server.schemas import bundled_openapi
 from mock_server.services import SERVICES
 
@@ -57,6 +59,42 @@ async def sink_received(request: web.Request) -> web.Response:
     return web.json_response(request.app[SERVICES].sinks.received(request.match_info["name"]))
 
 
+# The committed fixture songs, shipped in the wheel: sources that need no file server.
+SONG_DIR = Path(__file__).resolve().parent / "data" / "songs"
+
+
+def song_names() -> list[str]:
+    return sorted(path.name for path in SONG_DIR.glob("*.mp3"))
+
+
+async def fixtures(request: web.Request) -> web.Response:
+    return web.json_response(song_names())
+
+
+async def fixture_song(request: web.Request) -> web.FileResponse:
+    name = request.match_info["name"]
+    if name not in song_names():
+        raise errors.NotFound(f"no fixture song {name!r}; there are {', '.join(song_names())}")
+    return web.FileResponse(SONG_DIR / name, headers={"Content-Type": "audio/mpeg"})
+
+
+async def add_key(request: web.Request) -> web.Response:
+    """Accept one more API key, on a plan (default enterprise), until the next reset."""
+    try:
+        body = json.loads(await request.read())
+        key, plan = body["key"], body.get("plan", Plan.ENTERPRISE.value)
+    except (ValueError, KeyError, TypeError) as error:
+        raise errors.MissingParameter("key") from error
+    if not isinstance(key, str) or not key:
+        raise errors.InvalidParameter("key must be a non-empty string")
+    try:
+        chosen = Plan.named(str(plan))
+    except ValueError as error:
+        raise errors.InvalidParameter(f"plan: {error}") from error
+    request.app[SERVICES].accounts.add_key(key, chosen)
+    return web.json_response({"success": True, "key": key, "plan": chosen.value})
+
+
 async def openapi(request: web.Request) -> web.Response:
     """The bundled document, with this mock's own origin as the first server."""
     document = dict(bundled_openapi())
@@ -72,5 +110,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/webhooks", webhooks)
     app.router.add_post("/_mock/reset", reset)
     app.router.add_post("/_mock/clock/advance", advance_clock)
+    app.router.add_post("/_mock/keys", add_key)
+    app.router.add_get("/_mock/fixtures", fixtures)
+    app.router.add_get("/_mock/fixtures/{name}", fixture_song)
     app.router.add_post("/_mock/sink/{name}", sink_record)
     app.router.add_get("/_mock/sink/{name}", sink_received)

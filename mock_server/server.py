@@ -24,10 +24,9 @@ def _env(name: str, default: str | None = None) -> str | None:
 def _key(value: str) -> tuple[str, Plan]:
     key, _, plan = value.partition(":")
     try:
-        return key, Plan(plan or Plan.ENTERPRISE.value)
+        return key, Plan.named(plan or Plan.ENTERPRISE.value)
     except ValueError as error:
-        plans = ", ".join(p.value for p in Plan)
-        raise argparse.ArgumentTypeError(f"unknown plan {plan!r}; use one of {plans}") from error
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:

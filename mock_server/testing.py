@@ -4,13 +4,16 @@ from a background loop, for test sessions that want a URL rather than an app obj
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from mock_server.app import create_app
 from mock_server.background import BackgroundLoop
 from mock_server.settings import Settings
+
+T = TypeVar("T")
 
 
 class MockServer:
@@ -35,6 +38,16 @@ class MockServer:
         await site.start()
         host, port = self._runner.addresses[0][:2]
         return f"http://{host}:{port}"
+
+    def call(self, action: Callable[[], T]) -> T:
+        """Run `action` on the server's loop, where the app's state may be touched safely."""
+        if self._loop is None:
+            raise RuntimeError("the mock server is not running")
+
+        async def on_the_loop() -> T:
+            return action()
+
+        return self._loop.run(on_the_loop(), timeout=30)
 
     def stop(self) -> None:
         if self._loop is None:

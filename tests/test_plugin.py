@@ -1,0 +1,96 @@
+"""The pytest plugin, as a client project sees it: a test file in a fresh pytest run, with the
+plugin found through its entry point and synchronous HTTP from the standard library."""
+
+from __future__ import annotations
+
+import pytest
+
+CLIENT_TESTS = """
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+def post(mock, route, body, key=None):
+    request = urllib.request.Request(
+        f"{mock.base_url}/{route}",
+        data=json.dumps(body).encode(),
+        headers={"X-API-Key": key or mock.api_key, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_analyze_a_bundled_song_and_receive_the_webhook(audjust_mock):
+    status, ack = post(audjust_mock, "analyze", {
+        "sourceFileUrl": audjust_mock.fixture_url("pop_120"),
+        "resultWebhook": audjust_mock.webhook_url(),
+    })
+    assert status == 200, ack
+    payload = audjust_mock.wait_for_webhook(ack["requestId"], timeout=60)
+    assert payload["success"] is True
+    assert 118 <= payload["result"]["tempo"] <= 122
+    assert [e.status for e in audjust_mock.requests.to("/analyze")] == [200]
+
+
+def test_state_is_reset_before_each_test(audjust_mock):
+    assert audjust_mock.requests == []
+    assert audjust_mock.webhooks() == []
+
+
+@pytest.mark.audjust(keys={"free-key": "free"})
+def test_a_marker_adds_keys_on_plans(audjust_mock):
+    resize = {
+        "targetLengthSeconds": 30 * 60,
+        "similarity": {"data": "~" * 3, "min": 32, "max": 126},
+        "boundaries": [0.0, 0.5],
+    }
+    status, body = post(audjust_mock, "resize", resize, key="free-key")
+    assert status == 200 and body["creditCost"] == 120, body
+    status, body = post(audjust_mock, "resize", resize, key="free-key")
+    assert status == 402 and body["message"].startswith("Usage limit exceeded"), body
+
+
+def test_keys_from_a_marker_do_not_outlive_their_test(audjust_mock):
+    status, body = post(audjust_mock, "resize", {}, key="free-key")
+    assert status == 403, body
+
+
+def test_add_key_and_the_clock(audjust_mock):
+    audjust_mock.add_key("starter-key", "starter")
+    before = audjust_mock.clock.now()
+    audjust_mock.clock.advance(3600)
+    assert audjust_mock.clock.now() - before >= 3600
+    status, body = post(audjust_mock, "resize", {}, key="starter-key")
+    assert status == 400 and body["message"] == "Missing parameter: similarity", body
+
+
+async def test_the_app_fixture_works_with_aiohttp_client(audjust_mock_app, aiohttp_client):
+    client = await aiohttp_client(audjust_mock_app)
+    answer = await client.get("/analyze")
+    assert answer.status == 405
+"""
+
+
+def test_a_client_project_uses_the_plugin_without_importing_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_client=CLIENT_TESTS)
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "audjust_mock_seed = 3\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=6)
+
+
+def test_unknown_fixture_songs_are_named_in_the_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_song="def test_it(audjust_mock):\n    audjust_mock.fixture_url('no_such_song')\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no fixture song 'no_such_song'; there are ballad_70.mp3*"])

@@ -55,7 +55,7 @@ def _services_context(
                 accounts,
                 artifacts,
                 dispatcher,
-                SourceFetcher(session, limits, settings.allow_file_urls),
+                SourceFetcher(session, limits, settings.allow_file_urls, settings.sources),
                 settings.job_timeout_seconds,
                 settings.artifact_ttl_seconds,
             )

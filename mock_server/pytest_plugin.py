@@ -19,18 +19,26 @@ from mock_server.control import song_names
 from mock_server.journal import JournalEntry
 from mock_server.services import SERVICES, Services
 from mock_server.settings import Settings
+from mock_server.sources import SourceMode
 from mock_server.testing import MockServer
 
 T = TypeVar("T")
 INI_KEY = "audjust_mock_api_key"
 INI_WORKERS = "audjust_mock_workers"
 INI_SEED = "audjust_mock_seed"
+INI_SOURCES = "audjust_mock_sources"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(INI_KEY, "the API key the mock accepts", default="test-key")
     parser.addini(INI_WORKERS, "analysis worker processes", default="1")
     parser.addini(INI_SEED, "seed for request ids (reproducible across runs)", default="0")
+    parser.addini(
+        INI_SOURCES,
+        "local: fetch loopback sources, synthesize every other host (no network); or fetch, "
+        "synthesize, auto",
+        default=SourceMode.LOCAL.value,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -130,6 +138,7 @@ def _settings(config: pytest.Config) -> Settings:
         api_keys=((str(config.getini(INI_KEY)), Plan.ENTERPRISE),),
         workers=int(config.getini(INI_WORKERS)),
         seed=int(config.getini(INI_SEED)),
+        sources=SourceMode(str(config.getini(INI_SOURCES))),
     )
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from mock_server.accounts import Plan, PricingRule
 from mock_server.app import create_app
 from mock_server.settings import DEFAULT_KEY, Settings
+from mock_server.sources import SourceMode
 
 ENV_PREFIX = "AUDJUST_MOCK_"
 
@@ -61,6 +62,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="requests per rolling minute per key (the live API: 100)",
     )
     parser.add_argument(
+        "--sources",
+        choices=[mode.value for mode in SourceMode],
+        default=_env("sources", SourceMode.AUTO.value),
+        help="fetch; synthesize (a song seeded by the URL, no network); auto: fetch, synthesize "
+        "when the host does not resolve; local: fetch from loopback only",
+    )
+    parser.add_argument(
         "--pricing",
         choices=[r.value for r in PricingRule],
         default=_env("pricing", PricingRule.EXAMPLES.value),
@@ -81,6 +89,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         allow_file_urls=args.allow_file_urls,
         pricing=PricingRule(args.pricing),
         rate_limit=args.rate_limit,
+        sources=SourceMode(args.sources),
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mock_server.accounts import Plan, PricingRule
 from mock_server.audio.types import DecodeLimits
+from mock_server.sources import SourceMode
 
 DEFAULT_KEY = "test-key"
 
@@ -22,6 +23,7 @@ class Settings:
     workers: int = 2
     time_scale: float = 1.0
     allow_file_urls: bool = False
+    sources: SourceMode = SourceMode.AUTO
     pricing: PricingRule = PricingRule.EXAMPLES
     rate_limit: int = 100
     rate_window_seconds: float = 60.0

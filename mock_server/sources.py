@@ -1,16 +1,32 @@
 """Fetching source audio: http(s) with a size cap, a timeout and a redirect limit.
 
-file:// URLs only with --allow-file-urls.
+file:// URLs only with --allow-file-urls. Sources can also be synthesized: a deterministic song
+seeded by the URL, so client tests that hard-code production URLs work with no network.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import ipaddress
+import socket
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
+
+from mock_server.audio.synth import song_bytes, spec_from_seed
+
+
+class SourceMode(StrEnum):
+    """Where source audio comes from."""
+
+    FETCH = "fetch"  # always download; an unreachable host fails the job
+    SYNTHESIZE = "synthesize"  # never download: a song seeded by the URL
+    AUTO = "auto"  # download; synthesize only when the host name does not resolve
+    LOCAL = "local"  # download from loopback hosts, synthesize for every other host
 
 
 @dataclass(frozen=True)
@@ -43,11 +59,16 @@ def validate_source_url(url: object, allow_file_urls: bool) -> str:
 
 class SourceFetcher:
     def __init__(
-        self, session: aiohttp.ClientSession, limits: FetchLimits, allow_file_urls: bool = False
+        self,
+        session: aiohttp.ClientSession,
+        limits: FetchLimits,
+        allow_file_urls: bool = False,
+        mode: SourceMode = SourceMode.AUTO,
     ) -> None:
         self._session = session
         self.limits = limits
         self.allow_file_urls = allow_file_urls
+        self.mode = mode
 
     def _too_large(self, url: str) -> SourceError:
         return SourceError(
@@ -57,6 +78,9 @@ class SourceFetcher:
     async def fetch(self, url: str) -> bytes:
         if urlsplit(url).scheme == "file" and self.allow_file_urls:
             return await asyncio.to_thread(self._read_file, url)
+        local = self.mode is SourceMode.LOCAL and _is_loopback(url)
+        if self.mode is SourceMode.SYNTHESIZE or (self.mode is SourceMode.LOCAL and not local):
+            return await asyncio.to_thread(synthesized_source, url)
         try:
             return await asyncio.wait_for(self._download(url), self.limits.timeout_seconds)
         except TimeoutError as error:
@@ -69,6 +93,8 @@ class SourceFetcher:
                 f"Could not download source file {url}: too many redirects"
             ) from error
         except aiohttp.ClientConnectorError as error:
+            if self.mode is SourceMode.AUTO and isinstance(error.os_error, socket.gaierror):
+                return await asyncio.to_thread(synthesized_source, url)
             raise SourceError(
                 f"Could not download source file {url}: cannot connect ({error.os_error})"
             ) from error
@@ -101,3 +127,19 @@ class SourceFetcher:
         if path.stat().st_size > self.limits.max_bytes:
             raise self._too_large(url)
         return path.read_bytes()
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@functools.lru_cache(maxsize=4)
+def synthesized_source(url: str) -> bytes:
+    """The WAV of the song `url` seeds: same URL, same audio, on every machine."""
+    return song_bytes(spec_from_seed(url), "wav")

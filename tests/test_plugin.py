@@ -38,6 +38,18 @@ def test_analyze_a_bundled_song_and_receive_the_webhook(audjust_mock):
     assert [e.status for e in audjust_mock.requests.to("/analyze")] == [200]
 
 
+def test_production_urls_are_synthesized_offline(audjust_mock):
+    from mock_server.audio.synth import spec_from_seed
+
+    url = "https://audjust.com/sample.mp3"
+    status, ack = post(audjust_mock, "analyze", {
+        "sourceFileUrl": url, "resultWebhook": audjust_mock.webhook_url(),
+    })
+    payload = audjust_mock.wait_for_webhook(ack["requestId"], timeout=60)
+    assert payload["success"] is True, payload
+    assert payload["result"]["duration"] == round(spec_from_seed(url).duration_seconds, 2)
+
+
 def test_state_is_reset_before_each_test(audjust_mock):
     assert audjust_mock.requests == []
     assert audjust_mock.webhooks() == []
@@ -84,7 +96,7 @@ def test_a_client_project_uses_the_plugin_without_importing_it(pytester: pytest.
         "audjust_mock_seed = 3\n"
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=7)
 
 
 def test_unknown_fixture_songs_are_named_in_the_error(pytester: pytest.Pytester) -> None:

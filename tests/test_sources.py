@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 import aiohttp
 import pytest
+import soundfile as sf
 from aiohttp import web
 
-from mock_server.sources import FetchLimits, SourceError, SourceFetcher, validate_source_url
+from mock_server.audio.synth import spec_from_seed
+from mock_server.sources import (
+    FetchLimits,
+    SourceError,
+    SourceFetcher,
+    SourceMode,
+    synthesized_source,
+    validate_source_url,
+)
 from tests.conftest import ServerFactory
 
 LIMITS = FetchLimits(max_bytes=1000, timeout_seconds=1.0, max_redirects=2)
@@ -117,3 +127,45 @@ async def test_file_urls_only_when_allowed(tmp_path: Path) -> None:
 def test_bad_urls_are_named(url: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         validate_source_url(url, allow_file_urls=False)
+
+
+UNRESOLVABLE = "http://no-such-host.invalid/song.mp3"
+PRODUCTION = "https://audjust.com/sample.mp3"
+
+
+async def fetcher(mode: SourceMode) -> tuple[SourceFetcher, aiohttp.ClientSession]:
+    session = aiohttp.ClientSession()
+    return SourceFetcher(session, FetchLimits(), mode=mode), session
+
+
+async def test_synthesize_renders_the_same_song_for_the_same_url_without_network() -> None:
+    sources, session = await fetcher(SourceMode.SYNTHESIZE)
+    async with session:
+        first, again = await sources.fetch(PRODUCTION), await sources.fetch(PRODUCTION)
+        other = await sources.fetch("https://audjust.com/other.mp3")
+    assert first == again != other
+    info = sf.info(io.BytesIO(first))
+    assert info.duration == pytest.approx(spec_from_seed(PRODUCTION).duration_seconds, abs=0.01)
+
+
+async def test_auto_synthesizes_only_when_the_host_does_not_resolve(site: str) -> None:
+    sources, session = await fetcher(SourceMode.AUTO)
+    async with session:
+        assert await sources.fetch(UNRESOLVABLE) == synthesized_source(UNRESOLVABLE)
+        assert await sources.fetch(f"{site}/bytes/10") == b"x" * 10
+        with pytest.raises(SourceError, match="HTTP 404"):
+            await sources.fetch(f"{site}/missing")
+
+
+async def test_fetch_fails_on_an_unresolvable_host() -> None:
+    sources, session = await fetcher(SourceMode.FETCH)
+    async with session:
+        with pytest.raises(SourceError, match="cannot connect"):
+            await sources.fetch(UNRESOLVABLE)
+
+
+async def test_local_fetches_loopback_and_synthesizes_every_other_host(site: str) -> None:
+    sources, session = await fetcher(SourceMode.LOCAL)
+    async with session:
+        assert await sources.fetch(f"{site}/bytes/10") == b"x" * 10
+        assert await sources.fetch(PRODUCTION) == synthesized_source(PRODUCTION)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -19,9 +19,9 @@ T = TypeVar("T")
 class MockServer:
     """Start with `MockServer(settings).start()`; stop with `.stop()` or a `with` block."""
 
-    def __init__(self, settings: Settings | None = None, **changes: Any) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         base = settings or Settings(workers=1)
-        self.settings = dataclasses.replace(base, host="127.0.0.1", port=0, **changes)
+        self.settings = dataclasses.replace(base, host="127.0.0.1", port=0)
         self.app = create_app(self.settings)
         self._runner = web.AppRunner(self.app, handle_signals=False)
         self._loop: BackgroundLoop | None = None

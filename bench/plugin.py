@@ -13,18 +13,11 @@ from aiohttp import web
 from bench.timing import Row, ratio, seconds
 from mock_server.background import BackgroundLoop
 from mock_server.pytest_plugin import AudjustMock
-from mock_server.testing import MockServer
+from mock_server.testing import MockServer, serve_app
 
 SECTION = "plugin"
 STARTS = 5
 RESETS = 200
-
-
-async def _bare_start() -> web.AppRunner:
-    runner = web.AppRunner(web.Application(), handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner
 
 
 def _median_start() -> tuple[float, float]:
@@ -36,7 +29,7 @@ def _median_start() -> tuple[float, float]:
         server.stop()
         loop = BackgroundLoop()
         started = time.perf_counter()
-        runner = loop.run(_bare_start())
+        runner, _ = loop.run(serve_app(web.Application(), "127.0.0.1", 0))
         bare.append(time.perf_counter() - started)
         loop.run(runner.cleanup())
         loop.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -24,7 +23,6 @@ from contract_tests.paid import (  # noqa: F401 (fixtures, found by name)
     source_seconds,
 )
 from contract_tests.session import (
-    LOOPBACK,
     Budget,
     Contract,
     Http,
@@ -37,6 +35,7 @@ from contract_tests.session import (
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.background import BackgroundLoop
 from mock_server.settings import DEFAULT_KEY, Settings
+from mock_server.sources import is_loopback_url
 from mock_server.testing import MockServer
 
 # The suite's own source: 30 seconds, so a live run stays cheap.
@@ -146,7 +145,7 @@ def contract(pytestconfig: pytest.Config) -> Iterator[Contract]:
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse a remote run that cannot work before it spends anything."""
     base_url = config.getoption("base_url")
-    if not base_url or urlsplit(base_url).hostname in LOOPBACK:
+    if not base_url or is_loopback_url(base_url):
         return
     if not config.getoption("api_key"):
         raise pytest.UsageError("a remote target needs --api-key (or AUDJUST_API_KEY)")

@@ -12,15 +12,14 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 from aiohttp import web
 
 from mock_server.background import BackgroundLoop
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from mock_server.sources import is_loopback_url
+from mock_server.testing import serve_app
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class Target:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
-        self.is_local = urlsplit(base_url).hostname in LOOPBACK
+        self.is_local = is_loopback_url(base_url)
 
     def post(self, route: str, body: Any, *, key: str | None = "") -> Answer:
         """POST with the suite's key; `key=None` sends no key, any other string that key."""
@@ -96,16 +95,10 @@ class Receiver:
         self._loop = loop
         self._payloads: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.unreadable: list[bytes] = []
-        self._runner, self.url = loop.run(self._start(host, port))
-
-    async def _start(self, host: str, port: int) -> tuple[web.AppRunner, str]:
         app = web.Application()
         app.router.add_post("/{path:.*}", self._receive)
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        bound_host, bound_port = runner.addresses[0][:2]
-        return runner, f"http://{bound_host}:{bound_port}/audjust-webhook"
+        self._runner, origin = loop.run(serve_app(app, host, port))
+        self.url = f"{origin}/audjust-webhook"
 
     async def _receive(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -130,16 +123,10 @@ class SourceServer:
         self._loop = loop
         self.downloads = 0
         self._audio = audio
-        self._runner, self.url = loop.run(self._start())
-
-    async def _start(self) -> tuple[web.AppRunner, str]:
         app = web.Application()
         app.router.add_get("/contract-song.mp3", self._song)
-        runner = web.AppRunner(app, handle_signals=False)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host, port = runner.addresses[0][:2]
-        return runner, f"http://{host}:{port}/contract-song.mp3"
+        self._runner, origin = loop.run(serve_app(app, "127.0.0.1", 0))
+        self.url = f"{origin}/contract-song.mp3"
 
     async def _song(self, request: web.Request) -> web.Response:
         self.downloads += 1

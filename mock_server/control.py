@@ -67,15 +67,26 @@ def song_names() -> list[str]:
     return sorted(path.name for path in SONG_DIR.glob("*.mp3"))
 
 
+def song_file(name: str) -> str:
+    """The file name of the bundled song `name` (`pop_120` or `pop_120.mp3`); LookupError
+    naming the songs there are otherwise."""
+    file_name = name if name.endswith(".mp3") else f"{name}.mp3"
+    names = song_names()
+    if file_name not in names:
+        raise LookupError(f"no fixture song {name!r}; there are {', '.join(names)}")
+    return file_name
+
+
 async def fixtures(request: web.Request) -> web.Response:
     return web.json_response(song_names())
 
 
 async def fixture_song(request: web.Request) -> web.FileResponse:
-    name = request.match_info["name"]
-    if name not in song_names():
-        raise errors.NotFound(f"no fixture song {name!r}; there are {', '.join(song_names())}")
-    return web.FileResponse(SONG_DIR / name, headers={"Content-Type": "audio/mpeg"})
+    try:
+        file_name = song_file(request.match_info["name"])
+    except LookupError as error:
+        raise errors.NotFound(str(error)) from error
+    return web.FileResponse(SONG_DIR / file_name, headers={"Content-Type": "audio/mpeg"})
 
 
 async def add_key(request: web.Request) -> web.Response:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from mock_server.accounts import Plan
 from mock_server.app import create_app
-from mock_server.control import song_names
+from mock_server.control import song_file
 from mock_server.journal import JournalEntry
 from mock_server.services import SERVICES, Services
 from mock_server.settings import Settings
@@ -85,9 +85,10 @@ class AudjustMock:
 
     def fixture_url(self, name: str) -> str:
         """A bundled song served by the mock itself: `pop_120` or `pop_120.mp3`."""
-        file_name = name if name.endswith(".mp3") else f"{name}.mp3"
-        if file_name not in song_names():
-            raise ValueError(f"no fixture song {name!r}; there are {', '.join(song_names())}")
+        try:
+            file_name = song_file(name)
+        except LookupError as error:
+            raise ValueError(str(error)) from None
         return f"{self.base_url}/_mock/fixtures/{file_name}"
 
     def webhook_url(self, name: str = "default") -> str:

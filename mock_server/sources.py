@@ -70,6 +70,12 @@ class SourceFetcher:
         self.allow_file_urls = allow_file_urls
         self.mode = mode
 
+    def _synthesizes(self, url: str) -> bool:
+        """Whether the mode says to render `url` rather than try to download it."""
+        if self.mode is SourceMode.LOCAL:
+            return not is_loopback_url(url)
+        return self.mode is SourceMode.SYNTHESIZE
+
     def _too_large(self, url: str) -> SourceError:
         return SourceError(
             f"Could not download source file {url}: larger than {self.limits.max_bytes} bytes"
@@ -78,8 +84,7 @@ class SourceFetcher:
     async def fetch(self, url: str) -> bytes:
         if urlsplit(url).scheme == "file" and self.allow_file_urls:
             return await asyncio.to_thread(self._read_file, url)
-        local = self.mode is SourceMode.LOCAL and _is_loopback(url)
-        if self.mode is SourceMode.SYNTHESIZE or (self.mode is SourceMode.LOCAL and not local):
+        if self._synthesizes(url):
             return await asyncio.to_thread(synthesized_source, url)
         try:
             return await asyncio.wait_for(self._download(url), self.limits.timeout_seconds)
@@ -129,7 +134,8 @@ class SourceFetcher:
         return path.read_bytes()
 
 
-def _is_loopback(url: str) -> bool:
+def is_loopback_url(url: str) -> bool:
+    """Whether `url` names this machine: localhost or a loopback address."""
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True

@@ -16,6 +16,15 @@ from mock_server.settings import Settings
 T = TypeVar("T")
 
 
+async def serve_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    """Serve `app` on host:port (0: any free port); the runner to clean up and the origin."""
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    bound_host, bound_port = runner.addresses[0][:2]
+    return runner, f"http://{bound_host}:{bound_port}"
+
+
 class MockServer:
     """Start with `MockServer(settings).start()`; stop with `.stop()` or a `with` block."""
 
@@ -23,21 +32,15 @@ class MockServer:
         base = settings or Settings(workers=1)
         self.settings = dataclasses.replace(base, host="127.0.0.1", port=0)
         self.app = create_app(self.settings)
-        self._runner = web.AppRunner(self.app, handle_signals=False)
+        self._runner: web.AppRunner | None = None
         self._loop: BackgroundLoop | None = None
         self.base_url = ""
 
     def start(self) -> MockServer:
         self._loop = BackgroundLoop("audjust-mock-server")
-        self.base_url = self._loop.run(self._start(), timeout=60)
+        serving = serve_app(self.app, self.settings.host, self.settings.port)
+        self._runner, self.base_url = self._loop.run(serving, timeout=60)
         return self
-
-    async def _start(self) -> str:
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        return f"http://{host}:{port}"
 
     def call(self, action: Callable[[], T]) -> T:
         """Run `action` on the server's loop, where the app's state may be touched safely."""
@@ -50,7 +53,7 @@ class MockServer:
         return self._loop.run(on_the_loop(), timeout=30)
 
     def stop(self) -> None:
-        if self._loop is None:
+        if self._loop is None or self._runner is None:
             return
         self._loop.run(self._runner.cleanup(), timeout=60)
         self._loop.close()

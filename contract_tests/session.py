@@ -186,7 +186,7 @@ class Waiter:
             if hooks and hooks[0].get("success") is False:
                 raise AssertionError(f"request {request_id} failed: {hooks[0].get('message')}")
             if not ready:
-                ready, document = self._poll(ack)
+                ready, document = self._poll(ack, bool(hooks))
             if ready and (hooks or not self.webhooks_expected):
                 return Outcome(ack, hooks[0] if hooks else None, document, self.webhooks_expected)
             if ready or hooks:
@@ -197,11 +197,14 @@ class Waiter:
             raise AssertionError(f"request {request_id} was not done after {self.timeout:.0f} s")
         return Outcome(ack, hooks[0] if hooks else None, document, self.webhooks_expected)
 
-    def _poll(self, ack: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+    def _poll(self, ack: dict[str, Any], hooked: bool) -> tuple[bool, dict[str, Any] | None]:
         """(ready, the JSON document): analyze and resize host JSON, export hosts files."""
         if "resultUrl" in ack:
             answer = self.target.fetch(ack["resultUrl"])
             return (True, answer.json()) if answer.status == 200 else (False, None)
+        if self.webhooks_expected:
+            # The export webhook says the files are there; the tests download each one anyway.
+            return hooked, None
         statuses = [self.target.fetch(url).status for url in ack["resultUrls"]]
         return all(status == 200 for status in statuses), None
 

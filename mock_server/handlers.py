@@ -6,7 +6,6 @@ parameters (in the handler), then usage.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from mock_server.audio.export import parse_segments_groups
 from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
 from mock_server.jobs import Job, JobContext
+from mock_server.jsonbody import loads_strict
 from mock_server.services import SERVICES, Services
 from mock_server.sources import validate_source_url
 
@@ -75,8 +75,8 @@ class Call:
 async def _json_body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
-        body = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        body = loads_strict(raw or b"null")
+    except ValueError as error:
         raise errors.MalformedJson(f"the body is not valid JSON ({error})") from error
     if not isinstance(body, dict):
         raise errors.MalformedJson("the body must be a JSON object")

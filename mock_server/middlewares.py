@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -12,6 +11,7 @@ from aiohttp import web
 from mock_server import errors
 from mock_server.accounts import mask_key
 from mock_server.journal import JournalEntry
+from mock_server.jsonbody import loads_strict
 from mock_server.services import SERVICES
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def _body_summary(body: bytes) -> dict[str, object]:
     summary: dict[str, object] = {"bytes": len(body)}
     if body[:1] == b"{":
         try:
-            summary["fields"] = sorted(json.loads(body))
+            summary["fields"] = sorted(loads_strict(body))
         except ValueError:
             summary["fields"] = None
     return summary

@@ -54,6 +54,10 @@ def validate_source_url(url: object, allow_file_urls: bool) -> str:
         raise ValueError("must name a host")
     if parts.username or parts.password:
         raise ValueError("must not carry credentials")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError:
+        raise ValueError("has a port outside 0-65535") from None
     return url
 
 

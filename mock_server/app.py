@@ -14,10 +14,12 @@ from mock_server import control, handlers
 from mock_server.accounts import Accounts
 from mock_server.artifacts import ArtifactStore
 from mock_server.clock import MockClock
+from mock_server.faults import inject_faults
 from mock_server.jobs import JobRunner
 from mock_server.journal import Journal
 from mock_server.middlewares import error_envelope, journal
 from mock_server.ratelimit import RateLimiter
+from mock_server.scenarios import ScenarioBook
 from mock_server.services import SERVICES, RequestIds, Services
 from mock_server.settings import Settings
 from mock_server.sinks import WebhookSinks
@@ -38,7 +40,7 @@ def _services_context(
             dispatcher = WebhookDispatcher(
                 session,
                 clock.now,
-                clock.real_seconds,
+                clock.sleep,
                 settings.webhook_attempts,
                 settings.webhook_backoff_seconds,
                 settings.webhook_timeout_seconds,
@@ -71,6 +73,7 @@ def _services_context(
                 jobs=runner,
                 ids=RequestIds(settings.seed),
                 sinks=WebhookSinks(),
+                scenarios=ScenarioBook(settings.scenarios),
             )
             try:
                 yield
@@ -86,7 +89,8 @@ def _services_context(
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(
-        middlewares=[journal, error_envelope], client_max_size=settings.max_body_bytes
+        middlewares=[journal, error_envelope, inject_faults],
+        client_max_size=settings.max_body_bytes,
     )
     app.cleanup_ctx.append(_services_context(settings))
     for path, handler in (

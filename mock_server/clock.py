@@ -1,12 +1,15 @@
 """Mock time: what rate windows, usage windows, artifact lifetimes and the job limit all read.
 
 It runs with the wall clock and can be pushed forward (`advance`), so a test can skip 30 days in a
-call; `time_scale` shortens the mock's simulated waits (webhook retry backoff).
+call; `time_scale` shortens the mock's simulated waits (retry backoff, slow jobs, delayed webhooks).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+
+POLL_SECONDS = 0.05  # how soon a simulated wait notices that the clock was advanced
 
 
 class MockClock:
@@ -26,6 +29,13 @@ class MockClock:
     def reset(self) -> None:
         self._offset = 0.0
 
-    def real_seconds(self, mock_seconds: float) -> float:
-        """How long to really wait for `mock_seconds` of simulated waiting (a retry backoff)."""
-        return mock_seconds / self.time_scale
+    async def sleep(self, mock_seconds: float) -> None:
+        """A simulated wait: real time counts `time_scale` times over; `advance` cuts it short."""
+        started_at, started = self.now(), time.monotonic()
+        while True:
+            real = time.monotonic() - started
+            elapsed = self.now() - started_at + real * (self.time_scale - 1)
+            remaining = mock_seconds - elapsed
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(remaining / self.time_scale, POLL_SECONDS))

@@ -1,5 +1,5 @@
 """The routes beside the API: /_mock/* (health, the journal, webhook attempts, reset, the clock,
-keys, sinks, bundled songs) and the contract at /openapi.json."""
+keys, sinks, bundled songs, fault scenarios) and the contract at /openapi.json."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from aiohttp import web
 
 from mock_server import errors
 from mock_server.accounts import Plan
+from mock_server.scenarios import CATALOGUE, Arming
 from mock_server.schemas import bundled_openapi
 from mock_server.services import SERVICES
 
@@ -106,6 +107,33 @@ async def add_key(request: web.Request) -> web.Response:
     return web.json_response({"success": True, "key": key, "plan": chosen.value})
 
 
+async def scenarios(request: web.Request) -> web.Response:
+    """The catalogue, each with what a robust client does about it, and what is armed now."""
+    armed = request.app[SERVICES].scenarios.armed()
+    return web.json_response(
+        {
+            "catalogue": [spec.to_json() for spec in CATALOGUE.values()],
+            "armed": [entry.to_json() for entry in armed],
+        }
+    )
+
+
+async def arm_scenario(request: web.Request) -> web.Response:
+    """Arm a scenario for the next `count` requests (null: all) of a route and/or key."""
+    try:
+        arming = Arming.from_json(json.loads(await request.read()))
+        armed = request.app[SERVICES].scenarios.arm(arming)
+    except ValueError as error:  # ScenarioError and bad JSON alike
+        raise errors.InvalidParameter(f"scenario: {error}") from error
+    return web.json_response({"success": True, "armed": armed.to_json()})
+
+
+async def disarm_scenarios(request: web.Request) -> web.Response:
+    """Back to the scenarios given for the whole run (none, unless `serve --scenario`)."""
+    request.app[SERVICES].scenarios.reset()
+    return web.json_response({"success": True})
+
+
 async def openapi(request: web.Request) -> web.Response:
     """The bundled document, with this mock's own origin as the first server."""
     document = dict(bundled_openapi())
@@ -126,3 +154,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/fixtures/{name}", fixture_song)
     app.router.add_post("/_mock/sink/{name}", sink_record)
     app.router.add_get("/_mock/sink/{name}", sink_received)
+    app.router.add_get("/_mock/scenarios", scenarios)
+    app.router.add_post("/_mock/scenarios", arm_scenario)
+    app.router.add_delete("/_mock/scenarios", disarm_scenarios)

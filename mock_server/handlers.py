@@ -16,7 +16,8 @@ from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.export import parse_segments_groups
 from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
-from mock_server.jobs import Job, JobContext
+from mock_server.faults import SCENARIOS
+from mock_server.jobs import Job, JobContext, JobFailed, failure_payload
 from mock_server.jsonbody import loads_strict
 from mock_server.services import SERVICES, Services
 from mock_server.sources import validate_source_url
@@ -65,6 +66,7 @@ class Call:
             created_at=self.services.clock.now(),
             webhook=webhook,
             source_url=source_url,
+            faults=tuple(self.request.get(SCENARIOS, ())),
         )
 
     def context(self) -> JobContext:
@@ -144,7 +146,12 @@ async def resize(request: web.Request, call: Call) -> web.Response:
     context = call.context()
     runner = call.services.jobs
     if webhook is None:
-        payload = await runner.resize(job, parsed, context)
+        try:
+            payload = await runner.perform(
+                job, lambda j: runner.resize(j, parsed, context), synchronous=True
+            )
+        except JobFailed as failure:
+            return web.json_response(failure_payload(job, str(failure)), status=failure.status)
         call.services.accounts.charge(
             call.key, job.request_id, int(payload["creditCost"]), job.created_at
         )

@@ -2,7 +2,8 @@
 
 CPU work (analysis, resize, export) runs in a process pool so the event loop keeps answering; a
 watchdog fails any job still running after the job limit of mock time, as the reference promises
-("requests will not take longer than 7 minutes").
+("requests will not take longer than 7 minutes"). Job scenarios (slow, never completes, failed
+download, internal failure, partial export, expired results) are applied here.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from mock_server.accounts import Accounts, Operation, PricingRule, credit_cost
 from mock_server.artifacts import ArtifactStore
 from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.errors import AudioEngineError
-from mock_server.audio.export import ExportedFile, SegmentGroups, export_bytes
+from mock_server.audio.export import ExportedFile, ExportFailure, SegmentGroups, export_bytes
 from mock_server.audio.resize import ResizeInput, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.clock import MockClock
+from mock_server.scenarios import Fault, Phase, Scenario
 from mock_server.sources import SourceError, SourceFetcher
 from mock_server.webhooks import WebhookDispatcher
 
@@ -43,7 +45,15 @@ class JobState(Enum):
 
 
 class JobFailed(Exception):
-    """A job ends as failed with this message, sent in the failure webhook."""
+    """A job ends as failed with this message, sent in the failure webhook (or, for a synchronous
+    resize, answered with `status`)."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+INTERNAL_FAILURE = "Internal error while processing the request."
 
 
 @dataclass
@@ -53,8 +63,15 @@ class Job:
     created_at: float
     webhook: str | None
     source_url: str | None = None
+    faults: tuple[Scenario, ...] = ()
     state: JobState = JobState.QUEUED
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def fault(self, fault: Fault) -> Scenario | None:
+        return next((s for s in self.faults if s.fault is fault), None)
+
+    def delivery_fault(self) -> Scenario | None:
+        return next((s for s in self.faults if s.spec.phase is Phase.DELIVERY), None)
 
 
 @dataclass(frozen=True)
@@ -132,10 +149,32 @@ class JobRunner:
         self.jobs[job.request_id] = job
         job.task = asyncio.create_task(self._run(job, work))
 
+    def _timed_out(self) -> JobFailed:
+        return JobFailed(f"Request timed out after {self.job_timeout_seconds:g} seconds.", 504)
+
+    async def perform(
+        self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]], synchronous: bool
+    ) -> dict[str, Any]:
+        """The job's work, bent by its job scenarios; JobFailed when it fails."""
+        if job.fault(Fault.INTERNAL_FAILURE):
+            raise JobFailed(f"{INTERNAL_FAILURE} (audjust-mock scenario internal_failure)")
+        if job.fault(Fault.NEVER_COMPLETES):
+            if not synchronous:
+                await asyncio.Future()  # never resolves: only a reset or shutdown ends it
+            await self.clock.sleep(self.job_timeout_seconds)
+            raise self._timed_out()
+        slow = job.fault(Fault.SLOW)
+        if slow:
+            seconds = slow.number("seconds")
+            await self.clock.sleep(min(seconds, self.job_timeout_seconds))
+            if seconds >= self.job_timeout_seconds:
+                raise self._timed_out()
+        return await work(job)
+
     async def _run(self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]]) -> None:
         job.state = JobState.RUNNING
         try:
-            payload = await work(job)
+            payload = await self.perform(job, work, synchronous=False)
         except asyncio.CancelledError:
             if job.state is JobState.RUNNING:  # cancelled by shutdown, not by the watchdog
                 raise
@@ -145,32 +184,46 @@ class JobRunner:
             return
         except Exception:
             log.exception("job %s failed unexpectedly", job.request_id)
-            self._finish_failed(job, "Internal error while processing the request.")
+            self._finish_failed(job, INTERNAL_FAILURE)
             return
         job.state = JobState.SUCCEEDED
         self.accounts.charge(job.key, job.request_id, int(payload["creditCost"]), job.created_at)
         if job.webhook:
-            self.webhooks.schedule(job.request_id, job.webhook, payload)
+            self.webhooks.schedule(job.request_id, job.webhook, payload, job.delivery_fault())
 
     def _finish_failed(self, job: Job, message: str) -> None:
         job.state = JobState.FAILED
         self.accounts.refund(job.request_id)
         if job.webhook:
-            self.webhooks.schedule(job.request_id, job.webhook, failure_payload(job, message))
+            failure = failure_payload(job, message)
+            self.webhooks.schedule(job.request_id, job.webhook, failure, job.delivery_fault())
 
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(WATCHDOG_SECONDS)
             deadline = self.clock.now() - self.job_timeout_seconds
             for job in list(self.jobs.values()):
+                if job.fault(Fault.NEVER_COMPLETES):
+                    continue  # the scenario is that the client never hears back
                 if job.state is JobState.RUNNING and job.created_at <= deadline and job.task:
-                    self._finish_failed(
-                        job, f"Request timed out after {self.job_timeout_seconds:g} seconds."
-                    )
+                    self._finish_failed(job, str(self._timed_out()))
                     job.task.cancel()
 
-    def expires_at(self) -> float:
+    def expires_at(self, job: Job) -> float:
+        if job.fault(Fault.EXPIRED_ARTIFACT):
+            return self.clock.now()  # already gone when the client comes for it
         return self.clock.now() + self.artifact_ttl_seconds
+
+    async def _source(self, job: Job) -> bytes:
+        assert job.source_url is not None
+        failing = job.fault(Fault.SOURCE_DOWNLOAD_FAILS)
+        if failing:
+            status = int(failing.number("status"))
+            raise SourceError(
+                f"Could not download source file {job.source_url}: HTTP {status} "
+                "(audjust-mock scenario source_download_fails)"
+            )
+        return await self.fetcher.fetch(job.source_url)
 
     def reset(self) -> None:
         for job in self.jobs.values():
@@ -179,8 +232,7 @@ class JobRunner:
         self.jobs.clear()
 
     async def analyze(self, job: Job, raw: bool, context: JobContext) -> dict[str, Any]:
-        assert job.source_url is not None
-        data = await self.fetcher.fetch(job.source_url)
+        data = await self._source(job)
         result = await self.compute(analyze_bytes, data, raw, context.decode_limits)
         operation = Operation.ANALYZE_RAW if raw else Operation.ANALYZE
         payload = {
@@ -190,7 +242,7 @@ class JobRunner:
             "success": True,
             "creditCost": credit_cost(operation, result["duration"] / 60, context.pricing),
         }
-        self.artifacts.put_json(job.request_id, "analysis.json", payload, self.expires_at())
+        self.artifacts.put_json(job.request_id, "analysis.json", payload, self.expires_at(job))
         return payload
 
     async def resize(self, job: Job, request: ResizeInput, context: JobContext) -> dict[str, Any]:
@@ -203,7 +255,7 @@ class JobRunner:
                 Operation.RESIZE, request.target_seconds / 60, context.pricing
             ),
         }
-        self.artifacts.put_json(job.request_id, "resize.json", payload, self.expires_at())
+        self.artifacts.put_json(job.request_id, "resize.json", payload, self.expires_at(job))
         return payload
 
     async def export(
@@ -214,15 +266,22 @@ class JobRunner:
         urls: list[str],
         context: JobContext,
     ) -> dict[str, Any]:
-        assert job.source_url is not None
-        data = await self.fetcher.fetch(job.source_url)
+        data = await self._source(job)
         outcomes = await self.compute(export_bytes, data, groups, fmt, context.decode_limits)
+        broken = job.fault(Fault.PARTIAL_EXPORT_FAILURE)
+        if broken:
+            number = int(broken.number("group"))
+            index = number - 1 if 1 <= number <= len(outcomes) else len(outcomes) - 1
+            outcomes[index] = ExportFailure(
+                f"Failed to generate export_{index + 1}.{fmt.extension} "
+                "(audjust-mock scenario partial_export_failure)"
+            )
         failures: dict[str, str] = {}
         seconds = 0.0
         for number, (outcome, url) in enumerate(zip(outcomes, urls, strict=True), start=1):
             if isinstance(outcome, ExportedFile):
                 name = f"export_{number}.{fmt.extension}"
-                self.artifacts.put_file(job.request_id, name, outcome.data, self.expires_at())
+                self.artifacts.put_file(job.request_id, name, outcome.data, self.expires_at(job))
                 seconds += outcome.duration_seconds
             else:
                 failures[url] = outcome.message

@@ -13,9 +13,10 @@ class JournalEntry:
     path: str
     key: str | None  # masked
     body: dict[str, Any]  # size and top-level fields, not the content
-    status: int
+    status: int | None  # None: no answer, the connection was reset (a scenario)
     at: float  # mock time
     duration_ms: float
+    scenarios: tuple[str, ...] = ()  # the fault scenarios this request got
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

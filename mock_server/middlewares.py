@@ -10,6 +10,7 @@ from aiohttp import web
 
 from mock_server import errors
 from mock_server.accounts import mask_key
+from mock_server.faults import NO_ANSWER, SCENARIOS
 from mock_server.journal import JournalEntry
 from mock_server.jsonbody import loads_strict
 from mock_server.services import SERVICES
@@ -83,9 +84,10 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
             path=request.path,
             key=mask_key(key) if key else None,
             body=_body_summary(body),
-            status=response.status,
+            status=None if request.get(NO_ANSWER) else response.status,
             at=at,
             duration_ms=(time.perf_counter() - started) * 1000,
+            scenarios=tuple(s.describe() for s in request.get(SCENARIOS, ())),
         )
     )
     return response

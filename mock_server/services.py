@@ -14,6 +14,7 @@ from mock_server.clock import MockClock
 from mock_server.jobs import JobRunner
 from mock_server.journal import Journal
 from mock_server.ratelimit import RateLimiter
+from mock_server.scenarios import ScenarioBook
 from mock_server.settings import Settings
 from mock_server.sinks import WebhookSinks
 from mock_server.webhooks import WebhookDispatcher
@@ -48,6 +49,7 @@ class Services:
     jobs: JobRunner
     ids: RequestIds
     sinks: WebhookSinks
+    scenarios: ScenarioBook
 
     def reset(self) -> None:
         """Back to a fresh start: what a test wants between tests."""
@@ -60,6 +62,7 @@ class Services:
         self.webhooks.reset()
         self.ids.reset()
         self.sinks.reset()
+        self.scenarios.reset()
 
 
 SERVICES = web.AppKey("services", Services)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mock_server.accounts import Plan, PricingRule
 from mock_server.audio.types import DecodeLimits
+from mock_server.scenarios import Arming
 from mock_server.sources import SourceMode
 
 DEFAULT_KEY = "test-key"
@@ -37,3 +38,4 @@ class Settings:
     download_max_redirects: int = 5
     max_body_bytes: int = 64 * 1024 * 1024
     decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
+    scenarios: tuple[Arming, ...] = ()  # for every matching request of the run

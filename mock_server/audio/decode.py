@@ -2,8 +2,13 @@
 
 Limits are enforced before the expensive step each time: the byte size before opening, the
 header's frame count (and a WAV's declared data size) before reading, and the running total while
-reading in bounded blocks, since MP3 frame counts are estimates. Samples go into one buffer sized
-from the header, so a long song is held once, not once per block and again concatenated.
+reading in bounded blocks, since MP3 frame counts are estimates. Duration alone does not bound
+memory (8 channels at 384 kHz are 32 times 48 kHz stereo), so decoded samples, frames x channels,
+have their own cap. Samples go into one buffer sized from the header, so a long song is held once,
+not once per block and again concatenated. Each block is sanitised as it lands: a float file may
+hold NaN or infinities, and one NaN spreads through every spectrum into the analysis JSON.
+
+Export needs every channel, so decoding keeps them; analysis downmixes later, on its own.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ DEFAULT_LIMITS = DecodeLimits()
 BLOCK_FRAMES = 1 << 16
 MAX_CHANNELS = 8
 MAX_SAMPLE_RATE = 384_000
+# Telephone audio's rate. Far below it the onset envelope has too few frames a second to hold a
+# beat period (a 50 Hz file gave 0.4), and no real song is recorded there.
+MIN_SAMPLE_RATE = 8_000
 SUPPORTED = "WAV, MP3, FLAC or OGG"
 # A WAV whose data chunk holds less than it declares by more than this is truncated.
 TRUNCATION_TOLERANCE_FRAMES = 1024
@@ -36,6 +44,14 @@ TRUNCATED = (
 )
 IMPLAUSIBLE = (
     "The source file declares {channels} channels at {rate} Hz, which is not plausible audio."
+)
+LOW_RATE = (
+    "The source audio's sample rate is {rate} Hz, below the {minimum} Hz minimum needed to"
+    " analyse it."
+)
+TOO_MANY_SAMPLES = (
+    "The source audio is too large to decode: {channels} channels at {rate} Hz {what}, over the"
+    " {limit}-sample limit (frames x channels)."
 )
 
 
@@ -61,35 +77,71 @@ def _wav_data_sizes(data: bytes) -> tuple[int, int, int] | None:
     return None
 
 
-def _check_wav_header(data: bytes, limits: DecodeLimits, rate: int) -> None:
+def _max_frames(limits: DecodeLimits, rate: int, channels: int) -> int:
+    """Frames a decode may hold: the tighter of the duration and the decoded-samples caps."""
+    return min(int(limits.max_seconds * rate), limits.max_samples // channels)
+
+
+def _over_limit(
+    frames: int, rate: int, channels: int, limits: DecodeLimits, declared: bool
+) -> AudioDecodeError:
+    """The refusal for `frames` past `_max_frames`, naming whichever limit they pass.
+
+    `declared` frames come from a header (the whole length is known); otherwise reading stopped
+    one frame past the limit, so all that is known is that the audio plays on past it.
+    """
+    seconds = frames / rate
+    if frames > int(limits.max_seconds * rate):
+        what = f"its header declares {seconds:.0f} s" if declared else "it plays on past it"
+        return AudioDecodeError(TOO_LONG.format(limit=limits.max_seconds, what=what))
+    if declared:
+        what = f"for {seconds:.0f} s are {frames * channels} samples"
+    else:
+        what = f"play on past {(frames - 1) / rate:.0f} s"
+    return AudioDecodeError(
+        TOO_MANY_SAMPLES.format(channels=channels, rate=rate, what=what, limit=limits.max_samples)
+    )
+
+
+def _check_wav_header(data: bytes, limits: DecodeLimits, rate: int, channels: int) -> None:
     sizes = _wav_data_sizes(data)
     if sizes is None or sizes[2] == 0:
         return
     declared, present, frame_bytes = sizes
-    declared_seconds = declared / frame_bytes / rate
-    if declared_seconds > limits.max_seconds:
-        raise AudioDecodeError(
-            TOO_LONG.format(
-                limit=limits.max_seconds, what=f"its header declares {declared_seconds:.0f} s"
-            )
-        )
+    declared_frames = declared // frame_bytes
+    if declared_frames > _max_frames(limits, rate, channels):
+        raise _over_limit(declared_frames, rate, channels, limits, declared=True)
     if declared - present > TRUNCATION_TOLERANCE_FRAMES * frame_bytes:
         raise AudioDecodeError(
-            TRUNCATED.format(declared=declared_seconds, held=present / frame_bytes / rate)
+            TRUNCATED.format(
+                declared=declared / frame_bytes / rate, held=present / frame_bytes / rate
+            )
         )
 
 
-def _read_frames(handle: sf.SoundFile, max_frames: int) -> FloatArray:
-    """Read in bounded blocks into one buffer; stop as soon as the total passes `max_frames`.
+def _sanitise(block: FloatArray) -> None:
+    """In place: non-finite samples to 0, the rest clipped into [-1, 1] as `Audio` promises.
+
+    Float WAV, FLAC and OGG can carry NaN, infinities or huge values. Left alone, one NaN turns
+    every later spectrum NaN, and the analysis JSON holds bare NaN, which no JSON parser accepts.
+    """
+    np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    np.clip(block, -1.0, 1.0, out=block)
+
+
+def _read_frames(handle: sf.SoundFile, limits: DecodeLimits) -> FloatArray:
+    """Read in bounded blocks into one buffer; stop as soon as the total passes the limits.
 
     The buffer is sized from the header's frame count and only grows (geometrically, never past
     the limit) when the header undercounted, which MP3 estimates may do.
     """
+    rate, channels = int(handle.samplerate), int(handle.channels)
+    max_frames = _max_frames(limits, rate, channels)
     limit = max_frames + 1  # one frame past the limit proves the audio is too long
-    channels = int(handle.channels)
     samples = np.empty((min(max(int(handle.frames), 1), limit), channels), np.float32)
     total = 0
     while total < limit:
+        start = total
         wanted = min(BLOCK_FRAMES, samples.shape[0] - total)
         if wanted == 0:
             block = handle.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
@@ -101,16 +153,17 @@ def _read_frames(handle: sf.SoundFile, max_frames: int) -> FloatArray:
             kept = min(block.shape[0], size - total)
             grown[total : total + kept] = block[:kept]
             samples, total = grown, total + kept
+            _sanitise(samples[start:total])
             continue
         read = handle.read(
             wanted, dtype="float32", always_2d=True, out=samples[total : total + wanted]
         )
         total += read.shape[0]
+        _sanitise(samples[start:total])
         if read.shape[0] < wanted:
             break
     if total > max_frames:
-        seconds = max_frames / handle.samplerate
-        raise AudioDecodeError(TOO_LONG.format(limit=seconds, what="it plays on past it"))
+        raise _over_limit(total, rate, channels, limits, declared=False)
     if total == 0:
         raise AudioDecodeError(NO_FRAMES)
     return samples[:total]
@@ -121,13 +174,15 @@ def _open_and_read(data: bytes, limits: DecodeLimits) -> Audio:
         rate, channels = int(handle.samplerate), int(handle.channels)
         if not (0 < rate <= MAX_SAMPLE_RATE) or not (0 < channels <= MAX_CHANNELS):
             raise AudioDecodeError(IMPLAUSIBLE.format(channels=channels, rate=rate))
-        max_frames = int(limits.max_seconds * rate)
-        if handle.frames > max_frames and handle.format != "MP3":
-            what = f"its header declares {handle.frames / rate:.0f} s"
-            raise AudioDecodeError(TOO_LONG.format(limit=limits.max_seconds, what=what))
+        if rate < MIN_SAMPLE_RATE:
+            raise AudioDecodeError(LOW_RATE.format(rate=rate, minimum=MIN_SAMPLE_RATE))
+        # MP3 frame counts are estimates: the running total in _read_frames decides for MP3.
+        frames = int(handle.frames)
+        if frames > _max_frames(limits, rate, channels) and handle.format != "MP3":
+            raise _over_limit(frames, rate, channels, limits, declared=True)
         if handle.format == "WAV":
-            _check_wav_header(data, limits, rate)
-        return Audio(_read_frames(handle, max_frames), rate)
+            _check_wav_header(data, limits, rate, channels)
+        return Audio(_read_frames(handle, limits), rate)
 
 
 def decode_audio(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Audio:

@@ -50,9 +50,13 @@ def matrix_size(length: int) -> int | None:
 def encode_similarity(
     matrix: NDArray[np.floating[Any]], lo: int = SIMILARITY_MIN, hi: int = SIMILARITY_MAX
 ) -> EncodedSimilarity:
-    """Quantize a symmetric matrix with values in [0, 1] to its character string."""
+    """Quantize a symmetric matrix with values in [0, 1] to its character string.
+
+    A NaN would cast to an arbitrary byte, likely not printable; it is coded as 0 (unrelated).
+    """
     rows, cols = np.tril_indices(matrix.shape[0])
-    values = np.clip(np.asarray(matrix, dtype=np.float64)[rows, cols], 0.0, 1.0)
+    values = np.asarray(matrix, dtype=np.float64)[rows, cols]
+    values = np.clip(np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
     codes = (lo + np.floor(values * (hi - lo) + 0.5)).astype(np.uint8)
     return EncodedSimilarity(codes.tobytes().decode("ascii"), lo, hi)
 

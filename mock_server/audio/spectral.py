@@ -44,13 +44,19 @@ def analysis_signal(audio: Audio) -> tuple[FloatArray, float]:
     """Mono at about 11 kHz; block averaging is a cheap low-pass, ample for beats and pitch.
 
     Averaging `factor` frames of every channel is one matrix-vector product over a reshaped view.
+    Decoding already sanitises, but `Audio` can be built directly: the (small) mono signal is made
+    finite and clipped again, so no NaN or overflow can reach a spectrum and then the JSON.
     """
     factor = max(1, audio.sample_rate // ANALYSIS_RATE)
     frames = (audio.samples.shape[0] // factor) * factor
     width = factor * audio.channels
     blocks = np.ascontiguousarray(audio.samples[:frames]).reshape(-1, width)
-    mono = blocks @ np.full(width, 1.0 / width, dtype=np.float32)
-    return np.asarray(mono, dtype=np.float32), audio.sample_rate / factor
+    with np.errstate(over="ignore", invalid="ignore"):  # made finite on the next line
+        mono = blocks @ np.full(width, 1.0 / width, dtype=np.float32)
+    mono = np.asarray(mono, dtype=np.float32)
+    np.nan_to_num(mono, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    np.clip(mono, -1.0, 1.0, out=mono)
+    return mono, audio.sample_rate / factor
 
 
 def _band_matrix(rate: float) -> FloatArray:

@@ -37,6 +37,9 @@ class DecodeLimits:
 
     max_bytes: int = 200 * 1024 * 1024
     max_seconds: float = 30 * 60
+    # Decoded samples (frames x channels): duration alone lets 8 channels at 384 kHz decode to
+    # 22 GB in 30 minutes. This is 30 minutes of 48 kHz stereo, 691 MB as float32.
+    max_samples: int = 30 * 60 * 48_000 * 2
 
 
 class ExportFormat(StrEnum):

@@ -17,6 +17,7 @@ from mock_server.accounts import Plan
 from mock_server.app import create_app
 from mock_server.control import song_file
 from mock_server.journal import JournalEntry
+from mock_server.scenarios import Arming, Scenario
 from mock_server.services import SERVICES, Services
 from mock_server.settings import Settings
 from mock_server.sources import SourceMode
@@ -44,7 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "audjust(keys={KEY: PLAN}): extra API keys and their plans for this test",
+        "audjust(keys={KEY: PLAN}, scenarios=[NAME;param=value, ...]): extra API keys and "
+        "their plans, and fault scenarios for every request of this test",
     )
 
 
@@ -82,6 +84,21 @@ class AudjustMock:
     def add_key(self, key: str, plan: str | Plan = Plan.ENTERPRISE) -> None:
         chosen = plan if isinstance(plan, Plan) else Plan.named(plan)
         self.call(lambda services: services.accounts.add_key(key, chosen))
+
+    def scenario(
+        self,
+        name: str,
+        count: int | None = 1,
+        route: str | None = None,
+        key: str | None = None,
+        **params: float | str,
+    ) -> dict[str, Any]:
+        """Arm the fault scenario `name` for the next `count` requests (None: every one) it
+        applies to, of `route` and `key` if given; ValueError for an unknown name or parameter."""
+        return self.arm(Arming(Scenario.named(name, params), count, route, key))
+
+    def arm(self, arming: Arming) -> dict[str, Any]:
+        return self.call(lambda services: services.scenarios.arm(arming).to_json())
 
     def fixture_url(self, name: str) -> str:
         """A bundled song served by the mock itself: `pop_120` or `pop_120.mp3`."""
@@ -157,8 +174,11 @@ def audjust_mock(
     mock = AudjustMock(audjust_mock_server, str(pytestconfig.getini(INI_KEY)))
     mock.reset()
     marker = request.node.get_closest_marker("audjust")
-    for key, plan in (marker.kwargs.get("keys", {}) if marker else {}).items():
+    options = marker.kwargs if marker else {}
+    for key, plan in options.get("keys", {}).items():
         mock.add_key(key, plan)
+    for text in options.get("scenarios", ()):
+        mock.arm(Arming(Scenario.parse(text), count=None))
     return mock
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 from pathlib import Path
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from mock_server.accounts import Plan, PricingRule
 from mock_server.app import create_app
+from mock_server.scenarios import Arming, Scenario, ScenarioError
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode
 
@@ -28,6 +30,25 @@ def _key(value: str) -> tuple[str, Plan]:
         return key, Plan.named(plan or Plan.ENTERPRISE.value)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _scenario(value: str) -> Arming:
+    try:
+        return Arming(Scenario.parse(value), count=None)
+    except ScenarioError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _scenario_file(value: str) -> list[Arming]:
+    """A JSON list of scenarios, each `"NAME;param=value"` or `{"name", "params", "route",
+    "key", "count"}`; without a count, a scenario applies to every matching request."""
+    try:
+        document = json.loads(Path(value).read_text())
+        if not isinstance(document, list):
+            raise ScenarioError("the file must hold a JSON list of scenarios")
+        return [Arming.from_json(item, default_count=None) for item in document]
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"{value}: {error}") from error
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +89,25 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="fetch; synthesize (a song seeded by the URL, no network); auto: fetch, synthesize "
         "when the host does not resolve; local: fetch from loopback only",
     )
+    scenarios = _env("scenarios")
+    parser.add_argument(
+        "--scenario",
+        dest="scenarios",
+        action="append",
+        type=_scenario,
+        default=[_scenario(s) for s in scenarios.split(",")] if scenarios else None,
+        metavar="NAME[;param=value]",
+        help="a fault scenario for every request it applies to (GET /_mock/scenarios lists "
+        "them); repeatable",
+    )
+    parser.add_argument(
+        "--scenario-file",
+        type=_scenario_file,
+        default=_env("scenario_file"),
+        metavar="FILE",
+        help="a JSON list of scenarios, each a NAME;param=value string or an object with name, "
+        "params, route, key and count",
+    )
     parser.add_argument(
         "--pricing",
         choices=[r.value for r in PricingRule],
@@ -90,6 +130,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         pricing=PricingRule(args.pricing),
         rate_limit=args.rate_limit,
         sources=SourceMode(args.sources),
+        scenarios=(*(args.scenarios or ()), *(args.scenario_file or ())),
     )
 
 

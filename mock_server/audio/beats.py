@@ -45,7 +45,8 @@ class BeatTrack:
 
 def normalized_envelope(onset: FloatArray, rate: float) -> FloatArray:
     """Remove the slowly varying level and scale to unit deviation, so thresholds are universal."""
-    width = max(1, int(rate * 0.5))
+    # No wider than the envelope: np.convolve's "same" would return the kernel's length.
+    width = max(1, min(int(rate * 0.5), onset.size))
     kernel = np.ones(width, dtype=np.float32) / width
     local_mean = np.convolve(onset, kernel, mode="same")
     envelope = np.maximum(onset - local_mean, 0.0)
@@ -197,6 +198,8 @@ def track_beats(onset: FloatArray, rate: float) -> BeatTrack:
     Never raises on odd input: no beat to find gives `beatless_track`, and the tempo is always a
     finite number of beats a minute.
     """
+    if onset.size == 0 or not rate > 0:
+        return beatless_track(0.0)
     envelope = normalized_envelope(onset, rate)
     estimate = estimate_period(envelope, rate)
     if estimate is None:

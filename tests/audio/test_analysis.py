@@ -154,14 +154,18 @@ def test_analyze_bytes_rejects_non_audio() -> None:
         analyze_bytes(b"<html>nope</html>", False, DecodeLimits())
 
 
-def test_silence_has_no_beats_but_a_valid_result() -> None:
+def test_silence_has_no_beats_but_evenly_spaced_boundaries() -> None:
+    """No beat to find: 120 BPM from 0, so a resize still has whole beats to cut at."""
     silence = Audio(np.zeros((5 * 44100, 2), dtype=np.float32), 44100)
     result = analyze(silence, raw_features=True)
-    assert result.boundaries == (0.0,)
+    assert result.boundaries == tuple(round(0.5 * k, 2) for k in range(10))
+    assert result.tempo == 120
     assert result.duration == 5.0
-    assert decode_similarity(result.similarity).tolist() == [[1.0]]
+    matrix = decode_similarity(result.similarity)
+    assert matrix.shape == (10, 10)
+    assert np.all(np.diag(matrix) == 1.0)
     assert result.features is not None
-    assert max(result.features[0]) == 1.0
+    assert all(max(vector) == 1.0 for vector in result.features)
 
 
 def test_audio_too_short_to_analyse_is_rejected() -> None:

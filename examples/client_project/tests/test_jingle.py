@@ -1,0 +1,125 @@
+"""The whole workflow against the mock: real analysis, resize and export of real audio."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from support import SinkRelay, is_mp3
+
+from jingle_maker import AudjustClient, Candidate, JobFailed, JobStore, make_jingle, pick_best
+from jingle_maker.webhooks import JobKind
+
+if TYPE_CHECKING:
+    from mock_server.pytest_plugin import AudjustMock
+
+
+def mp3_128_seconds(data: bytes) -> float:
+    """The length of a constant 128 kbit/s MP3, from its size."""
+    return len(data) * 8 / 128_000
+
+
+def test_a_jingle_from_a_bundled_song(
+    audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay, store: JobStore
+) -> None:
+    jingle = make_jingle(
+        client,
+        audjust_mock.fixture_url("pop_120"),  # a 12 s song the mock serves itself
+        target_seconds=8,
+        webhook_url=audjust_mock.webhook_url(),
+        wait_for_webhook=relay.wait_for_payload,
+        webhook_timeout=20,
+    )
+
+    assert is_mp3(jingle)
+    assert mp3_128_seconds(jingle) == pytest.approx(8, abs=1.5)
+    calls = audjust_mock.requests
+    assert [(e.method, e.status) for e in calls.to("/analyze")] == [("POST", 200)]
+    assert [(e.method, e.status) for e in calls.to("/resize")] == [("POST", 200)]
+    assert [(e.method, e.status) for e in calls.to("/export")] == [("POST", 200)]
+    # Both queued steps reported through the webhook, and nothing failed.
+    kinds = sorted(record.kind for record in map(store.get, _request_ids(relay)) if record)
+    assert kinds == [JobKind.ANALYSIS, JobKind.EXPORT]
+    assert store.failed() == []
+
+
+def test_a_production_url_works_offline(
+    audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay
+) -> None:
+    # The plugin synthesizes every non-loopback source, seeded by its URL: same song on every
+    # machine, no network.
+    jingle = make_jingle(
+        client,
+        "https://audjust.com/sample.mp3",
+        target_seconds=15,
+        webhook_url=audjust_mock.webhook_url(),
+        wait_for_webhook=relay.wait_for_payload,
+        webhook_timeout=20,
+    )
+    assert is_mp3(jingle)
+    assert mp3_128_seconds(jingle) == pytest.approx(15, abs=2)
+    assert len(audjust_mock.requests.find(method="POST", status=200)) == 3
+
+
+def test_mocks_own_wait_for_webhook_fits_the_workflow(
+    audjust_mock: AudjustMock, client: AudjustClient
+) -> None:
+    # The fixture's wait_for_webhook(request_id, timeout) has the shape make_jingle wants.
+    jingle = make_jingle(
+        client,
+        audjust_mock.fixture_url("dnb_170"),
+        target_seconds=6,
+        webhook_url=audjust_mock.webhook_url(),
+        wait_for_webhook=audjust_mock.wait_for_webhook,
+        fmt="wav",
+    )
+    assert jingle[:4] == b"RIFF" and jingle[8:12] == b"WAVE"
+
+
+def test_an_unreachable_source_fails_with_the_failure_webhook(
+    audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay, store: JobStore
+) -> None:
+    missing = f"{audjust_mock.base_url}/_mock/fixtures/no_such_song.mp3"  # answers 404
+    with pytest.raises(JobFailed) as failure:
+        make_jingle(
+            client, missing, 8, audjust_mock.webhook_url(), relay.wait_for_payload
+        )
+    record = store.get(str(failure.value.request_id))
+    assert record is not None and not record.succeeded
+    assert record.message == failure.value.message
+    assert audjust_mock.requests.to("/resize") == []  # it stopped at the failure
+
+
+def test_an_expired_link_is_exported_once_more(
+    audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay
+) -> None:
+    """Artifacts live 30 days: let the export webhook "arrive" 31 days late."""
+    exports: list[str] = []
+
+    def late_webhooks(request_id: str, timeout: float) -> dict[str, Any] | None:
+        payload = relay.wait_for_payload(request_id, timeout)
+        if payload is not None and "resultUrls" in payload and not exports:
+            exports.append(request_id)
+            audjust_mock.clock.advance(31 * 24 * 3600)
+        return payload
+
+    jingle = make_jingle(
+        client, audjust_mock.fixture_url("pop_120"), 8, audjust_mock.webhook_url(), late_webhooks
+    )
+    assert is_mp3(jingle)
+    assert [e.status for e in audjust_mock.requests.to("/export")] == [200, 200]
+
+
+def candidate(score: float, duration: float) -> Candidate:
+    return Candidate(0.0, score, ((0, 1),), ((0.0, duration),), duration)
+
+
+def test_pick_best_prefers_the_score_then_the_target() -> None:
+    best = candidate(-0.01, 40)
+    assert pick_best([candidate(-0.2, 30), best, candidate(-0.05, 30)], 30) is best
+    closer = candidate(-0.1, 31)
+    assert pick_best([candidate(-0.1, 27), closer, candidate(-0.1, 34)], 30) is closer
+
+
+def _request_ids(relay: SinkRelay) -> list[str]:
+    return [request_id for request_id, _ in relay.outcomes]

@@ -7,6 +7,7 @@ import pytest
 
 CLIENT_TESTS = """
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -82,6 +83,42 @@ def test_add_key_and_the_clock(audjust_mock):
     assert status == 400 and body["message"] == "Missing parameter: similarity", body
 
 
+def test_scenario_arms_a_fault_for_the_next_request(audjust_mock):
+    audjust_mock.scenario("rate_limited", retry_after=5)
+    status, body = post(audjust_mock, "resize", {})
+    assert status == 429 and body["message"].startswith("Rate limit exceeded"), body
+    status, body = post(audjust_mock, "resize", {})
+    assert status == 400, body  # the scenario was spent; back to the real answer
+    assert [e.scenarios for e in audjust_mock.requests] == [("rate_limited;retry_after=5",), ()]
+
+
+@pytest.mark.audjust(scenarios=["webhook_duplicate;times=2"])
+def test_a_marker_sets_scenarios_for_the_whole_test(audjust_mock):
+    body = {
+        "targetLengthSeconds": 1,
+        "similarity": {"data": "~" * 3, "min": 32, "max": 126},
+        "boundaries": [0.0, 0.5],
+        "resultWebhook": audjust_mock.webhook_url("dup"),
+    }
+    for _ in range(2):
+        status, ack = post(audjust_mock, "resize", body)
+        assert status == 200, ack
+    deadline = time.monotonic() + 30
+    while len(audjust_mock.webhooks("dup")) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(audjust_mock.webhooks("dup")) == 4
+
+
+def test_scenarios_do_not_outlive_their_test(audjust_mock):
+    status, body = post(audjust_mock, "resize", {})
+    assert status == 400, body
+
+
+def test_an_unknown_scenario_is_named(audjust_mock):
+    with pytest.raises(ValueError, match="unknown scenario 'meteor_strike'"):
+        audjust_mock.scenario("meteor_strike")
+
+
 async def test_the_app_fixture_works_with_aiohttp_client(audjust_mock_app, aiohttp_client):
     client = await aiohttp_client(audjust_mock_app)
     answer = await client.get("/analyze")
@@ -96,7 +133,7 @@ def test_a_client_project_uses_the_plugin_without_importing_it(pytester: pytest.
         "audjust_mock_seed = 3\n"
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=11)
 
 
 def test_unknown_fixture_songs_are_named_in_the_error(pytester: pytest.Pytester) -> None:

@@ -9,8 +9,12 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
+
+from mock_server.cli import build_parser
+from mock_server.server import settings_from
 
 
 def free_port() -> int:
@@ -62,3 +66,33 @@ def test_an_unknown_plan_is_a_usage_error() -> None:
         timeout=30,
     )
     assert done.returncode == 2 and "unknown plan 'platinum'" in done.stderr
+
+
+def test_run_wide_scenarios_from_flags_and_a_file(tmp_path: Path) -> None:
+    file = tmp_path / "faults.json"
+    file.write_text(json.dumps([{"name": "slow", "params": {"seconds": 5}, "route": "/export"}]))
+    args = build_parser().parse_args(
+        ["serve", "--scenario", "webhook_dropped", "--scenario-file", str(file)]
+    )
+    chosen = settings_from(args).scenarios
+    assert [(a.scenario.describe(), a.count, a.route) for a in chosen] == [
+        ("webhook_dropped", None, None),
+        ("slow;seconds=5", None, "/export"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--scenario=meteor_strike", "unknown scenario 'meteor_strike'"),
+        ("--scenario-file=/no/such/file.json", "No such file"),
+    ],
+)
+def test_bad_scenarios_are_usage_errors(flag: str, message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", flag],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and message in done.stderr

@@ -40,23 +40,22 @@ BAD_GATEWAY_PAGE = (
 
 def forced_error(scenario: Scenario, route: str) -> errors.ApiError:
     """The documented error a gate scenario stands for."""
-    note = INJECTED.format(scenario.fault)
+    forced = f"forced by audjust-mock scenario {scenario.fault}"
     match scenario.fault:
         case Fault.INVALID_METHOD:
-            return errors.InvalidMethod(f"use POST for {route} {note}")
+            return errors.InvalidMethod(f"use POST for {route} ({forced})")
         case Fault.MISSING_KEY:
-            return errors.MissingKey(note)
+            return errors.MissingKey(forced)
         case Fault.INVALID_KEY:
-            return errors.InvalidKey(note)
+            return errors.InvalidKey(forced)
         case Fault.MISSING_PARAMETER:
-            return errors.MissingParameter(
-                f"{scenario.text('name') or FIRST_REQUIRED[route]} {note}"
-            )
+            name = scenario.text("name") or FIRST_REQUIRED[route]
+            return errors.MissingParameter(f"{name} ({forced})")
         case Fault.RATE_LIMITED:
             seconds = max(1, round(scenario.number("retry_after")))
-            return errors.RateLimited(note, headers={"Retry-After": str(seconds)})
+            return errors.RateLimited(forced, headers={"Retry-After": str(seconds)})
         case Fault.USAGE_EXCEEDED:
-            return errors.UsageExceeded(note)
+            return errors.UsageExceeded(forced)
     raise AssertionError(f"{scenario.fault} is not a gate scenario")
 
 

@@ -453,3 +453,12 @@ async def test_scenarios_combine_in_one_header(mock: AppClient, receiver: Receiv
 def test_every_scenario_in_the_catalogue_is_exercised_here() -> None:
     source = Path(__file__).read_text()
     assert [fault.value for fault in CATALOGUE if f'"{fault.value}' not in source] == []
+
+
+def test_the_readme_catalogue_matches_the_code() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for spec in CATALOGUE.values():
+        row = next(
+            (line for line in readme.splitlines() if line.startswith(f"| `{spec.fault}`")), ""
+        )
+        assert spec.does in row and spec.advice in row, spec.fault

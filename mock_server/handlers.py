@@ -23,6 +23,7 @@ from mock_server.services import SERVICES, Services
 from mock_server.sources import validate_source_url
 
 KEY_HEADER = "X-API-Key"
+PARSED_BODY = web.RequestKey("parsed_body", dict[str, Any])  # parsed once, read by the journal
 ApiHandler = Callable[[web.Request, "Call"], Awaitable[web.Response]]
 
 
@@ -82,6 +83,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise errors.MalformedJson(f"the body is not valid JSON ({error})") from error
     if not isinstance(body, dict):
         raise errors.MalformedJson("the body must be a JSON object")
+    request[PARSED_BODY] = body
     return body
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from mock_server import errors
 from mock_server.accounts import mask_key
 from mock_server.faults import NO_ANSWER, SCENARIOS
+from mock_server.handlers import PARSED_BODY
 from mock_server.journal import JournalEntry
 from mock_server.jsonbody import loads_strict
 from mock_server.services import SERVICES
@@ -52,10 +53,13 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         return _error_response(500, errors.INTERNAL)
 
 
-def _body_summary(body: bytes) -> dict[str, object]:
+def _body_summary(request: web.Request, body: bytes) -> dict[str, object]:
     """Size and top-level field names: enough to find a call, without storing audio analyses."""
     summary: dict[str, object] = {"bytes": len(body)}
-    if body[:1] == b"{":
+    parsed = request.get(PARSED_BODY)
+    if parsed is not None:
+        summary["fields"] = sorted(parsed)
+    elif body[:1] == b"{":
         try:
             summary["fields"] = sorted(loads_strict(body))
         except ValueError:
@@ -83,7 +87,7 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
             method=request.method,
             path=request.path,
             key=mask_key(key) if key else None,
-            body=_body_summary(body),
+            body=_body_summary(request, body),
             status=None if request.get(NO_ANSWER) else response.status,
             at=at,
             duration_ms=(time.perf_counter() - started) * 1000,

@@ -122,8 +122,9 @@ def _check_wav_header(data: bytes, limits: DecodeLimits, rate: int, channels: in
 def _sanitise(block: FloatArray) -> None:
     """In place: non-finite samples to 0, the rest clipped into [-1, 1] as `Audio` promises.
 
-    Float WAV, FLAC and OGG can carry NaN, infinities or huge values. Left alone, one NaN turns
-    every later spectrum NaN, and the analysis JSON holds bare NaN, which no JSON parser accepts.
+    Float WAV (or AIFF, CAF) can carry NaN, infinities or huge values, and lossy decoders can
+    overshoot. Left alone, one NaN turns every later spectrum NaN, and the analysis JSON holds
+    bare NaN, which no JSON parser accepts.
     """
     np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     np.clip(block, -1.0, 1.0, out=block)

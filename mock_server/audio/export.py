@@ -7,7 +7,6 @@ segment lengths and every sample away from a cut is the source's own.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +14,7 @@ import numpy as np
 from mock_server.audio.decode import decode_audio
 from mock_server.audio.encode import encode_audio
 from mock_server.audio.errors import AudioEngineError, EngineValidationError
-from mock_server.audio.types import Audio, DecodeLimits, ExportFormat, FloatArray
+from mock_server.audio.types import Audio, DecodeLimits, ExportFormat, FloatArray, finite_number
 
 Segment = tuple[float, float]
 SegmentGroups = tuple[tuple[Segment, ...], ...]
@@ -45,17 +44,12 @@ ExportOutcome = ExportedFile | ExportFailure
 def _segment(obj: object, where: str) -> Segment:
     if not isinstance(obj, list) or len(obj) != 2:
         raise EngineValidationError(FIELD, f"{where} must be a [start, end] pair")
-    start, end = obj
-    for value in (start, end):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise EngineValidationError(FIELD, f"{where} must hold two finite numbers of seconds")
-        if value < 0:
-            raise EngineValidationError(FIELD, f"{where} has a negative time")
-    return float(start), float(end)
+    start, end = (finite_number(value) for value in obj)
+    if start is None or end is None:
+        raise EngineValidationError(FIELD, f"{where} must hold two finite numbers of seconds")
+    if start < 0 or end < 0:
+        raise EngineValidationError(FIELD, f"{where} has a negative time")
+    return start, end
 
 
 def parse_segments_groups(obj: object) -> SegmentGroups:

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.similarity import EncodedSimilarity, decode_codes, parse_similarity
+from mock_server.audio.types import finite_number
 
 CANDIDATES = 20
 WEIGHT_DISSIMILARITY = 0.05
@@ -51,12 +52,6 @@ class ResizeInput:
     target_seconds: float
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def _parse_boundaries(obj: object) -> tuple[float, ...]:
     if not isinstance(obj, list) or len(obj) < 2:
         raise EngineValidationError("boundaries", "must be an array of at least 2 times in seconds")
@@ -64,8 +59,8 @@ def _parse_boundaries(obj: object) -> tuple[float, ...]:
         raise EngineValidationError(
             "boundaries", f"at most {MAX_BOUNDARIES} (30 minutes at 200 BPM); got {len(obj)}"
         )
-    values = [_number(v) for v in obj]
-    if any(v is None or not math.isfinite(v) or v < 0 for v in values):
+    values = [finite_number(v) for v in obj]
+    if any(v is None or v < 0 for v in values):
         raise EngineValidationError("boundaries", "every boundary must be a finite number >= 0")
     times = tuple(v for v in values if v is not None)
     if any(later <= earlier for earlier, later in itertools.pairwise(times)):
@@ -78,8 +73,8 @@ def parse_resize_input(
 ) -> ResizeInput:
     """Validate the three resize parameters; errors name the parameter as the API spells it."""
     times = _parse_boundaries(boundaries)
-    target = _number(target_length_seconds)
-    if target is None or not math.isfinite(target) or target <= 0:
+    target = finite_number(target_length_seconds)
+    if target is None or target <= 0:
         raise EngineValidationError("targetLengthSeconds", "must be a finite number of seconds > 0")
     return ResizeInput(parse_similarity(similarity, len(times)), times, target)
 

@@ -51,7 +51,7 @@ def analysis_signal(audio: Audio) -> tuple[FloatArray, float]:
     frames = (audio.samples.shape[0] // factor) * factor
     width = factor * audio.channels
     blocks = np.ascontiguousarray(audio.samples[:frames]).reshape(-1, width)
-    with np.errstate(over="ignore", invalid="ignore"):  # made finite on the next line
+    with np.errstate(over="ignore", invalid="ignore"):  # made finite just below
         mono = blocks @ np.full(width, 1.0 / width, dtype=np.float32)
     mono = np.asarray(mono, dtype=np.float32)
     np.nan_to_num(mono, copy=False, nan=0.0, posinf=0.0, neginf=0.0)

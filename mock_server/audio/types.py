@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -61,3 +62,15 @@ class ExportFormat(StrEnum):
     @property
     def content_type(self) -> str:
         return "audio/wav" if self is ExportFormat.WAV else "audio/mpeg"
+
+
+def finite_number(value: object) -> float | None:
+    """`value` as a finite float, or None: JSON booleans, non-numbers, NaN, infinities and
+    integers too large for a float (10**400 is valid JSON) all fail here, never later."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None

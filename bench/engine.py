@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import subprocess
@@ -87,7 +88,7 @@ def _resize_rows() -> list[Row]:
         boundaries, similarity = _synthetic_analysis(beats)
         target = boundaries[-1] * 0.6
         request = parse_resize_input(similarity, boundaries, target)
-        took = median_seconds(lambda request=request: resize_candidates(request), repeats=3)
+        took = median_seconds(functools.partial(resize_candidates, request), repeats=3)
         budget = "< 1 s" if beats == 1200 else ""
         rows.append(Row(SECTION, f"resize, N = {beats} beats", seconds(took), target=budget))
     return rows
@@ -125,8 +126,8 @@ def run() -> list[Row]:
         mp3_path.write_bytes(song_bytes(SONG, "mp3"))
         for label, path in (("WAV", wav_path), ("MP3", mp3_path)):
             data = path.read_bytes()
-            decode = median_seconds(lambda data=data: decode_audio(data))
-            analysis = median_seconds(lambda data=data: analyze_bytes(data, True, DecodeLimits()))
+            decode = median_seconds(functools.partial(decode_audio, data))
+            analysis = median_seconds(functools.partial(analyze_bytes, data, True, DecodeLimits()))
             librosa = _librosa_seconds(path)
             rows.append(Row(SECTION, f"decode 3 min {label}", seconds(decode)))
             rows.append(

@@ -25,12 +25,17 @@ class JournalEntry:
 class Journal:
     def __init__(self, max_entries: int = 10_000) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=max_entries)
+        self.generation = 0  # bumped by reset
 
-    def record(self, entry: JournalEntry) -> None:
-        self._entries.append(entry)
+    def record(self, entry: JournalEntry, generation: int) -> None:
+        """Keep `entry` unless its request began before the last reset: a slow answer from the
+        previous test must not land in the next test's journal."""
+        if generation == self.generation:
+            self._entries.append(entry)
 
     def entries(self) -> list[JournalEntry]:
         return list(self._entries)
 
     def reset(self) -> None:
         self._entries.clear()
+        self.generation += 1

@@ -73,6 +73,7 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     services = request.app[SERVICES]
     started, at = time.perf_counter(), services.clock.now()
+    generation = services.journal.generation
     response: web.StreamResponse
     try:
         body = await request.read() if request.can_read_body else b""
@@ -92,6 +93,7 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
             at=at,
             duration_ms=(time.perf_counter() - started) * 1000,
             scenarios=tuple(s.describe() for s in request.get(SCENARIOS, ())),
-        )
+        ),
+        generation,
     )
     return response

@@ -88,6 +88,7 @@ class AudjustMock:
     def scenario(
         self,
         name: str,
+        /,
         count: int | None = 1,
         route: str | None = None,
         key: str | None = None,

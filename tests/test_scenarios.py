@@ -276,6 +276,17 @@ async def test_latency_delays_the_answer(mock: AppClient) -> None:
     assert status == 200 and time.monotonic() - started >= 0.3
 
 
+async def test_a_late_answer_from_before_a_reset_stays_out_of_the_journal(mock: AppClient) -> None:
+    late = asyncio.ensure_future(
+        send(mock, "/resize", TINY_RESIZE, with_scenario("latency;seconds=0.5"))
+    )
+    await asyncio.sleep(0.2)
+    async with mock.post("/_mock/reset"):
+        pass
+    assert (await late)[0] == 200
+    assert await journal(mock) == []
+
+
 async def test_result_downloads_can_fail_too(mock: AppClient, receiver: Receiver) -> None:
     ack = await queued(mock, "/resize", hooked(receiver))
     await receiver.wait_for(1)

@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SOURCES := mock_server contract_tests tests fixtures bench
+SOURCES := mock_server contract_tests tests fixtures bench examples
+EXAMPLE := examples/client_project
+EXAMPLE_BIN := $(EXAMPLE)/.venv/bin
+EXAMPLE_STAMP := $(EXAMPLE)/.venv/.installed
 
-.PHONY: install serve test lint typecheck unit contract contract-selfcheck bench clean
+.PHONY: install serve test lint typecheck unit contract contract-selfcheck example bench clean
 
 install: $(STAMP)
 
@@ -42,11 +45,25 @@ contract-selfcheck: install
 	$(BIN)/pytest contract_tests -q
 	$(BIN)/python -m contract_tests.against_serve -q
 
-test: lint typecheck unit contract-selfcheck
+# The example client project in a virtual environment of its own, with audjust-mock installed
+# from this checkout as a package (not editable): the plugin as someone else's project gets it.
+$(EXAMPLE_STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml
+	rm -rf $(EXAMPLE)/.venv
+	$(PYTHON) -m venv $(EXAMPLE)/.venv
+	$(EXAMPLE_BIN)/python -m pip install --quiet --upgrade pip
+	$(EXAMPLE_BIN)/python -m pip install --quiet . '$(EXAMPLE)[test]'
+	touch $(EXAMPLE_STAMP)
+
+example: $(EXAMPLE_STAMP)
+	$(EXAMPLE_BIN)/python -m pip install --quiet --no-deps --force-reinstall . '$(EXAMPLE)'
+	rm -rf build
+	cd $(EXAMPLE) && .venv/bin/pytest -q -p no:cacheprovider
+
+test: lint typecheck unit contract-selfcheck example
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(EXAMPLE)/.venv build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from support import FAST_RETRIES, RecordingSleep, SinkRelay
-
 from jingle_maker import AudjustClient, JobStore
+from support import FAST_RETRIES, RecordingSleep, SinkRelay
 
 if TYPE_CHECKING:
     from mock_server.pytest_plugin import AudjustMock
+
 
 @pytest.fixture
 def sleeps() -> RecordingSleep:

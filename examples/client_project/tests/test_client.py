@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
-from support import TINY_ANALYSIS, RecordingSleep, SinkRelay, is_mp3
 
 from jingle_maker import (
     AnalysisResult,
@@ -25,6 +24,7 @@ from jingle_maker import (
     UsageLimitExceeded,
 )
 from jingle_maker.models import candidates_from_payload
+from support import TINY_ANALYSIS, RecordingSleep, SinkRelay, is_mp3
 
 if TYPE_CHECKING:
     from mock_server.pytest_plugin import AudjustMock

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
-from support import TINY_ANALYSIS, RecordingSleep, SinkRelay, is_mp3, wait_until
 
 from jingle_maker import (
     AnalysisResult,
@@ -35,6 +34,7 @@ from jingle_maker import (
     make_jingle,
 )
 from jingle_maker.webhooks import JobKind
+from support import TINY_ANALYSIS, RecordingSleep, SinkRelay, is_mp3, wait_until
 
 if TYPE_CHECKING:
     from mock_server.pytest_plugin import AudjustMock
@@ -120,7 +120,9 @@ def test_missing_parameter_names_the_parameter(
     assert error.value.parameter == "boundaries"
 
 
-def test_a_scenario_header_on_one_request(audjust_mock: AudjustMock, sleeps: RecordingSleep) -> None:
+def test_a_scenario_header_on_one_request(
+    audjust_mock: AudjustMock, sleeps: RecordingSleep
+) -> None:
     # Any client can ask for a fault per request, here through its requests.Session.
     session = requests.Session()
     session.headers["X-Mock-Scenario"] = "missing_parameter;name=targetLengthSeconds"
@@ -285,6 +287,13 @@ def test_a_result_download_is_retried(
     assert relay.wait_for_payload(ack.request_id, timeout=20) is not None
     audjust_mock.scenario("server_error", route="/results")
     assert is_mp3(client.download(ack.result_urls[0]))
+
+
+def test_polling_rides_out_a_bad_gateway(audjust_mock: AudjustMock, client: AudjustClient) -> None:
+    ack = client.analyze(audjust_mock.fixture_url("pop_120"), audjust_mock.webhook_url())
+    audjust_mock.wait_for_webhook(ack.request_id, timeout=20)
+    audjust_mock.scenario("bad_gateway", count=2, route="/results")
+    assert client.fetch_result(ack.result_url)["requestId"] == ack.request_id
 
 
 # --- job faults: failure webhooks, deadlines, partial results, expired links ---------------

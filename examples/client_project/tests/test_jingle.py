@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from support import SinkRelay, is_mp3
 
 from jingle_maker import AudjustClient, Candidate, JobFailed, JobStore, make_jingle, pick_best
 from jingle_maker.webhooks import JobKind
+from support import SinkRelay, is_mp3
 
 if TYPE_CHECKING:
     from mock_server.pytest_plugin import AudjustMock
@@ -81,9 +81,7 @@ def test_an_unreachable_source_fails_with_the_failure_webhook(
 ) -> None:
     missing = f"{audjust_mock.base_url}/_mock/fixtures/no_such_song.mp3"  # answers 404
     with pytest.raises(JobFailed) as failure:
-        make_jingle(
-            client, missing, 8, audjust_mock.webhook_url(), relay.wait_for_payload
-        )
+        make_jingle(client, missing, 8, audjust_mock.webhook_url(), relay.wait_for_payload)
     record = store.get(str(failure.value.request_id))
     assert record is not None and not record.succeeded
     assert record.message == failure.value.message

@@ -1,9 +1,9 @@
 """A synchronous Audjust API client on `requests`: typed answers, typed errors, bounded retries.
 
-    client = AudjustClient("https://api.audjust.com", os.environ["AUDJUST_API_KEY"])
-    ack = client.analyze("https://example.com/song.mp3", "https://example.com/audjust-webhook")
-    analysis = AnalysisResult.from_payload(client.fetch_result(ack.result_url))
-    best = client.resize(analysis, target_seconds=30)[0]
+client = AudjustClient("https://api.audjust.com", os.environ["AUDJUST_API_KEY"])
+ack = client.analyze("https://example.com/song.mp3", "https://example.com/audjust-webhook")
+analysis = AnalysisResult.from_payload(client.fetch_result(ack.result_url))
+best = client.resize(analysis, target_seconds=30)[0]
 """
 
 from __future__ import annotations
@@ -180,18 +180,11 @@ class AudjustClient:
         A result URL answers 404 while the request is pending, and also forever when it failed,
         so only the deadline ends the wait for a request whose failure webhook went missing.
         """
-        response = self._poll(result_url, timeout)
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise TransientError(f"{result_url} is not JSON", response.status_code) from error
-        if not isinstance(body, dict):
-            raise TransientError(f"{result_url} is not a JSON object", response.status_code)
-        return body
+        return self._poll(result_url, timeout, self._json_object)
 
     def wait_for_file(self, url: str, timeout: float | None = None) -> bytes:
         """An exported file, polling its URL until it exists: for when the webhook never came."""
-        return self._poll(url, timeout).content
+        return self._poll(url, timeout, lambda response: response.content)
 
     def download(self, url: str) -> bytes:
         """An exported file. ResultNotFound (404) if it does not exist: failed, or the link
@@ -287,15 +280,18 @@ class AudjustClient:
                 log.warning("Audjust transient failure; retrying in %.1f s (%s)", wait, error)
                 self.sleep(wait)
 
-    def _poll(self, url: str, timeout: float | None) -> requests.Response:
+    def _poll(self, url: str, timeout: float | None, read: Callable[[requests.Response], T]) -> T:
+        """GET `url` until it answers and `read` accepts the answer, or the deadline passes.
+        404 means not ready yet; transient failures (a 5xx, a cut-off body) are polled through,
+        since polling again is the retry."""
         deadline = self.clock() + (self.result_timeout if timeout is None else timeout)
         while True:
             try:
-                return self._get_once(url)
+                return read(self._get_once(url))
             except ResultNotFound:
-                pass  # not ready yet
+                pass
             except TransientError as error:
-                log.info("polling %s: %s", url, error)  # polling again is the retry
+                log.info("polling %s: %s", url, error)
             remaining = deadline - self.clock()
             if remaining <= 0:
                 raise ResultTimeout(f"no result at {url} before the deadline")

@@ -55,7 +55,7 @@ def make_jingle(
     """
     ack = client.analyze(source_url, webhook_url)
     deadline = client.clock() + client.result_timeout
-    payload = _webhook(wait_for_webhook, ack.request_id, min(webhook_timeout, client.result_timeout))
+    payload = _webhook(client, wait_for_webhook, ack.request_id, webhook_timeout)
     if payload is None:
         log.info("no analysis webhook for %s; polling %s", ack.request_id, ack.result_url)
         payload = client.fetch_result(ack.result_url, timeout=_remaining(client, deadline))
@@ -68,7 +68,9 @@ def make_jingle(
     )
 
     def export_once() -> bytes:
-        return _export(client, source_url, webhook_url, best, fmt, wait_for_webhook, webhook_timeout)
+        return _export(
+            client, source_url, webhook_url, best, fmt, wait_for_webhook, webhook_timeout
+        )
 
     try:
         return export_once()
@@ -92,7 +94,7 @@ def _export(
     ack = client.export(source_url, webhook_url, [candidate.segments_seconds], fmt)
     deadline = client.clock() + client.result_timeout
     url = ack.result_urls[0]
-    payload = _webhook(wait_for_webhook, ack.request_id, min(webhook_timeout, client.result_timeout))
+    payload = _webhook(client, wait_for_webhook, ack.request_id, webhook_timeout)
     if payload is None:
         # No webhook: the file's URL answers 404 until the file exists, so poll it.
         log.info("no export webhook for %s; polling %s", ack.request_id, url)
@@ -105,10 +107,12 @@ def _export(
 
 
 def _webhook(
-    wait_for_webhook: WebhookWaiter, request_id: str, timeout: float
+    client: AudjustClient, wait_for_webhook: WebhookWaiter, request_id: str, timeout: float
 ) -> Mapping[str, Any] | None:
+    """The webhook payload for `request_id`, or None if none came within `timeout` (and never
+    longer than the client's deadline for the whole request)."""
     try:
-        return wait_for_webhook(request_id, timeout)
+        return wait_for_webhook(request_id, min(timeout, client.result_timeout))
     except TimeoutError:
         return None
 

@@ -17,13 +17,13 @@ from mock_server.clock import MockClock
 from mock_server.faults import inject_faults
 from mock_server.jobs import JobRunner
 from mock_server.journal import Journal
-from mock_server.middlewares import error_envelope, journal
+from mock_server.middlewares import error_envelope, guard_control, journal
 from mock_server.ratelimit import RateLimiter
 from mock_server.scenarios import ScenarioBook
 from mock_server.services import SERVICES, RequestIds, Services
 from mock_server.settings import Settings
 from mock_server.sinks import WebhookSinks
-from mock_server.sources import FetchLimits, SourceFetcher
+from mock_server.sources import FetchLimits, SourceFetcher, sources_session
 from mock_server.webhooks import WebhookDispatcher
 
 
@@ -36,7 +36,10 @@ def _services_context(
         assert root is not None
         clock = MockClock(settings.time_scale)
         accounts = Accounts(dict(settings.api_keys))
-        async with aiohttp.ClientSession() as session:
+        async with (
+            aiohttp.ClientSession() as session,
+            sources_session(session, settings.public_sources_only) as sources,
+        ):
             dispatcher = WebhookDispatcher(
                 session,
                 clock.now,
@@ -57,7 +60,13 @@ def _services_context(
                 accounts,
                 artifacts,
                 dispatcher,
-                SourceFetcher(session, limits, settings.allow_file_urls, settings.sources),
+                SourceFetcher(
+                    sources,
+                    limits,
+                    settings.allow_file_urls,
+                    settings.sources,
+                    settings.public_sources_only,
+                ),
                 settings.job_timeout_seconds,
                 settings.artifact_ttl_seconds,
             )
@@ -89,7 +98,7 @@ def _services_context(
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(
-        middlewares=[journal, error_envelope, inject_faults],
+        middlewares=[journal, error_envelope, guard_control, inject_faults],
         client_max_size=settings.max_body_bytes,
     )
     app.cleanup_ctx.append(_services_context(settings))

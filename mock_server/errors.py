@@ -16,6 +16,7 @@ MALFORMED_JSON = "Invalid JSON body"
 RATE_LIMITED = "Rate limit exceeded"
 USAGE_EXCEEDED = "Usage limit exceeded"
 NOT_FOUND = "Not found"
+FORBIDDEN = "Forbidden"
 TOO_LARGE = "Request body too large"
 INTERNAL = "Internal error in audjust-mock"
 
@@ -66,6 +67,10 @@ class RateLimited(ApiError):
 
 class UsageExceeded(ApiError):
     status, message = 402, USAGE_EXCEEDED
+
+
+class Forbidden(ApiError):
+    status, message = 403, FORBIDDEN
 
 
 class NotFound(ApiError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,17 @@ from mock_server.services import SERVICES
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API_PATHS = frozenset({"/analyze", "/resize", "/export"})
+ADMIN_HEADER = "X-Admin-Token"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _open_control_route(request: web.Request) -> bool:
+    """Routes anyone may use: health checks, the bundled songs, and the sinks' receiving end
+    (webhooks, from the mock itself or from a peer, carry no token)."""
+    path = request.path
+    if path == "/_mock/health" or path.startswith("/_mock/fixtures"):
+        return True
+    return request.method == "POST" and path.startswith("/_mock/sink/")
 
 
 def _error_response(
@@ -65,6 +77,27 @@ def _body_summary(request: web.Request, body: bytes) -> dict[str, object]:
         except ValueError:
             summary["fields"] = None
     return summary
+
+
+@web.middleware
+async def guard_control(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """/_mock/* can reset state, mint keys and read the journal: with --admin-token it needs that
+    token; without one it is served only when the mock listens on loopback."""
+    if not request.path.startswith("/_mock/") or _open_control_route(request):
+        return await handler(request)
+    settings = request.app[SERVICES].settings
+    if settings.admin_token is not None:
+        given = request.headers.get(ADMIN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
+            raise errors.Forbidden(
+                f"{request.path} needs the {ADMIN_HEADER} header (--admin-token)"
+            )
+    elif settings.host not in LOOPBACK_HOSTS:
+        raise errors.Forbidden(
+            f"{request.path} is off: the mock listens on {settings.host}, beyond loopback, "
+            "and was started without --admin-token"
+        )
+    return await handler(request)
 
 
 @web.middleware

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from mock_server.accounts import Plan, PricingRule
 from mock_server.app import create_app
+from mock_server.middlewares import LOOPBACK_HOSTS
 from mock_server.scenarios import Arming, Scenario, ScenarioError
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode
@@ -22,6 +23,10 @@ ENV_PREFIX = "AUDJUST_MOCK_"
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(ENV_PREFIX + name.upper().replace("-", "_"), default)
+
+
+def _flag(name: str) -> bool:
+    return (_env(name) or "").lower() in ("1", "true", "yes")
 
 
 def _key(value: str) -> tuple[str, Plan]:
@@ -74,7 +79,19 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-file-urls",
         action="store_true",
-        default=_env("allow_file_urls", "") in ("1", "true", "yes"),
+        default=_flag("allow_file_urls"),
+    )
+    parser.add_argument(
+        "--public-sources-only",
+        action="store_true",
+        default=_flag("public_sources_only"),
+        help="refuse source downloads from private, loopback and link-local addresses",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=_env("admin_token"),
+        help="require this token (header X-Admin-Token) on the /_mock/* control routes; "
+        "without it they are served only on a loopback address",
     )
     parser.add_argument(
         "--rate-limit",
@@ -127,6 +144,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         workers=args.workers,
         time_scale=args.time_scale,
         allow_file_urls=args.allow_file_urls,
+        public_sources_only=args.public_sources_only,
+        admin_token=args.admin_token,
         pricing=PricingRule(args.pricing),
         rate_limit=args.rate_limit,
         sources=SourceMode(args.sources),
@@ -148,6 +167,11 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
     if announce_default_key:
         print(
             f"no --api-key given: accepting the documented default key {DEFAULT_KEY!r}", flush=True
+        )
+    if settings.host not in LOOPBACK_HOSTS and settings.admin_token is None:
+        print(
+            "listening beyond loopback without --admin-token: /_mock/* control routes are off",
+            flush=True,
         )
     await stop.wait()
     await runner.cleanup()

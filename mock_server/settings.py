@@ -24,6 +24,8 @@ class Settings:
     workers: int = 2
     time_scale: float = 1.0
     allow_file_urls: bool = False
+    public_sources_only: bool = False  # refuse downloads from private and loopback addresses
+    admin_token: str | None = None  # required by /_mock/* when given, or when not on loopback
     sources: SourceMode = SourceMode.AUTO
     pricing: PricingRule = PricingRule.EXAMPLES
     rate_limit: int = 100

@@ -1,21 +1,27 @@
 """Fetching source audio: http(s) with a size cap, a timeout and a redirect limit.
 
 file:// URLs only with --allow-file-urls. Sources can also be synthesized: a deterministic song
-seeded by the URL, so client tests that hard-code production URLs work with no network.
+seeded by the URL, so client tests that hard-code production URLs work with no network. With
+--public-sources-only, every hop of a download must reach a public address, so a mock exposed to
+others cannot be turned on the machine's own network.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ipaddress
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from mock_server.audio.synth import song_bytes, spec_from_seed
 
@@ -40,6 +46,48 @@ class SourceError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _is_public(address: str) -> bool:
+    return ipaddress.ip_address(address.split("%")[0]).is_global
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """Resolves as usual, then keeps only public addresses: what it returns is what aiohttp
+    connects to, so a name that later re-resolves to a private address gains nothing."""
+
+    def __init__(self) -> None:
+        self._resolver = aiohttp.DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._resolver.resolve(host, port, family)
+        public = [entry for entry in found if _is_public(entry["host"])]
+        if not public:
+            addresses = ", ".join(sorted({entry["host"] for entry in found}))
+            raise OSError(f"{host} resolves only to non-public addresses ({addresses})")
+        return public
+
+    async def close(self) -> None:
+        await self._resolver.close()
+
+
+@contextlib.asynccontextmanager
+async def sources_session(
+    shared: aiohttp.ClientSession, public_only: bool
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """The session downloads use: the shared one, or one of their own that reaches public
+    addresses only."""
+    if not public_only:
+        yield shared
+        return
+    connector = aiohttp.TCPConnector(resolver=PublicOnlyResolver())
+    async with aiohttp.ClientSession(connector=connector) as session:
+        yield session
 
 
 def validate_source_url(url: object, allow_file_urls: bool) -> str:
@@ -68,11 +116,13 @@ class SourceFetcher:
         limits: FetchLimits,
         allow_file_urls: bool = False,
         mode: SourceMode = SourceMode.AUTO,
+        public_only: bool = False,
     ) -> None:
-        self._session = session
+        self._session = session  # with a PublicOnlyResolver when public_only
         self.limits = limits
         self.allow_file_urls = allow_file_urls
         self.mode = mode
+        self.public_only = public_only
 
     def _synthesizes(self, url: str) -> bool:
         """Whether the mode says to render `url` rather than try to download it."""
@@ -97,10 +147,6 @@ class SourceFetcher:
             raise SourceError(
                 f"Could not download source file {url}: timed out after {seconds:g} s"
             ) from error
-        except aiohttp.TooManyRedirects as error:
-            raise SourceError(
-                f"Could not download source file {url}: too many redirects"
-            ) from error
         except aiohttp.ClientConnectorError as error:
             if self.mode is SourceMode.AUTO and isinstance(error.os_error, socket.gaierror):
                 return await asyncio.to_thread(synthesized_source, url)
@@ -112,22 +158,46 @@ class SourceFetcher:
                 f"Could not download source file {url}: {type(error).__name__}"
             ) from error
 
+    def _check_hop(self, url: str, hop: URL) -> None:
+        """Under public_only, refuse an address literal that is not public (names are checked
+        by the resolver, which literals bypass)."""
+        host = hop.host or ""
+        try:
+            literal = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return
+        if self.public_only and not literal.is_global:
+            raise SourceError(
+                f"Could not download source file {url}: {host} is not a public address "
+                "(--public-sources-only)"
+            )
+
     async def _download(self, url: str) -> bytes:
-        # aiohttp refuses the redirect that reaches max_redirects; ours counts redirects followed.
-        follow = self.limits.max_redirects + 1
-        async with self._session.get(url, max_redirects=follow) as response:
-            if response.status != 200:
-                raise SourceError(f"Could not download source file {url}: HTTP {response.status}")
-            if (response.content_length or 0) > self.limits.max_bytes:
+        """GET with redirects followed by hand, so every hop is checked and counted."""
+        hop = URL(url)
+        for _ in range(self.limits.max_redirects + 1):
+            self._check_hop(url, hop)
+            async with self._session.get(hop, allow_redirects=False) as response:
+                location = response.headers.get("Location")
+                if response.status in REDIRECTS and location:
+                    hop = hop.join(URL(location))
+                    continue
+                return await self._body(url, response)
+        raise SourceError(f"Could not download source file {url}: too many redirects")
+
+    async def _body(self, url: str, response: aiohttp.ClientResponse) -> bytes:
+        if response.status != 200:
+            raise SourceError(f"Could not download source file {url}: HTTP {response.status}")
+        if (response.content_length or 0) > self.limits.max_bytes:
+            raise self._too_large(url)
+        chunks = []
+        total = 0
+        async for chunk in response.content.iter_chunked(1 << 16):
+            total += len(chunk)
+            if total > self.limits.max_bytes:
                 raise self._too_large(url)
-            chunks = []
-            total = 0
-            async for chunk in response.content.iter_chunked(1 << 16):
-                total += len(chunk)
-                if total > self.limits.max_bytes:
-                    raise self._too_large(url)
-                chunks.append(chunk)
-            return b"".join(chunks)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _read_file(self, url: str) -> bytes:
         path = Path(unquote(urlsplit(url).path))

@@ -17,6 +17,7 @@ from mock_server.clock import MockClock
 from mock_server.faults import inject_faults
 from mock_server.jobs import JobRunner
 from mock_server.journal import Journal
+from mock_server.ledger import JobLedger
 from mock_server.middlewares import error_envelope, guard_control, journal
 from mock_server.ratelimit import RateLimiter
 from mock_server.scenarios import ScenarioBook
@@ -69,8 +70,10 @@ def _services_context(
                 ),
                 settings.job_timeout_seconds,
                 settings.artifact_ttl_seconds,
+                JobLedger(None if owned_dir else root / "jobs"),
             )
             runner.start()
+            runner.recover()
             app[SERVICES] = Services(
                 settings=settings,
                 clock=clock,

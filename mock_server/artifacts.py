@@ -1,4 +1,8 @@
-"""Stored results: JSON payloads and exported files on disk, each with its expiry in mock time."""
+"""Stored results: JSON payloads and exported files on disk, each with its expiry in mock time.
+
+Each request's folder keeps an index of its results, so a mock restarted on the same --data-dir
+serves what it had finished before.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 REQUEST_ID = re.compile(r"^[a-z0-9]{32}$")
 FILE_NAME = re.compile(r"^(analysis\.json|resize\.json|export_[1-9][0-9]{0,3}\.(mp3|wav))$")
 CONTENT_TYPES = {".json": "application/json", ".mp3": "audio/mpeg", ".wav": "audio/wav"}
+INDEX = ".artifacts.json"  # in each request's folder: result name -> expiry (mock time)
 
 
 @dataclass(frozen=True)
@@ -23,15 +28,30 @@ class Artifact:
 class ArtifactStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._artifacts: dict[tuple[str, str], Artifact] = {}
+        self._by_request: dict[str, dict[str, Artifact]] = {}
+        self._load()
+
+    def _load(self) -> None:
+        """Pick up the results a previous run left in `root`."""
+        for index in self.root.glob(f"*/{INDEX}"):
+            request_id = index.parent.name
+            if not REQUEST_ID.match(request_id):
+                continue
+            results = self._by_request.setdefault(request_id, {})
+            for name, expires_at in json.loads(index.read_text()).items():
+                path = index.parent / name
+                if FILE_NAME.match(name) and path.is_file():
+                    results[name] = Artifact(path, CONTENT_TYPES[path.suffix], expires_at)
 
     def _place(self, request_id: str, name: str, content: bytes, expires_at: float) -> None:
         folder = self.root / request_id
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / name
         path.write_bytes(content)
-        content_type = CONTENT_TYPES[path.suffix]
-        self._artifacts[(request_id, name)] = Artifact(path, content_type, expires_at)
+        results = self._by_request.setdefault(request_id, {})
+        results[name] = Artifact(path, CONTENT_TYPES[path.suffix], expires_at)
+        expiries = {result: artifact.expires_at for result, artifact in results.items()}
+        (folder / INDEX).write_text(json.dumps(expiries))
 
     def put_json(
         self, request_id: str, name: str, payload: dict[str, Any], expires_at: float
@@ -45,12 +65,14 @@ class ArtifactStore:
         """The artifact if the names are valid, it is stored and it has not expired."""
         if not REQUEST_ID.match(request_id) or not FILE_NAME.match(name):
             return None
-        artifact = self._artifacts.get((request_id, name))
+        artifact = self._by_request.get(request_id, {}).get(name)
         if artifact is None or artifact.expires_at <= now:
             return None
         return artifact
 
     def reset(self) -> None:
-        for artifact in self._artifacts.values():
-            artifact.path.unlink(missing_ok=True)
-        self._artifacts.clear()
+        for request_id, results in self._by_request.items():
+            for artifact in results.values():
+                artifact.path.unlink(missing_ok=True)
+            (self.root / request_id / INDEX).unlink(missing_ok=True)
+        self._by_request.clear()

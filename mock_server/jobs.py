@@ -27,6 +27,7 @@ from mock_server.audio.export import ExportedFile, ExportFailure, SegmentGroups,
 from mock_server.audio.resize import ResizeInput, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.clock import MockClock
+from mock_server.ledger import JobLedger, OwedJob
 from mock_server.scenarios import Fault, Phase, Scenario
 from mock_server.sources import SourceError, SourceFetcher
 from mock_server.webhooks import WebhookDispatcher
@@ -54,6 +55,7 @@ class JobFailed(Exception):
 
 
 INTERNAL_FAILURE = "Internal error while processing the request."
+RESTARTED = "The mock restarted while this request was in flight; submit it again."
 
 
 @dataclass
@@ -102,6 +104,7 @@ class JobRunner:
         fetcher: SourceFetcher,
         job_timeout_seconds: float,
         artifact_ttl_seconds: float,
+        ledger: JobLedger | None = None,
     ) -> None:
         self.workers = workers
         self.clock = clock
@@ -112,6 +115,7 @@ class JobRunner:
         self.job_timeout_seconds = job_timeout_seconds
         self.artifact_ttl_seconds = artifact_ttl_seconds
         self.jobs: dict[str, Job] = {}
+        self.ledger = ledger or JobLedger(None)
         self._pool = self._new_pool()
         self._watchdog: asyncio.Task[None] | None = None
 
@@ -147,7 +151,38 @@ class JobRunner:
 
     def submit(self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]]) -> None:
         self.jobs[job.request_id] = job
+        if job.webhook:
+            self.ledger.opened(job.request_id, job.webhook, job.source_url)
         job.task = asyncio.create_task(self._run(job, work))
+
+    def _deliver(self, owed: OwedJob, fault: Scenario | None = None) -> None:
+        """Send a job's final webhook; the ledger forgets the job once delivery has settled
+        (delivered or given up), and keeps it if the mock stops first."""
+        self.ledger.finished(owed)
+        assert owed.payload is not None
+        task = self.webhooks.schedule(owed.request_id, owed.webhook, owed.payload, fault)
+
+        def settled(done: asyncio.Task[Any]) -> None:
+            if not done.cancelled():
+                self.ledger.settled(owed.request_id)
+
+        task.add_done_callback(settled)
+
+    def recover(self) -> int:
+        """After a restart on the same --data-dir: deliver what finished jobs still owe, fail the
+        ones that were in flight. Returns how many webhooks that makes."""
+        owed = self.ledger.owed()
+        for entry in owed:
+            if entry.payload is None:
+                job = Job(entry.request_id, "", self.clock.now(), entry.webhook, entry.source_url)
+                entry = OwedJob(
+                    entry.request_id,
+                    entry.webhook,
+                    entry.source_url,
+                    failure_payload(job, RESTARTED),
+                )
+            self._deliver(entry)
+        return len(owed)
 
     def _timed_out(self) -> JobFailed:
         return JobFailed(f"Request timed out after {self.job_timeout_seconds:g} seconds.", 504)
@@ -189,14 +224,17 @@ class JobRunner:
         job.state = JobState.SUCCEEDED
         self.accounts.charge(job.key, job.request_id, int(payload["creditCost"]), job.created_at)
         if job.webhook:
-            self.webhooks.schedule(job.request_id, job.webhook, payload, job.delivery_fault())
+            owed = OwedJob(job.request_id, job.webhook, job.source_url, payload)
+            self._deliver(owed, job.delivery_fault())
 
     def _finish_failed(self, job: Job, message: str) -> None:
         job.state = JobState.FAILED
         self.accounts.refund(job.request_id)
         if job.webhook:
-            failure = failure_payload(job, message)
-            self.webhooks.schedule(job.request_id, job.webhook, failure, job.delivery_fault())
+            owed = OwedJob(
+                job.request_id, job.webhook, job.source_url, failure_payload(job, message)
+            )
+            self._deliver(owed, job.delivery_fault())
 
     async def _watch(self) -> None:
         while True:
@@ -229,6 +267,7 @@ class JobRunner:
         for job in self.jobs.values():
             if job.task and not job.task.done():
                 job.task.cancel()
+        self.ledger.clear()
         self.jobs.clear()
 
     async def analyze(self, job: Job, raw: bool, context: JobContext) -> dict[str, Any]:

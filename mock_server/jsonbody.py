@@ -19,6 +19,16 @@ def _reject_constant(name: str) -> Any:
     raise _NonFinite(name)
 
 
+def _step(key: str, path: str, index: bool) -> str:
+    """`name` at the top, `.name` below, `[2]` for an index and `["odd key"]` for a key the dotted
+    notation cannot spell, so every path names one place."""
+    if index:
+        return key
+    if key.isidentifier():
+        return key if not path else f".{key}"
+    return f"[{json.dumps(key)}]"
+
+
 def _where_non_finite(value: Any, path: str = "") -> str | None:
     """The path of the first NaN or infinity in a leniently parsed document."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -30,8 +40,7 @@ def _where_non_finite(value: Any, path: str = "") -> str | None:
     else:
         return None
     for key, item in items:
-        step = key if key.startswith("[") or not path else f".{key}"
-        found = _where_non_finite(item, f"{path}{step}")
+        found = _where_non_finite(item, f"{path}{_step(key, path, isinstance(value, list))}")
         if found:
             return found
     return None
@@ -42,7 +51,10 @@ def loads_strict(raw: bytes) -> Any:
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except _NonFinite as constant:
-        where = _where_non_finite(json.loads(raw))
+        try:
+            where = _where_non_finite(json.loads(raw))
+        except RecursionError:
+            where = "a number"  # deep nesting too: name the first problem without a path
         raise ValueError(f"{where} is {constant}, which JSON does not allow") from None
     except RecursionError:
         raise ValueError("it is nested too deeply") from None

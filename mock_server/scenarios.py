@@ -264,13 +264,32 @@ class ScenarioError(ValueError):
     """A scenario that cannot be chosen: unknown name, unknown parameter, wrong route."""
 
 
+# The largest value each numeric parameter takes: seconds up to a year of mock time, and
+# bounds that keep a typo from asking for a million deliveries.
+PARAM_MAX = {"times": 100.0, "status": 599.0, "group": 1000.0, "processed": 1.0}
+DEFAULT_PARAM_MAX = 365 * 86400.0
+
+
 def _param_value(name: str, default: Param, text: str) -> Param:
     if isinstance(default, str):
+        if any(mark in text for mark in ";,="):
+            raise ScenarioError(f"parameter {name} may not contain ; , or =")
         return text
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ScenarioError(f"parameter {name} must be a number, not {text!r}") from None
+    limit = PARAM_MAX.get(name, DEFAULT_PARAM_MAX)
+    if not 0 <= value <= limit:  # NaN fails this too
+        raise ScenarioError(f"parameter {name} must be a number from 0 to {limit:g}, not {text}")
+    return value
+
+
+def _shown(value: Param) -> str:
+    """A parameter as `describe` writes it: exactly, so that `parse` reads back the same."""
+    if isinstance(value, str):
+        return value
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 @dataclass(frozen=True)
@@ -291,10 +310,8 @@ class Scenario:
         return str(self.params[name])
 
     def describe(self) -> str:
-        changed = [
-            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.params.items()
-        ]
-        return ";".join([self.fault.value, *changed])
+        shown = [f"{name}={_shown(value)}" for name, value in self.params.items()]
+        return ";".join([self.fault.value, *shown])
 
     @classmethod
     def named(cls, name: str, params: Mapping[str, object] | None = None) -> Scenario:

@@ -41,6 +41,7 @@ MAX_LOOPS = 64
 DISTINCT_BEATS = 4
 # The search holds a few N x N arrays: this keeps a worker under about 2 GB.
 MAX_BOUNDARIES = 6000
+MIN_SCORED_TARGET = 1e-3  # seconds
 
 Segment = tuple[int, int]
 
@@ -98,7 +99,9 @@ class _Search:
         return float(self.times[-1] - self.times[0])
 
     def blended(self, duration: Any, dissimilarity: Any, cuts: Any) -> Any:
-        error = np.abs(duration - self.target) / self.target
+        # A target under a millisecond is scored as one, so the score stays finite (JSON has no
+        # -Infinity) however tiny a valid target is.
+        error = np.abs(duration - self.target) / max(self.target, MIN_SCORED_TARGET)
         return -(WEIGHT_DISSIMILARITY * dissimilarity + WEIGHT_LENGTH * error + WEIGHT_CUT * cuts)
 
 

@@ -42,6 +42,14 @@ class FetchLimits:
     max_redirects: int = 5
 
 
+def _cause(error: BaseException) -> str:
+    """What went wrong, in the words of the innermost error (aiohttp wraps the useful one)."""
+    inner = error
+    while inner.__cause__ is not None:
+        inner = inner.__cause__
+    return str(getattr(inner, "message", "") or inner) or type(inner).__name__
+
+
 class SourceError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -153,10 +161,12 @@ class SourceFetcher:
             raise SourceError(
                 f"Could not download source file {url}: cannot connect ({error.os_error})"
             ) from error
-        except aiohttp.ClientError as error:
+        except aiohttp.ClientPayloadError as error:
             raise SourceError(
-                f"Could not download source file {url}: {type(error).__name__}"
+                f"Could not download source file {url}: the body broke off ({_cause(error)})"
             ) from error
+        except aiohttp.ClientError as error:
+            raise SourceError(f"Could not download source file {url}: {_cause(error)}") from error
 
     def _check_hop(self, url: str, hop: URL) -> None:
         """Under public_only, refuse an address literal that is not public (names are checked

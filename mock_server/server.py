@@ -7,7 +7,9 @@ import asyncio
 import json
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -19,6 +21,7 @@ from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode
 
 ENV_PREFIX = "AUDJUST_MOCK_"
+T = TypeVar("T")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -56,17 +59,36 @@ def _scenario_file(value: str) -> list[Arming]:
         raise argparse.ArgumentTypeError(f"{value}: {error}") from error
 
 
+def _add_repeatable(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    dest: str,
+    convert: Callable[[str], T],
+    metavar: str,
+    help: str,
+) -> None:
+    """A flag given any number of times, or once as AUDJUST_MOCK_<DEST>, comma-separated."""
+    listed = _env(dest)
+    parser.add_argument(
+        flag,
+        dest=dest,
+        action="append",
+        type=convert,
+        default=[convert(item) for item in listed.split(",")] if listed else None,
+        metavar=metavar,
+        help=help,
+    )
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Every flag also reads AUDJUST_MOCK_<FLAG> (API keys: comma-separated KEY[:PLAN])."""
-    keys = _env("api_keys")
     parser.add_argument("--host", default=_env("host", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(_env("port", "8080") or 8080))
-    parser.add_argument(
+    _add_repeatable(
+        parser,
         "--api-key",
-        dest="api_keys",
-        action="append",
-        type=_key,
-        default=[_key(k) for k in keys.split(",")] if keys else None,
+        "api_keys",
+        _key,
         metavar="KEY[:PLAN]",
         help="accept this key (plan: free, starter, plus, mega, enterprise); repeatable",
     )
@@ -106,13 +128,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="fetch; synthesize (a song seeded by the URL, no network); auto: fetch, synthesize "
         "when the host does not resolve; local: fetch from loopback only",
     )
-    scenarios = _env("scenarios")
-    parser.add_argument(
+    _add_repeatable(
+        parser,
         "--scenario",
-        dest="scenarios",
-        action="append",
-        type=_scenario,
-        default=[_scenario(s) for s in scenarios.split(",")] if scenarios else None,
+        "scenarios",
+        _scenario,
         metavar="NAME[;param=value]",
         help="a fault scenario for every request it applies to (GET /_mock/scenarios lists "
         "them); repeatable",

@@ -13,7 +13,6 @@ import dataclasses
 import gzip
 import io
 import json
-import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -27,6 +26,7 @@ from aiohttp import web
 from mock_server.testing import MockServer
 from tests.conftest import FAST, AppClient, ServerFactory
 from tests.contract import check_payload
+from tests.forged_audio import wav_claiming
 
 KEY = {"X-API-Key": "test-key"}
 MakeMock = Callable[..., Awaitable[AppClient]]
@@ -159,15 +159,6 @@ def wav_bytes(samples: Any, rate: int, subtype: str = "PCM_16") -> bytes:
     return buffer.getvalue()
 
 
-def with_declared_data_size(wav: bytes, size: int) -> bytes:
-    """The same WAV with its data chunk (and RIFF) claiming `size` bytes."""
-    patched = bytearray(wav)
-    at = patched.index(b"data")
-    struct.pack_into("<I", patched, at + 4, size)
-    struct.pack_into("<I", patched, 4, min(0xFFFFFFFF, at + size))
-    return bytes(patched)
-
-
 def tone(seconds: float, rate: int, hertz: float = 440.0) -> Any:
     return (0.3 * np.sin(2 * np.pi * hertz * np.arange(int(seconds * rate)) / rate)).astype(
         np.float32
@@ -215,9 +206,9 @@ def sources(song_mp3: bytes) -> dict[str, tuple[bytes, str]]:
         "/one-second.wav": (wav_bytes(tone(1, 8000), 8000), "audio/wav"),
         "/sixteen-channels.wav": (wav_bytes(np.zeros((8000 * 3, 16)), 8000), "audio/wav"),
         # A 3 s WAV whose header claims 4 GB of data.
-        "/huge-header.wav": (with_declared_data_size(short_tone, 0xFFFFFFF0), "audio/wav"),
+        "/huge-header.wav": (wav_claiming(short_tone, 0xFFFFFFF0), "audio/wav"),
         # Decompression bombs: small files claiming or decoding to more than 30 minutes.
-        "/hours.wav": (with_declared_data_size(short_tone, 3 * 3600 * 8000 * 2), "audio/wav"),
+        "/hours.wav": (wav_claiming(short_tone, 3 * 3600 * 8000 * 2), "audio/wav"),
         "/silence.flac": (silent_flac(31), "audio/flac"),
         "/silence.mp3": (silent_mp3(31 * 60), "audio/mpeg"),
         # Odd but decodable audio.

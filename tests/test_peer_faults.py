@@ -220,16 +220,14 @@ async def raw_source(song_mp3: bytes) -> AsyncIterator[RawSource]:
 
 
 # What each misbehaviour must end in; the settings make the stall and the cap quick to hit.
+# Each fault, the settings it needs and what the failure message must say (after the URL,
+# which itself may say "reset"): a reset or a truncated body is told apart from other failures.
 SOURCE_FAULTS = {
-    "stall": ({"download_timeout_seconds": 0.5}, "timed out after 0.5 s"),
-    "reset": ({}, None),
-    "short": ({}, None),
-    "huge": ({"download_max_bytes": 2_000_000}, "larger than 2000000 bytes"),
+    "stall": ({"download_timeout_seconds": 0.5}, re.compile("timed out after 0.5 s")),
+    "reset": ({}, re.compile("body broke off")),
+    "short": ({}, re.compile("body broke off.*not enough data", re.I)),
+    "huge": ({"download_max_bytes": 2_000_000}, re.compile("larger than 2000000 bytes")),
 }
-# Words that tell a reset or a truncated body apart from any other failure.
-PAYLOAD_PROBLEM = re.compile(
-    r"reset|incomplete|not completed|truncat|content.length|not enough data|closed", re.I
-)
 
 
 async def analyze_bad_and_good(
@@ -263,9 +261,9 @@ async def test_a_misbehaving_source_ends_in_a_failure_webhook(
         )
     assert failure["success"] is False and failure["creditCost"] == 0
     assert failure["sourceFileUrl"] == bad_source
-    assert failure["message"].startswith(f"Could not download source file {bad_source}: ")
-    if problem is not None:
-        assert problem in failure["message"], failure["message"]
+    prefix = f"Could not download source file {bad_source}: "
+    assert failure["message"].startswith(prefix)
+    assert problem.search(failure["message"].removeprefix(prefix)), failure["message"]
     assert success["success"] is True and success["result"]["tempo"] == 120
     assert raw_source.hits[f"/{fault}"] == 1  # one download, not retried into a loop
     assert mock.app[SERVICES].jobs.jobs[ack["requestId"]].state is JobState.FAILED
@@ -276,23 +274,6 @@ async def test_a_misbehaving_source_ends_in_a_failure_webhook(
         assert response.status == 404
     await asyncio.sleep(0.2)
     assert len(receiver.received) == 2  # one webhook each, nothing more
-
-
-@pytest.mark.parametrize("fault", ["reset", "short"])
-async def test_a_broken_body_is_named_in_the_failure_message(
-    make_mock: MakeMock,
-    raw_source: RawSource,
-    files: FileServer,
-    receiver: Receiver,
-    fault: str,
-) -> None:
-    mock = await make_mock()
-    bad_source = raw_source.url(f"/{fault}")
-    failure, _, _ = await analyze_bad_and_good(mock, bad_source, files.url("/song.mp3"), receiver)
-    prefix = f"Could not download source file {bad_source}: "
-    assert failure["message"].startswith(prefix)
-    detail = failure["message"].removeprefix(prefix)  # the URL itself says "reset"
-    assert PAYLOAD_PROBLEM.search(detail), failure["message"]
 
 
 # -- a worker process killed mid-job -----------------------------------------------------------

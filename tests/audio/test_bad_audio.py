@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 from typing import Any
 
 import numpy as np
@@ -32,6 +31,7 @@ from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.similarity import encode_similarity
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.audio.types import Audio, DecodeLimits, FloatArray
+from tests.forged_audio import wav_claiming
 
 SPEC = SongSpec(tempo_bpm=120, duration_seconds=4.0, seed=11)
 STEREO_SAMPLES = 4 * 44100 * 2
@@ -57,15 +57,6 @@ def tone(seconds: float, rate: int, hertz: float) -> FloatArray:
     return (0.3 * np.sin(2 * np.pi * hertz * np.arange(int(seconds * rate)) / rate)).astype(
         np.float32
     )
-
-
-def with_declared_data_size(wav: bytes, size: int) -> bytes:
-    """The same WAV with its data chunk (and RIFF) claiming `size` bytes."""
-    patched = bytearray(wav)
-    at = patched.index(b"data")
-    struct.pack_into("<I", patched, at + 4, size)
-    struct.pack_into("<I", patched, 4, min(0xFFFFFFFF, at + size))
-    return bytes(patched)
 
 
 def assert_evenly_spaced_at_the_fallback_tempo(result: dict[str, Any]) -> None:
@@ -240,7 +231,7 @@ def test_a_wav_header_declaring_too_many_samples_is_refused_at_default_limits() 
     """A minute of 8 channels at 384 kHz is 184 M samples: under 30 minutes, over the cap."""
     wav = sound_file(np.zeros((3840, 8), np.int16), 384_000)
     with pytest.raises(AudioDecodeError, match="8 channels at 384000 Hz for 60 s") as refusal:
-        decode_audio(with_declared_data_size(wav, 60 * 384_000 * 8 * 2))
+        decode_audio(wav_claiming(wav, 60 * 384_000 * 8 * 2))
     assert "172800000-sample limit" in refusal.value.message
 
 

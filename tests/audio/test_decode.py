@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 import pytest
 
@@ -11,6 +9,7 @@ from mock_server.audio.decode import decode_audio
 from mock_server.audio.errors import AudioDecodeError
 from mock_server.audio.synth import SongSpec, render_song, song_bytes
 from mock_server.audio.types import DecodeLimits
+from tests.forged_audio import wav_claiming
 
 SPEC = SongSpec(tempo_bpm=120, duration_seconds=4.0, seed=11)
 FRAMES = 4 * 44100
@@ -19,15 +18,6 @@ FRAMES = 4 * 44100
 @pytest.fixture(scope="module")
 def wav() -> bytes:
     return song_bytes(SPEC, "wav")
-
-
-def _lying_wav(wav: bytes, data_bytes: int) -> bytes:
-    """The same file with its RIFF and data chunk sizes claiming `data_bytes` of samples."""
-    forged = bytearray(wav)
-    data_at = forged.find(b"data")
-    struct.pack_into("<I", forged, data_at + 4, data_bytes)
-    struct.pack_into("<I", forged, 4, min(0xFFFFFFFF, data_at + data_bytes))
-    return bytes(forged)
 
 
 @pytest.mark.parametrize("fmt", ["wav", "flac", "ogg", "mp3"])
@@ -79,7 +69,7 @@ def test_a_truncated_wav_is_rejected(wav: bytes) -> None:
 
 def test_a_header_claiming_hours_is_rejected_before_reading(wav: bytes) -> None:
     with pytest.raises(AudioDecodeError, match="limit"):
-        decode_audio(_lying_wav(wav, 0xFFFFFFF0))
+        decode_audio(wav_claiming(wav, 0xFFFFFFF0))
 
 
 def test_over_max_bytes_is_rejected(wav: bytes) -> None:

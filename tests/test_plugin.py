@@ -3,6 +3,9 @@ plugin found through its entry point and synchronous HTTP from the standard libr
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 CLIENT_TESTS = """
@@ -143,3 +146,24 @@ def test_unknown_fixture_songs_are_named_in_the_error(pytester: pytest.Pytester)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*no fixture song 'no_such_song'; there are ballad_70.mp3*"])
+
+
+def readme_python_blocks(section: str) -> list[str]:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index(f"## {section}")
+    end = readme.index("\n## ", start + 1)
+    return re.findall(r"```python\n(.*?)```", readme[start:end], re.S)
+
+
+@pytest.mark.parametrize(
+    ("section", "tests"),
+    [("Use it in your tests", 2), ("Fault injection", 1)],
+)
+def test_the_readme_examples_run_as_written(
+    pytester: pytest.Pytester, section: str, tests: int
+) -> None:
+    (block,) = readme_python_blocks(section)
+    pytester.makepyfile(test_readme=block)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=tests)

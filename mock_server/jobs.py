@@ -268,6 +268,7 @@ class JobRunner:
             if job.task and not job.task.done():
                 job.task.cancel()
         self.ledger.clear()
+        self.fetcher.reset()
         self.jobs.clear()
 
     async def analyze(self, job: Job, raw: bool, context: JobContext) -> dict[str, Any]:

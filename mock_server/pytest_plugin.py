@@ -45,8 +45,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "audjust(keys={KEY: PLAN}, scenarios=[NAME;param=value, ...]): extra API keys and "
-        "their plans, and fault scenarios for every request of this test",
+        "audjust(keys={KEY: PLAN}, scenarios=[NAME;param=value, ...], sources=MODE): extra API "
+        "keys and their plans, fault scenarios for every request, and where sources come from "
+        "(fetch, synthesize, auto, local) for this test",
     )
 
 
@@ -100,6 +101,11 @@ class AudjustMock:
 
     def arm(self, arming: Arming) -> dict[str, Any]:
         return self.call(lambda services: services.scenarios.arm(arming).to_json())
+
+    def use_sources(self, mode: str | SourceMode) -> None:
+        """Where sources come from until the next test: `fetch` to really download them."""
+        chosen = SourceMode(mode)
+        self.call(lambda services: setattr(services.jobs.fetcher, "mode", chosen))
 
     def fixture_url(self, name: str) -> str:
         """A bundled song served by the mock itself: `pop_120` or `pop_120.mp3`."""
@@ -180,6 +186,8 @@ def audjust_mock(
         mock.add_key(key, plan)
     for text in options.get("scenarios", ()):
         mock.arm(Arming(Scenario.parse(text), count=None))
+    if "sources" in options:
+        mock.use_sources(options["sources"])
     return mock
 
 

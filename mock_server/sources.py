@@ -130,7 +130,11 @@ class SourceFetcher:
         self.limits = limits
         self.allow_file_urls = allow_file_urls
         self.mode = mode
+        self.initial_mode = mode  # what a reset returns to after a test chose another
         self.public_only = public_only
+
+    def reset(self) -> None:
+        self.mode = self.initial_mode
 
     def _synthesizes(self, url: str) -> bool:
         """Whether the mode says to render `url` rather than try to download it."""

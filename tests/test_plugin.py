@@ -54,6 +54,27 @@ def test_production_urls_are_synthesized_offline(audjust_mock):
     assert payload["result"]["duration"] == round(spec_from_seed(url).duration_seconds, 2)
 
 
+@pytest.mark.audjust(sources="synthesize")
+def test_a_marker_chooses_where_sources_come_from(audjust_mock):
+    from mock_server.audio.synth import spec_from_seed
+
+    url = audjust_mock.fixture_url("pop_120")
+    status, ack = post(audjust_mock, "analyze", {
+        "sourceFileUrl": url, "resultWebhook": audjust_mock.webhook_url(),
+    })
+    payload = audjust_mock.wait_for_webhook(ack["requestId"], timeout=60)
+    assert payload["result"]["duration"] == round(spec_from_seed(url).duration_seconds, 2)
+
+
+def test_sources_are_fetched_from_loopback_again_in_the_next_test(audjust_mock):
+    status, ack = post(audjust_mock, "analyze", {
+        "sourceFileUrl": audjust_mock.fixture_url("pop_120"),
+        "resultWebhook": audjust_mock.webhook_url(),
+    })
+    payload = audjust_mock.wait_for_webhook(ack["requestId"], timeout=60)
+    assert abs(payload["result"]["duration"] - 12) < 0.5, payload["result"]["duration"]
+
+
 def test_state_is_reset_before_each_test(audjust_mock):
     assert audjust_mock.requests == []
     assert audjust_mock.webhooks() == []
@@ -136,7 +157,7 @@ def test_a_client_project_uses_the_plugin_without_importing_it(pytester: pytest.
         "audjust_mock_seed = 3\n"
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=11)
+    result.assert_outcomes(passed=13)
 
 
 def test_unknown_fixture_songs_are_named_in_the_error(pytester: pytest.Pytester) -> None:

@@ -72,10 +72,14 @@ class Charge:
 
 
 class Accounts:
+    """Keys, their plans, and the credits each key spent: charges are kept per key and by
+    request id, so a usage check or a refund costs one key's charges, not everyone's."""
+
     def __init__(self, keys: dict[str, Plan], window_seconds: float = 30 * 86400.0) -> None:
         self._configured = dict(keys)
         self._keys = dict(keys)
-        self._charges: list[Charge] = []
+        self._charges: dict[str, dict[str, Charge]] = {}  # key -> request id -> charge
+        self._payer: dict[str, str] = {}  # request id -> key
         self.window_seconds = window_seconds
 
     def plan_of(self, key: str) -> Plan | None:
@@ -85,14 +89,21 @@ class Accounts:
         self._keys[key] = plan
 
     def charge(self, key: str, request_id: str, credits: int, at: float) -> None:
-        self._charges.append(Charge(key, request_id, credits, at))
+        self._charges.setdefault(key, {})[request_id] = Charge(key, request_id, credits, at)
+        self._payer[request_id] = key
 
     def refund(self, request_id: str) -> None:
-        self._charges = [c for c in self._charges if c.request_id != request_id]
+        key = self._payer.pop(request_id, None)
+        if key is not None:
+            self._charges[key].pop(request_id, None)
 
     def used(self, key: str, now: float) -> int:
         since = now - self.window_seconds
-        return sum(c.credits for c in self._charges if c.key == key and since < c.at <= now)
+        charges = self._charges.get(key, {})
+        for request_id in [r for r, c in charges.items() if c.at <= since]:
+            del charges[request_id]  # out of the window for good: mock time only moves on
+            self._payer.pop(request_id, None)
+        return sum(c.credits for c in charges.values() if c.at <= now)
 
     def remaining(self, key: str, now: float) -> int | None:
         plan = self._keys.get(key)
@@ -105,3 +116,4 @@ class Accounts:
     def reset(self) -> None:
         self._keys = dict(self._configured)
         self._charges.clear()
+        self._payer.clear()

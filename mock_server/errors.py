@@ -17,6 +17,7 @@ RATE_LIMITED = "Rate limit exceeded"
 USAGE_EXCEEDED = "Usage limit exceeded"
 NOT_FOUND = "Not found"
 FORBIDDEN = "Forbidden"
+ALLOW_POST = {"Allow": "POST"}  # RFC 9110: a 405 names the methods that are allowed
 TOO_LARGE = "Request body too large"
 INTERNAL = "Internal error in audjust-mock"
 

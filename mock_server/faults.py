@@ -43,7 +43,9 @@ def forced_error(scenario: Scenario, route: str) -> errors.ApiError:
     forced = f"forced by audjust-mock scenario {scenario.fault}"
     match scenario.fault:
         case Fault.INVALID_METHOD:
-            return errors.InvalidMethod(f"use POST for {route} ({forced})")
+            return errors.InvalidMethod(
+                f"use POST for {route} ({forced})", headers=errors.ALLOW_POST
+            )
         case Fault.MISSING_KEY:
             return errors.MissingKey(forced)
         case Fault.INVALID_KEY:

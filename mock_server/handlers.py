@@ -6,6 +6,8 @@ parameters (in the handler), then usage.
 
 from __future__ import annotations
 
+import asyncio
+import difflib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +39,18 @@ class Call:
         self.key = key
         self.body = body
         self.services = services
+
+    def takes_only(self, *names: str) -> None:
+        """Refuse fields the endpoint does not take: a typo ("sourceFileURL") is named, with the
+        parameter it was probably meant to be, instead of being silently ignored."""
+        for field in self.body:
+            if field not in names:
+                close = difflib.get_close_matches(field, names, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                raise errors.InvalidParameter(
+                    f"{field} is not a parameter of {self.request.path} "
+                    f"(it takes {', '.join(names)}){hint}"
+                )
 
     def required(self, name: str) -> object:
         if name not in self.body or self.body[name] is None:
@@ -90,7 +104,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 def api_endpoint(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def gate(request: web.Request) -> web.Response:
         if request.method != "POST":
-            raise errors.InvalidMethod(f"use POST for {request.path}")
+            raise errors.InvalidMethod(f"use POST for {request.path}", headers=errors.ALLOW_POST)
         services = request.app[SERVICES]
         key = request.headers.get(KEY_HEADER)
         if not key:
@@ -122,6 +136,7 @@ def _queued(job: Job, **urls: Any) -> web.Response:
 
 @api_endpoint
 async def analyze(request: web.Request, call: Call) -> web.Response:
+    call.takes_only("resultWebhook", "sourceFileUrl", "features")
     webhook = call.url("resultWebhook", required=True)
     source = call.url("sourceFileUrl", required=True)
     features = call.body.get("features", [])
@@ -137,6 +152,7 @@ async def analyze(request: web.Request, call: Call) -> web.Response:
 
 @api_endpoint
 async def resize(request: web.Request, call: Call) -> web.Response:
+    call.takes_only("resultWebhook", "targetLengthSeconds", "similarity", "boundaries")
     webhook = call.url("resultWebhook", required=False)
     parsed = parse_resize_input(
         call.required("similarity"),
@@ -164,6 +180,7 @@ async def resize(request: web.Request, call: Call) -> web.Response:
 
 @api_endpoint
 async def export(request: web.Request, call: Call) -> web.Response:
+    call.takes_only("resultWebhook", "sourceFileUrl", "exportFormat", "segmentsGroups")
     webhook = call.url("resultWebhook", required=True)
     source = call.url("sourceFileUrl", required=True)
     fmt_value = call.required("exportFormat")
@@ -192,4 +209,8 @@ async def result(request: web.Request) -> web.StreamResponse:
         raise errors.NotFound(
             f"no result {name} for request {request_id} (pending, failed or expired)"
         )
+    if artifact.content_type == "application/json":
+        # Always whole: a byte range of a JSON document is not JSON.
+        body = await asyncio.to_thread(artifact.path.read_bytes)
+        return web.Response(body=body, content_type="application/json")
     return web.FileResponse(artifact.path, headers={"Content-Type": artifact.content_type})

@@ -52,9 +52,11 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         return _error_response(error.status, error.text, error.headers)
     except web.HTTPRequestEntityTooLarge:
         return _too_large(request)
-    except web.HTTPMethodNotAllowed:
+    except web.HTTPMethodNotAllowed as refusal:
         return _error_response(
-            405, f"{errors.INVALID_METHOD}: {request.method} is not allowed here"
+            405,
+            f"{errors.INVALID_METHOD}: {request.method} is not allowed here",
+            {"Allow": refusal.headers["Allow"]},
         )
     except web.HTTPNotFound:
         return _error_response(404, f"{errors.NOT_FOUND}: {request.path}")

@@ -485,7 +485,7 @@ async def test_similarity_that_does_not_fit_is_a_400(
     [
         ([1, 0], "strictly increasing"),
         ([0, 0], "strictly increasing"),
-        ([-1, 0], "finite number >= 0"),
+        ([-1, 0], "from 0 to 86400"),
         ([0.0] * 6001, "at most 6000"),
     ],
 )

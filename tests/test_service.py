@@ -494,3 +494,15 @@ async def test_results_live_in_the_data_dir_when_one_is_given(
     (payload,) = await receiver.wait_for(1)
     stored = json.loads((tmp_path / ack["requestId"] / "resize.json").read_text())
     assert stored == {k: v for k, v in payload.items() if k != "path"}
+
+
+async def test_an_unknown_field_is_named_with_the_parameter_it_was_meant_to_be(
+    mock: AppClient,
+) -> None:
+    body = {"resultWebhook": "http://127.0.0.1:9/hook", "sourceFileURL": "http://127.0.0.1:9/a"}
+    status, answer = await post(mock, "/analyze", body)
+    assert status == 400
+    assert answer["message"] == (
+        "Invalid parameter: sourceFileURL is not a parameter of /analyze "
+        "(it takes resultWebhook, sourceFileUrl, features); did you mean sourceFileUrl?"
+    )

@@ -42,6 +42,8 @@ DISTINCT_BEATS = 4
 # The search holds a few N x N arrays: this keeps a worker under about 2 GB.
 MAX_BOUNDARIES = 6000
 MIN_SCORED_TARGET = 1e-3  # seconds
+# No song or edit is a day long; the bound keeps every score and duration far from overflow.
+MAX_SECONDS = 86_400.0
 
 Segment = tuple[int, int]
 
@@ -61,8 +63,10 @@ def _parse_boundaries(obj: object) -> tuple[float, ...]:
             "boundaries", f"at most {MAX_BOUNDARIES} (30 minutes at 200 BPM); got {len(obj)}"
         )
     values = [finite_number(v) for v in obj]
-    if any(v is None or v < 0 for v in values):
-        raise EngineValidationError("boundaries", "every boundary must be a finite number >= 0")
+    if any(v is None or not 0 <= v <= MAX_SECONDS for v in values):
+        raise EngineValidationError(
+            "boundaries", f"every boundary must be a number of seconds from 0 to {MAX_SECONDS:g}"
+        )
     times = tuple(v for v in values if v is not None)
     if any(later <= earlier for earlier, later in itertools.pairwise(times)):
         raise EngineValidationError("boundaries", "must be strictly increasing")
@@ -75,8 +79,10 @@ def parse_resize_input(
     """Validate the three resize parameters; errors name the parameter as the API spells it."""
     times = _parse_boundaries(boundaries)
     target = finite_number(target_length_seconds)
-    if target is None or target <= 0:
-        raise EngineValidationError("targetLengthSeconds", "must be a finite number of seconds > 0")
+    if target is None or not 0 < target <= MAX_SECONDS:
+        raise EngineValidationError(
+            "targetLengthSeconds", f"must be a number of seconds > 0 and at most {MAX_SECONDS:g}"
+        )
     return ResizeInput(parse_similarity(similarity, len(times)), times, target)
 
 

@@ -143,6 +143,22 @@ def test_an_unknown_scenario_is_named(audjust_mock):
         audjust_mock.scenario("meteor_strike")
 
 
+async def test_async_clients_reach_the_session_server_too(audjust_mock):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        answer = await session.post(
+            f"{audjust_mock.base_url}/resize",
+            json={
+                "targetLengthSeconds": 1,
+                "similarity": {"data": "~" * 3, "min": 32, "max": 126},
+                "boundaries": [0.0, 0.5],
+            },
+            headers={"X-API-Key": audjust_mock.api_key},
+        )
+        assert answer.status == 200 and (await answer.json())["success"] is True
+
+
 async def test_the_app_fixture_works_with_aiohttp_client(audjust_mock_app, aiohttp_client):
     client = await aiohttp_client(audjust_mock_app)
     answer = await client.get("/analyze")
@@ -157,7 +173,7 @@ def test_a_client_project_uses_the_plugin_without_importing_it(pytester: pytest.
         "audjust_mock_seed = 3\n"
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=13)
+    result.assert_outcomes(passed=14)
 
 
 def test_unknown_fixture_songs_are_named_in_the_error(pytester: pytest.Pytester) -> None:

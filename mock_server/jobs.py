@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 WATCHDOG_SECONDS = 0.25
+KEPT_JOBS = 10_000  # finished jobs remembered for inspection, like the journal's entries
 
 
 class JobState(Enum):
@@ -114,7 +115,8 @@ class JobRunner:
         self.fetcher = fetcher
         self.job_timeout_seconds = job_timeout_seconds
         self.artifact_ttl_seconds = artifact_ttl_seconds
-        self.jobs: dict[str, Job] = {}
+        self.jobs: dict[str, Job] = {}  # the latest KEPT_JOBS, by request id
+        self._unfinished: dict[str, Job] = {}  # what the watchdog and a shutdown look at
         self.ledger = ledger or JobLedger(None)
         self._pool = self._new_pool()
         self._watchdog: asyncio.Task[None] | None = None
@@ -129,7 +131,7 @@ class JobRunner:
     async def close(self) -> None:
         if self._watchdog:
             self._watchdog.cancel()
-        tasks = [job.task for job in self.jobs.values() if job.task and not job.task.done()]
+        tasks = [job.task for job in self._unfinished.values() if job.task]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -151,6 +153,9 @@ class JobRunner:
 
     def submit(self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]]) -> None:
         self.jobs[job.request_id] = job
+        if len(self.jobs) > KEPT_JOBS:
+            del self.jobs[next(iter(self.jobs))]
+        self._unfinished[job.request_id] = job
         if job.webhook:
             self.ledger.opened(job.request_id, job.webhook, job.source_url)
         job.task = asyncio.create_task(self._run(job, work))
@@ -207,6 +212,13 @@ class JobRunner:
         return await work(job)
 
     async def _run(self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]]) -> None:
+        try:
+            await self._settle(job, work)
+        finally:
+            self._unfinished.pop(job.request_id, None)
+
+    async def _settle(self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]]) -> None:
+        """Run the job to its one terminal state, and send what that state owes."""
         job.state = JobState.RUNNING
         try:
             payload = await self.perform(job, work, synchronous=False)
@@ -240,7 +252,7 @@ class JobRunner:
         while True:
             await asyncio.sleep(WATCHDOG_SECONDS)
             deadline = self.clock.now() - self.job_timeout_seconds
-            for job in list(self.jobs.values()):
+            for job in list(self._unfinished.values()):
                 if job.fault(Fault.NEVER_COMPLETES):
                     continue  # the scenario is that the client never hears back
                 if job.state is JobState.RUNNING and job.created_at <= deadline and job.task:
@@ -264,9 +276,10 @@ class JobRunner:
         return await self.fetcher.fetch(job.source_url)
 
     def reset(self) -> None:
-        for job in self.jobs.values():
-            if job.task and not job.task.done():
+        for job in self._unfinished.values():
+            if job.task:
                 job.task.cancel()
+        self._unfinished.clear()
         self.ledger.clear()
         self.fetcher.reset()
         self.jobs.clear()

@@ -169,7 +169,8 @@ async def resize(request: web.Request, call: Call) -> web.Response:
                 job, lambda j: runner.resize(j, parsed, context), synchronous=True
             )
         except JobFailed as failure:
-            return web.json_response(failure_payload(job, str(failure)), status=failure.status)
+            answer = failure_payload(job.request_id, job.source_url, str(failure))
+            return web.json_response(answer, status=failure.status)
         call.services.accounts.charge(
             call.key, job.request_id, int(payload["creditCost"]), job.created_at
         )

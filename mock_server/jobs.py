@@ -9,6 +9,7 @@ download, internal failure, partial export, expired results) are applied here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import multiprocessing
@@ -86,10 +87,10 @@ class JobContext:
     decode_limits: DecodeLimits
 
 
-def failure_payload(job: Job, message: str) -> dict[str, Any]:
-    payload: dict[str, Any] = {"requestId": job.request_id, "success": False, "message": message}
-    if job.source_url is not None:
-        payload["sourceFileUrl"] = job.source_url
+def failure_payload(request_id: str, source_url: str | None, message: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"requestId": request_id, "success": False, "message": message}
+    if source_url is not None:
+        payload["sourceFileUrl"] = source_url
     payload["creditCost"] = 0
     return payload
 
@@ -179,13 +180,8 @@ class JobRunner:
         owed = self.ledger.owed()
         for entry in owed:
             if entry.payload is None:
-                job = Job(entry.request_id, "", self.clock.now(), entry.webhook, entry.source_url)
-                entry = OwedJob(
-                    entry.request_id,
-                    entry.webhook,
-                    entry.source_url,
-                    failure_payload(job, RESTARTED),
-                )
+                failure = failure_payload(entry.request_id, entry.source_url, RESTARTED)
+                entry = dataclasses.replace(entry, payload=failure)
             self._deliver(entry)
         return len(owed)
 
@@ -243,9 +239,8 @@ class JobRunner:
         job.state = JobState.FAILED
         self.accounts.refund(job.request_id)
         if job.webhook:
-            owed = OwedJob(
-                job.request_id, job.webhook, job.source_url, failure_payload(job, message)
-            )
+            failure = failure_payload(job.request_id, job.source_url, message)
+            owed = OwedJob(job.request_id, job.webhook, job.source_url, failure)
             self._deliver(owed, job.delivery_fault())
 
     async def _watch(self) -> None:

@@ -15,13 +15,13 @@ from mock_server.faults import NO_ANSWER, SCENARIOS
 from mock_server.handlers import PARSED_BODY
 from mock_server.journal import JournalEntry
 from mock_server.jsonbody import loads_strict
+from mock_server.scenarios import API_ROUTES
 from mock_server.services import SERVICES
+from mock_server.sources import is_loopback_host
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-API_PATHS = frozenset({"/analyze", "/resize", "/export"})
 ADMIN_HEADER = "X-Admin-Token"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def _open_control_route(request: web.Request) -> bool:
@@ -94,7 +94,7 @@ async def guard_control(request: web.Request, handler: Handler) -> web.StreamRes
             raise errors.Forbidden(
                 f"{request.path} needs the {ADMIN_HEADER} header (--admin-token)"
             )
-    elif settings.host not in LOOPBACK_HOSTS:
+    elif not is_loopback_host(settings.host):
         raise errors.Forbidden(
             f"{request.path} is off: the mock listens on {settings.host}, beyond loopback, "
             "and was started without --admin-token"
@@ -104,7 +104,7 @@ async def guard_control(request: web.Request, handler: Handler) -> web.StreamRes
 
 @web.middleware
 async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in API_PATHS:
+    if request.path not in API_ROUTES:
         return await handler(request)
     services = request.app[SERVICES]
     started, at = time.perf_counter(), services.clock.now()

@@ -15,10 +15,9 @@ from aiohttp import web
 
 from mock_server.accounts import Plan, PricingRule
 from mock_server.app import create_app
-from mock_server.middlewares import LOOPBACK_HOSTS
 from mock_server.scenarios import Arming, Scenario, ScenarioError
 from mock_server.settings import DEFAULT_KEY, Settings
-from mock_server.sources import SourceMode
+from mock_server.sources import SourceMode, is_loopback_host
 
 ENV_PREFIX = "AUDJUST_MOCK_"
 T = TypeVar("T")
@@ -188,7 +187,7 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
         print(
             f"no --api-key given: accepting the documented default key {DEFAULT_KEY!r}", flush=True
         )
-    if settings.host not in LOOPBACK_HOSTS and settings.admin_token is None:
+    if not is_loopback_host(settings.host) and settings.admin_token is None:
         print(
             "listening beyond loopback without --admin-token: /_mock/* control routes are off",
             flush=True,

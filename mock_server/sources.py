@@ -177,10 +177,10 @@ class SourceFetcher:
         by the resolver, which literals bypass)."""
         host = hop.host or ""
         try:
-            literal = ipaddress.ip_address(host.strip("[]"))
+            public = _is_public(host.strip("[]"))
         except ValueError:
-            return
-        if self.public_only and not literal.is_global:
+            return  # a name, not an address literal
+        if self.public_only and not public:
             raise SourceError(
                 f"Could not download source file {url}: {host} is not a public address "
                 "(--public-sources-only)"
@@ -222,15 +222,19 @@ class SourceFetcher:
         return path.read_bytes()
 
 
-def is_loopback_url(url: str) -> bool:
-    """Whether `url` names this machine: localhost or a loopback address."""
-    host = urlsplit(url).hostname or ""
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` is this machine: localhost or a loopback address (127.0.0.0/8, ::1)."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether `url` names this machine."""
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 @functools.lru_cache(maxsize=4)

@@ -111,6 +111,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
         ("/export", handlers.export),
     ):
         app.router.add_route("*", path, handler)
-    app.router.add_get("/results/{request_id}/{name}", handlers.result)
+    app.router.add_get("/results/{request_id}/{name}", handlers.result, name=handlers.RESULT_ROUTE)
     control.add_routes(app)
     return app

@@ -3,13 +3,14 @@ keys, sinks, bundled songs, fault scenarios) and the contract at /openapi.json."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from mock_server import errors
 from mock_server.accounts import Plan
+from mock_server.handlers import read_json, read_json_object
 from mock_server.scenarios import CATALOGUE, Arming
 from mock_server.schemas import bundled_openapi
 from mock_server.services import SERVICES
@@ -35,23 +36,30 @@ async def reset(request: web.Request) -> web.Response:
     return web.json_response({"success": True})
 
 
+# Far enough for any window the mock keeps (30 days of usage, artifact lifetimes), and far from
+# where float seconds lose their precision.
+MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600.0
+
+
+def _number(body: dict[str, Any], name: str, at_most: float) -> float:
+    if name not in body:
+        raise errors.MissingParameter(name)
+    value = body[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= at_most:
+        raise errors.InvalidParameter(f"{name} must be a number from 0 to {at_most:g}")
+    return float(value)
+
+
 async def advance_clock(request: web.Request) -> web.Response:
-    try:
-        seconds = json.loads(await request.read())["seconds"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise errors.MissingParameter("seconds") from error
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
-        raise errors.InvalidParameter("seconds must be a number >= 0")
+    body = await read_json_object(request, "seconds")
+    seconds = _number(body, "seconds", MAX_ADVANCE_SECONDS)
     clock = request.app[SERVICES].clock
-    clock.advance(float(seconds))
+    clock.advance(seconds)
     return web.json_response({"success": True, "time": clock.now()})
 
 
 async def sink_record(request: web.Request) -> web.Response:
-    try:
-        payload = json.loads(await request.read())
-    except ValueError as error:
-        raise errors.MalformedJson("a webhook sink takes a JSON body") from error
+    payload = await read_json(request)
     request.app[SERVICES].sinks.record(request.match_info["name"], payload)
     return web.json_response({"success": True})
 
@@ -92,11 +100,10 @@ async def fixture_song(request: web.Request) -> web.FileResponse:
 
 async def add_key(request: web.Request) -> web.Response:
     """Accept one more API key, on a plan (default enterprise), until the next reset."""
-    try:
-        body = json.loads(await request.read())
-        key, plan = body["key"], body.get("plan", Plan.ENTERPRISE.value)
-    except (ValueError, KeyError, TypeError) as error:
-        raise errors.MissingParameter("key") from error
+    body = await read_json_object(request, "key", "plan")
+    if "key" not in body:
+        raise errors.MissingParameter("key")
+    key, plan = body["key"], body.get("plan", Plan.ENTERPRISE.value)
     if not isinstance(key, str) or not key:
         raise errors.InvalidParameter("key must be a non-empty string")
     try:
@@ -120,8 +127,9 @@ async def scenarios(request: web.Request) -> web.Response:
 
 async def arm_scenario(request: web.Request) -> web.Response:
     """Arm a scenario for the next `count` requests (null: all) of a route and/or key."""
+    body = await read_json_object(request, "name", "params", "count", "route", "key")
     try:
-        arming = Arming.from_json(json.loads(await request.read()))
+        arming = Arming.from_json(body)
         armed = request.app[SERVICES].scenarios.arm(arming)
     except ValueError as error:  # ScenarioError and bad JSON alike
         raise errors.InvalidParameter(f"scenario: {error}") from error

@@ -26,6 +26,9 @@ from mock_server.sources import validate_source_url
 
 KEY_HEADER = "X-API-Key"
 PARSED_BODY = web.RequestKey("parsed_body", dict[str, Any])  # parsed once, read by the journal
+# The job a request queued or whose result it fetched, for the journal.
+REQUEST_ID = web.RequestKey("request_id", str)
+RESULT_ROUTE = "result"
 ApiHandler = Callable[[web.Request, "Call"], Awaitable[web.Response]]
 
 
@@ -41,16 +44,7 @@ class Call:
         self.services = services
 
     def takes_only(self, *names: str) -> None:
-        """Refuse fields the endpoint does not take: a typo ("sourceFileURL") is named, with the
-        parameter it was probably meant to be, instead of being silently ignored."""
-        for field in self.body:
-            if field not in names:
-                close = difflib.get_close_matches(field, names, n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]}?" if close else ""
-                raise errors.InvalidParameter(
-                    f"{field} is not a parameter of {self.request.path} "
-                    f"(it takes {', '.join(names)}){hint}"
-                )
+        refuse_unknown_fields(self.body, names, self.request.path)
 
     def required(self, name: str) -> object:
         if name not in self.body or self.body[name] is None:
@@ -75,8 +69,10 @@ class Call:
         return (configured or f"{self.request.scheme}://{self.request.host}").rstrip("/")
 
     def new_job(self, webhook: str | None, source_url: str | None = None) -> Job:
+        request_id = self.services.ids.next()
+        self.request[REQUEST_ID] = request_id
         return Job(
-            request_id=self.services.ids.next(),
+            request_id=request_id,
             key=self.key,
             created_at=self.services.clock.now(),
             webhook=webhook,
@@ -89,16 +85,37 @@ class Call:
         return JobContext(self.base_url(), settings.pricing, settings.decode_limits)
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def read_json(request: web.Request) -> Any:
+    """The body as strict JSON (no NaN, no Infinity, bounded nesting); a 400 naming the problem
+    otherwise. Every route that takes JSON, the API's and /_mock/*'s alike, reads it here."""
     raw = await request.read()
     try:
-        body = loads_strict(raw or b"null")
+        return loads_strict(raw or b"null")
     except ValueError as error:
         raise errors.MalformedJson(f"the body is not valid JSON ({error})") from error
+
+
+async def read_json_object(request: web.Request, *names: str) -> dict[str, Any]:
+    """`read_json`, which must give an object; with `names`, one taking only those fields."""
+    body = await read_json(request)
     if not isinstance(body, dict):
         raise errors.MalformedJson("the body must be a JSON object")
     request[PARSED_BODY] = body
+    if names:
+        refuse_unknown_fields(body, names, request.path)
     return body
+
+
+def refuse_unknown_fields(body: dict[str, Any], names: tuple[str, ...], path: str) -> None:
+    """Refuse fields a route does not take: a typo ("sourceFileURL") is named, with the
+    parameter it was probably meant to be, instead of being silently ignored."""
+    for field in body:
+        if field not in names:
+            close = difflib.get_close_matches(field, names, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise errors.InvalidParameter(
+                f"{field} is not a parameter of {path} (it takes {', '.join(names)}){hint}"
+            )
 
 
 def api_endpoint(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -119,7 +136,7 @@ def api_endpoint(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.R
                 f"{settings.rate_limit} requests per {settings.rate_window_seconds:g} s",
                 headers={"Retry-After": str(seconds)},
             )
-        call = Call(request, key, await _json_body(request), services)
+        call = Call(request, key, await read_json_object(request), services)
         try:
             return await handler(request, call)
         except EngineValidationError as problem:
@@ -205,6 +222,7 @@ async def export(request: web.Request, call: Call) -> web.Response:
 async def result(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     request_id, name = request.match_info["request_id"], request.match_info["name"]
+    request[REQUEST_ID] = request_id
     artifact = services.artifacts.get(request_id, name, services.clock.now())
     if artifact is None:
         raise errors.NotFound(

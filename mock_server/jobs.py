@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import itertools
 import logging
 import multiprocessing
 from collections.abc import Awaitable, Callable
@@ -31,7 +32,7 @@ from mock_server.clock import MockClock
 from mock_server.ledger import JobLedger, OwedJob
 from mock_server.scenarios import Fault, Phase, Scenario
 from mock_server.sources import SourceError, SourceFetcher
-from mock_server.webhooks import WebhookDispatcher
+from mock_server.webhooks import Webhook, WebhookDispatcher
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -69,6 +70,7 @@ class Job:
     source_url: str | None = None
     faults: tuple[Scenario, ...] = ()
     state: JobState = JobState.QUEUED
+    order: int = 0  # place in acknowledgement order, set when the job is submitted
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def fault(self, fault: Fault) -> Scenario | None:
@@ -121,6 +123,7 @@ class JobRunner:
         self.ledger = ledger or JobLedger(None)
         self._pool = self._new_pool()
         self._watchdog: asyncio.Task[None] | None = None
+        self._acknowledged = itertools.count(1)  # 0 is left to webhooks owed from before a restart
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, never fork: the server process has threads.
@@ -157,16 +160,18 @@ class JobRunner:
         if len(self.jobs) > KEPT_JOBS:
             del self.jobs[next(iter(self.jobs))]
         self._unfinished[job.request_id] = job
+        job.order = next(self._acknowledged)
         if job.webhook:
             self.ledger.opened(job.request_id, job.webhook, job.source_url)
         job.task = asyncio.create_task(self._run(job, work))
 
-    def _deliver(self, owed: OwedJob, fault: Scenario | None = None) -> None:
+    def _deliver(self, owed: OwedJob, order: int = 0, fault: Scenario | None = None) -> None:
         """Send a job's final webhook; the ledger forgets the job once delivery has settled
         (delivered or given up), and keeps it if the mock stops first."""
         self.ledger.finished(owed)
         assert owed.payload is not None
-        task = self.webhooks.schedule(owed.request_id, owed.webhook, owed.payload, fault)
+        webhook = Webhook(owed.request_id, owed.webhook, owed.payload, order)
+        task = self.webhooks.schedule(webhook, fault)
 
         def settled(done: asyncio.Task[Any]) -> None:
             if not done.cancelled():
@@ -233,7 +238,7 @@ class JobRunner:
         self.accounts.charge(job.key, job.request_id, int(payload["creditCost"]), job.created_at)
         if job.webhook:
             owed = OwedJob(job.request_id, job.webhook, job.source_url, payload)
-            self._deliver(owed, job.delivery_fault())
+            self._deliver(owed, job.order, job.delivery_fault())
 
     def _finish_failed(self, job: Job, message: str) -> None:
         job.state = JobState.FAILED
@@ -241,7 +246,7 @@ class JobRunner:
         if job.webhook:
             failure = failure_payload(job.request_id, job.source_url, message)
             owed = OwedJob(job.request_id, job.webhook, job.source_url, failure)
-            self._deliver(owed, job.delivery_fault())
+            self._deliver(owed, job.order, job.delivery_fault())
 
     async def _watch(self) -> None:
         while True:

@@ -1,9 +1,10 @@
-"""The request journal: what clients sent and got, bounded, with key secrets masked."""
+"""The request journal: what clients sent and got (API calls and result downloads), bounded, with
+key secrets masked."""
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -17,9 +18,21 @@ class JournalEntry:
     at: float  # mock time
     duration_ms: float
     scenarios: tuple[str, ...] = ()  # the fault scenarios this request got
+    request_id: str | None = None  # the job it queued, or whose result it fetched
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The control API's shape: camelCase, as the API's own payloads are."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "requestId": self.request_id,
+            "key": self.key,
+            "body": self.body,
+            "status": self.status,
+            "at": self.at,
+            "durationMs": self.duration_ms,
+            "scenarios": list(self.scenarios),
+        }
 
 
 class Journal:

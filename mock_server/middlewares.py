@@ -12,7 +12,7 @@ from aiohttp import web
 from mock_server import errors
 from mock_server.accounts import mask_key
 from mock_server.faults import NO_ANSWER, SCENARIOS
-from mock_server.handlers import PARSED_BODY
+from mock_server.handlers import KEY_HEADER, PARSED_BODY, REQUEST_ID, RESULT_ROUTE
 from mock_server.journal import JournalEntry
 from mock_server.jsonbody import loads_strict
 from mock_server.scenarios import API_ROUTES
@@ -102,9 +102,14 @@ async def guard_control(request: web.Request, handler: Handler) -> web.StreamRes
     return await handler(request)
 
 
+def _journaled(request: web.Request) -> bool:
+    """API calls and result downloads: what a client of the live API would send it."""
+    return request.path in API_ROUTES or request.match_info.route.name == RESULT_ROUTE
+
+
 @web.middleware
 async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in API_ROUTES:
+    if not _journaled(request):
         return await handler(request)
     services = request.app[SERVICES]
     started, at = time.perf_counter(), services.clock.now()
@@ -117,7 +122,7 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = _too_large(request)
     else:
         response = await handler(request)
-    key = request.headers.get("X-API-Key")
+    key = request.headers.get(KEY_HEADER)
     services.journal.record(
         JournalEntry(
             method=request.method,
@@ -128,6 +133,7 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
             at=at,
             duration_ms=(time.perf_counter() - started) * 1000,
             scenarios=tuple(s.describe() for s in request.get(SCENARIOS, ())),
+            request_id=request.get(REQUEST_ID),
         ),
         generation,
     )

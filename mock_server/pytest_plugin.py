@@ -122,22 +122,45 @@ class AudjustMock:
     def webhooks(self, name: str = "default") -> list[Any]:
         return self.call(lambda services: services.sinks.received(name))
 
+    def webhooks_for(self, request_id: str, sink: str | None = None) -> list[dict[str, Any]]:
+        """Every delivery of `request_id` to any built-in sink (or only to `sink`), duplicates
+        included, in arrival order."""
+        return self.call(
+            lambda services: [
+                delivery.payload for delivery in services.sinks.deliveries_for(request_id, sink)
+            ]
+        )
+
     def wait_for_webhook(
-        self, request_id: str, timeout: float = 30.0, sink: str = "default"
+        self, request_id: str, timeout: float = 30.0, sink: str | None = None
     ) -> dict[str, Any]:
-        """The first payload for `request_id` that reaches the sink, waiting up to `timeout`."""
+        """The first payload for `request_id` to reach any built-in sink (or `sink`), waiting
+        up to `timeout` seconds; TimeoutError saying what each sink did receive."""
         deadline = time.monotonic() + timeout
         while True:
-            for payload in self.webhooks(sink):
-                if isinstance(payload, dict) and payload.get("requestId") == request_id:
-                    return payload
+            found = self.webhooks_for(request_id, sink)
+            if found:
+                return found[0]
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no webhook for {request_id} in sink {sink!r} in {timeout} s")
+                where = "any sink" if sink is None else f"sink {sink!r}"
+                raise TimeoutError(
+                    f"no webhook for {request_id} reached {where} in {timeout:g} s; "
+                    f"{_describe_sinks(self.call(lambda services: services.sinks.summary()))}"
+                )
             time.sleep(0.01)
 
     @property
     def requests(self) -> RequestLog:
         return RequestLog(self.call(lambda services: services.journal.entries()))
+
+
+def _describe_sinks(summary: dict[str, list[str | None]]) -> str:
+    if not summary:
+        return "no sink received anything (is resultWebhook audjust_mock.webhook_url()?)"
+    received = "; ".join(
+        f"{name!r}: {', '.join(str(rid) for rid in ids)}" for name, ids in summary.items()
+    )
+    return f"the sinks received requestIds {received}"
 
 
 class RequestLog(list[JournalEntry]):

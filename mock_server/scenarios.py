@@ -203,8 +203,9 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
             Fault.WEBHOOK_OUT_OF_ORDER,
             Phase.DELIVERY,
             API_ROUTES,
-            "the final webhook is held until the next webhook to the same URL is delivered "
-            "(at most `seconds` of mock time)",
+            "the final webhook is held until a webhook to the same URL for a request "
+            "acknowledged after it has been sent (at once if one already was; at most "
+            "`seconds` of mock time)",
             "Match webhooks to requests by requestId, never by arrival order.",
             seconds=30.0,
         ),

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -18,6 +18,18 @@ import aiohttp
 from mock_server.scenarios import Fault, Phase, Scenario
 
 USER_AGENT = "audjust-mock webhook delivery"
+MAX_TRACKED_URLS = 10_000  # receivers whose latest acknowledged delivery is remembered
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One final webhook owed to a receiver. `order` is the request's place in acknowledgement
+    order: what `webhook_out_of_order` compares, so it never depends on which job ends first."""
+
+    request_id: str
+    url: str
+    payload: Mapping[str, Any]
+    order: int = 0
 
 
 @dataclass(frozen=True)
@@ -33,7 +45,18 @@ class DeliveryAttempt:
     payload: Mapping[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self) | {"payload": dict(self.payload)}
+        """The control API's shape: camelCase, as the API's own payloads are."""
+        return {
+            "requestId": self.request_id,
+            "url": self.url,
+            "attempt": self.attempt,
+            "status": self.status,
+            "error": self.error,
+            "delivered": self.delivered,
+            "at": self.at,
+            "durationMs": self.duration_ms,
+            "payload": dict(self.payload),
+        }
 
 
 @dataclass(frozen=True)
@@ -61,17 +84,21 @@ class WebhookDispatcher:
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._log: deque[DeliveryAttempt] = deque(maxlen=max_log)
         self._tasks: set[asyncio.Task[DeliveryOutcome]] = set()
-        self._held: defaultdict[str, list[asyncio.Event]] = defaultdict(list)
+        # Per receiver: webhooks held back, each with its request's order, and the latest order
+        # whose webhook has been sent there.
+        self._held: defaultdict[str, list[tuple[int, asyncio.Event]]] = defaultdict(list)
+        self._latest_sent: OrderedDict[str, int] = OrderedDict()
 
-    async def _attempt(
-        self, request_id: str, url: str, payload: Mapping[str, Any], number: int
-    ) -> bool:
+    async def _attempt(self, webhook: Webhook, number: int) -> bool:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
         try:
             async with self._session.post(
-                url, json=dict(payload), timeout=self.timeout, headers={"User-Agent": USER_AGENT}
+                webhook.url,
+                json=dict(webhook.payload),
+                timeout=self.timeout,
+                headers={"User-Agent": USER_AGENT},
             ) as response:
                 status = response.status
                 await response.read()
@@ -79,29 +106,62 @@ class WebhookDispatcher:
             error = f"{type(failure).__name__}: {failure}".rstrip(": ")
         delivered = status is not None and 200 <= status < 300
         elapsed = (time.perf_counter() - started) * 1000
-        entry = DeliveryAttempt(
-            request_id, url, number, status, error, delivered, self._now(), elapsed, payload
-        )
-        self._log.append(entry)
-        for held in self._held.pop(url, []):
-            held.set()  # an out-of-order delivery waited for this one
+        self._record(webhook, number, status, error, delivered, elapsed)
+        self._sent(webhook)
         return delivered
 
-    async def deliver(
-        self, request_id: str, url: str, payload: Mapping[str, Any]
-    ) -> DeliveryOutcome:
+    def _record(
+        self,
+        webhook: Webhook,
+        number: int,
+        status: int | None,
+        error: str | None,
+        delivered: bool,
+        elapsed_ms: float,
+    ) -> None:
+        self._log.append(
+            DeliveryAttempt(
+                request_id=webhook.request_id,
+                url=webhook.url,
+                attempt=number,
+                status=status,
+                error=error,
+                delivered=delivered,
+                at=self._now(),
+                duration_ms=elapsed_ms,
+                payload=webhook.payload,
+            )
+        )
+
+    def _sent(self, webhook: Webhook) -> None:
+        """Note that `webhook` went out, and release the held ones acknowledged before it."""
+        latest = max(self._latest_sent.pop(webhook.url, webhook.order), webhook.order)
+        self._latest_sent[webhook.url] = latest
+        if len(self._latest_sent) > MAX_TRACKED_URLS:
+            self._latest_sent.popitem(last=False)
+        waiting = self._held.get(webhook.url, [])
+        for order, released in waiting:
+            if order < webhook.order:
+                released.set()
+        waiting[:] = [(order, event) for order, event in waiting if not event.is_set()]
+
+    async def deliver(self, webhook: Webhook) -> DeliveryOutcome:
         for number in range(1, self.max_attempts + 1):
-            if await self._attempt(request_id, url, payload, number):
+            if await self._attempt(webhook, number):
                 return DeliveryOutcome(True, number)
             if number < self.max_attempts and self.backoff_seconds:
                 backoff = self.backoff_seconds[min(number - 1, len(self.backoff_seconds) - 1)]
                 await self._sleep(backoff)
         return DeliveryOutcome(False, self.max_attempts)
 
-    async def _hold_for_next(self, url: str, mock_seconds: float) -> None:
-        """Wait until another webhook to `url` has been attempted, or `mock_seconds` pass."""
+    async def _hold_for_later(self, webhook: Webhook, mock_seconds: float) -> None:
+        """Wait until a webhook to the same URL for a request acknowledged after this one has
+        been sent (at once if one already was), or until `mock_seconds` pass."""
+        if self._latest_sent.get(webhook.url, webhook.order) > webhook.order:
+            return
         released = asyncio.Event()
-        self._held[url].append(released)
+        waiting = self._held[webhook.url]
+        waiting.append((webhook.order, released))
         waits = [
             asyncio.ensure_future(released.wait()),
             asyncio.ensure_future(self._sleep(mock_seconds)),
@@ -111,42 +171,33 @@ class WebhookDispatcher:
         finally:
             for wait in waits:
                 wait.cancel()
-            if released in self._held.get(url, []):
-                self._held[url].remove(released)
+            waiting[:] = [(order, event) for order, event in waiting if event is not released]
 
-    async def deliver_with(
-        self, request_id: str, url: str, payload: Mapping[str, Any], fault: Scenario | None
-    ) -> DeliveryOutcome:
+    async def deliver_with(self, webhook: Webhook, fault: Scenario | None) -> DeliveryOutcome:
         """`deliver`, bent by a delivery scenario."""
         if fault is None or fault.spec.phase is not Phase.DELIVERY:
-            return await self.deliver(request_id, url, payload)
+            return await self.deliver(webhook)
         kind = fault.fault
         if kind is Fault.WEBHOOK_DROPPED:
             note = "not sent: audjust-mock scenario webhook_dropped"
-            entry = DeliveryAttempt(request_id, url, 0, None, note, False, self._now(), 0, payload)
-            self._log.append(entry)
+            self._record(webhook, 0, None, note, False, 0.0)
             return DeliveryOutcome(False, 0)
         if kind is Fault.WEBHOOK_DUPLICATE:
             outcomes = [
-                await self.deliver(request_id, url, payload)
-                for _ in range(max(1, int(fault.number("times"))))
+                await self.deliver(webhook) for _ in range(max(1, int(fault.number("times"))))
             ]
             delivered = any(outcome.delivered for outcome in outcomes)
             return DeliveryOutcome(delivered, sum(outcome.attempts for outcome in outcomes))
         if kind is Fault.WEBHOOK_DELAYED:
             await self._sleep(fault.number("seconds"))
         else:
-            await self._hold_for_next(url, fault.number("seconds"))
-        return await self.deliver(request_id, url, payload)
+            await self._hold_for_later(webhook, fault.number("seconds"))
+        return await self.deliver(webhook)
 
     def schedule(
-        self,
-        request_id: str,
-        url: str,
-        payload: Mapping[str, Any],
-        fault: Scenario | None = None,
+        self, webhook: Webhook, fault: Scenario | None = None
     ) -> asyncio.Task[DeliveryOutcome]:
-        task = asyncio.create_task(self.deliver_with(request_id, url, payload, fault))
+        task = asyncio.create_task(self.deliver_with(webhook, fault))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -160,6 +211,7 @@ class WebhookDispatcher:
         for task in self._tasks:
             task.cancel()
         self._held.clear()
+        self._latest_sent.clear()
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -208,7 +208,7 @@ async def test_concurrent_clients_get_exactly_one_outcome_per_job(
     # One attempt per job, delivered at the first try.
     async with mock.get("/_mock/webhooks") as response:
         attempts = await response.json()
-    per_job = Counter(attempt["request_id"] for attempt in attempts)
+    per_job = Counter(attempt["requestId"] for attempt in attempts)
     assert set(per_job) == set(acked) and set(per_job.values()) == {1}
     assert all(a["delivered"] and a["status"] == 200 and a["attempt"] == 1 for a in attempts)
 

@@ -44,7 +44,7 @@ async def post(mock: AppClient, path: str, body: Any) -> tuple[int, Any]:
 
 async def attempts_for(mock: AppClient, request_id: str) -> list[dict[str, Any]]:
     async with mock.get("/_mock/webhooks") as response:
-        return [a for a in await response.json() if a["request_id"] == request_id]
+        return [a for a in await response.json() if a["requestId"] == request_id]
 
 
 async def wait_for_attempts(
@@ -347,7 +347,7 @@ async def test_a_worker_killed_mid_job_fails_that_job_and_the_pool_recovers(
     assert await journal_statuses(mock) == {("/analyze", 200): 3}
     async with mock.get("/_mock/webhooks") as response:
         attempts = await response.json()
-    assert Counter(a["request_id"] for a in attempts if a["delivered"]) == {
+    assert Counter(a["requestId"] for a in attempts if a["delivered"]) == {
         warm["requestId"]: 1,
         ack["requestId"]: 1,
         again["requestId"]: 1,

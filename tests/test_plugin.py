@@ -133,6 +133,31 @@ def test_a_marker_sets_scenarios_for_the_whole_test(audjust_mock):
     assert len(audjust_mock.webhooks("dup")) == 4
 
 
+def test_a_webhook_is_found_by_request_id_in_whichever_sink_it_reached(audjust_mock):
+    audjust_mock.scenario("webhook_duplicate", times=2)
+    status, ack = post(audjust_mock, "resize", {
+        "targetLengthSeconds": 1,
+        "similarity": {"data": "~" * 3, "min": 32, "max": 126},
+        "boundaries": [0.0, 0.5],
+        "resultWebhook": audjust_mock.webhook_url("resizes"),
+    })
+    assert status == 200, ack
+    payload = audjust_mock.wait_for_webhook(ack["requestId"], timeout=60)
+    assert payload["requestId"] == ack["requestId"] and payload["success"] is True
+    deadline = time.monotonic() + 60
+    while len(audjust_mock.webhooks_for(ack["requestId"])) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert audjust_mock.webhooks_for(ack["requestId"]) == [payload, payload]
+    assert audjust_mock.webhooks_for(ack["requestId"], sink="default") == []
+    with pytest.raises(TimeoutError, match=r"reached sink 'default' in 0.1 s; .*'resizes': "):
+        audjust_mock.wait_for_webhook(ack["requestId"], timeout=0.1, sink="default")
+
+
+def test_waiting_for_a_request_that_sent_nothing_says_what_did_arrive(audjust_mock):
+    with pytest.raises(TimeoutError, match="no sink received anything"):
+        audjust_mock.wait_for_webhook("no-such-request", timeout=0.05)
+
+
 def test_scenarios_do_not_outlive_their_test(audjust_mock):
     status, body = post(audjust_mock, "resize", {})
     assert status == 400, body
@@ -166,6 +191,9 @@ async def test_the_app_fixture_works_with_aiohttp_client(audjust_mock_app, aioht
 """
 
 
+CLIENT_TEST_COUNT = CLIENT_TESTS.count("\ndef test_") + CLIENT_TESTS.count("\nasync def test_")
+
+
 def test_a_client_project_uses_the_plugin_without_importing_it(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_client=CLIENT_TESTS)
     pytester.makeini(
@@ -173,7 +201,19 @@ def test_a_client_project_uses_the_plugin_without_importing_it(pytester: pytest.
         "audjust_mock_seed = 3\n"
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=14)
+    result.assert_outcomes(passed=CLIENT_TEST_COUNT)
+
+
+def test_a_client_suite_runs_in_parallel_under_xdist(pytester: pytest.Pytester) -> None:
+    """Each xdist worker starts its own mock on its own port: the suite's tests, which assume a
+    mock reset for them alone, pass side by side."""
+    pytester.makepyfile(test_client=CLIENT_TESTS)
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=CLIENT_TEST_COUNT)
+    result.stdout.fnmatch_lines(["*2 workers*"])
 
 
 def test_unknown_fixture_songs_are_named_in_the_error(pytester: pytest.Pytester) -> None:

@@ -52,7 +52,9 @@ async def test_a_restart_keeps_results_and_owes_every_job_its_webhook(
     await receiver.wait_for(1)
     in_flight = await submit(first, receiver, "slow;seconds=300")
     undelivered = await submit(first, receiver, "webhook_delayed;seconds=300")
-    await asyncio.sleep(0.5)  # the third job finishes; its webhook waits
+    async with asyncio.timeout(30):  # the third job finishes; its webhook waits
+        while (await first.get(urlsplit(undelivered["resultUrl"]).path)).status != 200:
+            await asyncio.sleep(0.02)
     assert [p["requestId"] for p in receiver.received] == [done["requestId"]]
     await first.close()
 

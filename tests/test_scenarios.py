@@ -193,7 +193,9 @@ async def test_arming_for_another_key_leaves_this_one_alone(mock: AppClient) -> 
         ({"name": "slow", "route": "/elsewhere"}, "route must be one of"),
         ({"name": "bad_gateway", "params": {"processed": "x"}}, "must be a number"),
         ({"name": "source_download_fails", "route": "/resize"}, "not /resize"),
-        ({"scenario": "slow"}, '"name"'),
+        ({"count": 2}, '"name"'),
+        ({"scenario": "slow"}, "scenario is not a parameter of /_mock/scenarios"),
+        ({"name": "slow", "rout": "/resize"}, "did you mean route?"),
     ],
 )
 async def test_arming_nonsense_is_a_400(
@@ -277,10 +279,12 @@ async def test_latency_delays_the_answer(mock: AppClient) -> None:
 
 
 async def test_a_late_answer_from_before_a_reset_stays_out_of_the_journal(mock: AppClient) -> None:
-    late = asyncio.ensure_future(
-        send(mock, "/resize", TINY_RESIZE, with_scenario("latency;seconds=0.5"))
-    )
-    await asyncio.sleep(0.2)
+    async with mock.post("/_mock/scenarios", json={"name": "latency", "params": {"seconds": 0.5}}):
+        pass
+    late = asyncio.ensure_future(send(mock, "/resize", TINY_RESIZE))
+    async with asyncio.timeout(30):  # the request has begun once it has taken the scenario
+        while (await (await mock.get("/_mock/scenarios")).json())["armed"]:
+            await asyncio.sleep(0.01)
     async with mock.post("/_mock/reset"):
         pass
     assert (await late)[0] == 200
@@ -336,9 +340,12 @@ async def test_a_synchronous_resize_that_never_completes_answers_504_at_the_job_
     answer = asyncio.ensure_future(
         send(mock, "/resize", TINY_RESIZE, with_scenario("never_completes"))
     )
-    await asyncio.sleep(0.2)
+    await asyncio.wait([answer], timeout=0.2)
     assert not answer.done()
-    await advance(mock, 420)
+    async with asyncio.timeout(30):
+        while not answer.done():  # advancing before the job's wait began would not end it
+            await advance(mock, 420)
+            await asyncio.wait([answer], timeout=0.05)
     status, _, raw, _ = await answer
     failure = json.loads(raw)
     check_payload(failure)
@@ -418,14 +425,55 @@ async def test_delayed_webhooks_wait_for_mock_time(mock: AppClient, receiver: Re
     assert payload["requestId"] == ack["requestId"]
 
 
-async def test_out_of_order_webhooks_arrive_after_the_next_one(
+async def result_ready(mock: AppClient, ack: dict[str, Any]) -> None:
+    """Wait until the job behind `ack` has finished its work (its result is served)."""
+    async with asyncio.timeout(30):
+        while (await mock.session.get(ack["resultUrl"])).status != 200:
+            await asyncio.sleep(0.02)
+
+
+HELD = "webhook_out_of_order;seconds=3600"  # long enough that only a later webhook releases it
+
+
+async def test_a_held_webhook_follows_a_later_request_that_finished_first(
     mock: AppClient, receiver: Receiver
 ) -> None:
-    first = await queued(mock, "/resize", hooked(receiver), with_scenario("webhook_out_of_order"))
-    await asyncio.sleep(0.3)
-    second = await queued(mock, "/resize", hooked(receiver))
+    held = await queued(
+        mock, "/resize", hooked(receiver), with_scenario(f"slow;seconds=60, {HELD}")
+    )
+    later = await queued(mock, "/resize", hooked(receiver))
+    (first_in,) = await receiver.wait_for(1)
+    assert first_in["requestId"] == later["requestId"]
+    await advance(mock, 60)  # the held job now ends after the later webhook already went out
     payloads = await receiver.wait_for(2)
-    assert [p["requestId"] for p in payloads] == [second["requestId"], first["requestId"]]
+    assert [p["requestId"] for p in payloads] == [later["requestId"], held["requestId"]]
+
+
+async def test_a_held_webhook_waits_for_a_later_request_that_finishes_last(
+    mock: AppClient, receiver: Receiver
+) -> None:
+    held = await queued(mock, "/resize", hooked(receiver), with_scenario(HELD))
+    await result_ready(mock, held)
+    later = await queued(mock, "/resize", hooked(receiver), with_scenario("slow;seconds=60"))
+    await nothing_arrives(receiver)
+    await advance(mock, 60)
+    payloads = await receiver.wait_for(2)
+    assert [p["requestId"] for p in payloads] == [later["requestId"], held["requestId"]]
+
+
+async def test_a_webhook_for_an_earlier_request_does_not_release_a_held_one(
+    mock: AppClient, receiver: Receiver
+) -> None:
+    earlier = await queued(mock, "/resize", hooked(receiver), with_scenario("slow;seconds=60"))
+    held = await queued(mock, "/resize", hooked(receiver), with_scenario(HELD))
+    await result_ready(mock, held)
+    await advance(mock, 60)
+    (first_in,) = await receiver.wait_for(1)
+    assert first_in["requestId"] == earlier["requestId"]
+    later = await queued(mock, "/resize", hooked(receiver))
+    payloads = await receiver.wait_for(3)
+    order = [p["requestId"] for p in payloads]
+    assert order == [earlier["requestId"], later["requestId"], held["requestId"]]
 
 
 async def test_out_of_order_webhooks_go_out_anyway_when_nothing_follows(

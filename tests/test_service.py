@@ -387,7 +387,7 @@ async def test_retries_reach_a_receiver_that_fails_twice(
     _, ack = await post(mock, "/resize", {**body, "resultWebhook": receiver.url()})
     await receiver.wait_for(1)
     async with mock.get("/_mock/webhooks") as response:
-        attempts = [a for a in await response.json() if a["request_id"] == ack["requestId"]]
+        attempts = [a for a in await response.json() if a["requestId"] == ack["requestId"]]
     assert [(a["attempt"], a["status"], a["delivered"]) for a in attempts] == [
         (1, 503, False),
         (2, 503, False),
@@ -425,9 +425,10 @@ async def test_results_expire_after_thirty_days_of_mock_time(
 async def test_a_job_running_past_seven_minutes_fails(
     mock: AppClient, aiohttp_server: ServerFactory, receiver: Receiver
 ) -> None:
-    release = asyncio.Event()
+    release, asked = asyncio.Event(), asyncio.Event()
 
     async def stall(request: web.Request) -> web.Response:
+        asked.set()
         await release.wait()
         return web.Response(status=204)
 
@@ -436,7 +437,7 @@ async def test_a_job_running_past_seven_minutes_fails(
     stalling = await aiohttp_server(app)
     body = {"resultWebhook": receiver.url(), "sourceFileUrl": str(stalling.make_url("/stall.mp3"))}
     _, ack = await post(mock, "/analyze", body)
-    await asyncio.sleep(0.3)
+    await asyncio.wait_for(asked.wait(), 30)  # the job is running: downloading its source
     await mock.post("/_mock/clock/advance", json={"seconds": 421})
     (failure,) = await receiver.wait_for(1)
     release.set()

@@ -22,3 +22,17 @@ def test_the_oldest_sink_goes_when_there_are_too_many() -> None:
     assert sinks.received("sink-1") == [1] and sinks.received(f"sink-{MAX_SINKS}") == [MAX_SINKS]
     sinks.reset()
     assert sinks.received("sink-1") == []
+
+
+def test_one_requests_deliveries_are_found_in_any_sink_in_arrival_order() -> None:
+    sinks = WebhookSinks()
+    sinks.record("a", {"requestId": "r1", "n": 1})
+    sinks.record("b", {"requestId": "r2"})
+    sinks.record("b", {"requestId": "r1", "n": 2})
+    sinks.record("a", {"requestId": "r1", "n": 3})
+    sinks.record("a", ["not", "an", "object"])
+    assert [d.payload["n"] for d in sinks.deliveries_for("r1")] == [1, 2, 3]
+    assert [d.sink for d in sinks.deliveries_for("r1")] == ["a", "b", "a"]
+    assert [d.payload["n"] for d in sinks.deliveries_for("r1", sink="a")] == [1, 3]
+    assert sinks.deliveries_for("r3") == []
+    assert sinks.summary() == {"a": ["r1", "r1", None], "b": ["r2", "r1"]}

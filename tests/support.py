@@ -1,0 +1,50 @@
+"""Helpers shared by test files: a real `serve` process, and the shell blocks of a docs page."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def serve_process(*flags: str) -> Iterator[str]:
+    """`audjust-mock serve` as a user starts it, on a free port; yields its origin."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--workers", "1", *flags],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            found = re.search(r"listening on (http://\S+)", line)
+            assert found, f"serve printed {line!r}"
+            yield found.group(1)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def shell_blocks(page: Path) -> list[str]:
+    """The ```sh blocks of a Markdown page, in order."""
+    return re.findall(r"```sh\n(.*?)```", page.read_text(), re.S)
+
+
+def run_shell(script: str, env: dict[str, str], timeout: float = 120) -> str:
+    """Run `script` as a user would paste it into bash, stopping at the first failing command."""
+    finished = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    return finished.stdout

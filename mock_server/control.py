@@ -1,5 +1,6 @@
 """The routes beside the API: /_mock/* (health, the journal, webhook attempts, reset, the clock,
-keys, sinks, bundled songs, fault scenarios) and the contract at /openapi.json."""
+keys, sinks, bundled songs, fault scenarios), the API's contract at /openapi.json and the control
+routes' own at /_mock/openapi.json."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from mock_server import errors
 from mock_server.accounts import Plan
 from mock_server.handlers import read_json, read_json_object
 from mock_server.scenarios import CATALOGUE, Arming
-from mock_server.schemas import bundled_openapi
+from mock_server.schemas import bundled_openapi, control_openapi
 from mock_server.services import SERVICES
 
 
@@ -142,16 +143,25 @@ async def disarm_scenarios(request: web.Request) -> web.Response:
     return web.json_response({"success": True})
 
 
-async def openapi(request: web.Request) -> web.Response:
-    """The bundled document, with this mock's own origin as the first server."""
-    document = dict(bundled_openapi())
+def _served_here(request: web.Request, document: dict[str, Any]) -> web.Response:
+    """`document` with this mock's own origin as the first server."""
     here = {"url": f"{request.scheme}://{request.host}", "description": "This mock"}
-    document["servers"] = [here, *document["servers"]]
-    return web.json_response(document)
+    return web.json_response({**document, "servers": [here, *document["servers"]]})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The API's document, bundled."""
+    return _served_here(request, bundled_openapi())
+
+
+async def mock_openapi(request: web.Request) -> web.Response:
+    """The control routes' document: guarded like them, since it is under /_mock/."""
+    return _served_here(request, control_openapi())
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/_mock/openapi.json", mock_openapi)
     app.router.add_get("/_mock/health", health)
     app.router.add_get("/_mock/requests", requests)
     app.router.add_get("/_mock/webhooks", webhooks)

@@ -384,9 +384,14 @@ class Arming:
             raise ScenarioError(
                 'a scenario is an object with a "name" (or a NAME;param=value string)'
             )
-        params = item.get("params") or {}
-        if not isinstance(params, dict):
+        params = item.get("params")
+        if params is None:
+            params = {}
+        elif not isinstance(params, dict):
             raise ScenarioError("params must be an object")
+        for name, value in params.items():
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ScenarioError(f"parameter {name} must be a number or a string")
         parsed = Scenario.parse(item["name"])
         scenario = Scenario.named(parsed.fault, {**parsed.params, **params})
         count = item.get("count", default_count)

@@ -1,4 +1,5 @@
-"""The contract in `schemas/`: loading each JSON Schema and validating documents against it.
+"""The contract in `schemas/`: loading each JSON Schema and validating documents against it, and
+the two OpenAPI documents there (the API's, bundled with those schemas, and the control routes').
 
 References between files resolve offline through one registry keyed by each schema's `$id`.
 """
@@ -17,13 +18,21 @@ from referencing import Registry, Resource
 SCHEMA_DIR = Path(__file__).resolve().parent / "data" / "schemas"
 # Where a bundled OpenAPI document keeps what the files in `schemas/` hold.
 _COMPONENTS = "#/components/schemas/"
+# The files in `schemas/` that are OpenAPI documents; every other one is a JSON Schema.
+OPENAPI_DOCUMENTS = frozenset({"openapi", "control-openapi"})
+
+
+def schema_names() -> list[str]:
+    """The JSON Schemas in `schemas/`, by file stem, sorted."""
+    stems = (path.stem for path in SCHEMA_DIR.glob("*.json"))
+    return sorted(stem for stem in stems if stem not in OPENAPI_DOCUMENTS)
 
 
 @cache
 def _registry() -> Registry:
     resources = []
-    for path in sorted(SCHEMA_DIR.glob("*.json")):
-        document = json.loads(path.read_text())
+    for name in schema_names():
+        document = load_schema(name)
         if "$id" in document:
             resources.append((document["$id"], Resource.from_contents(document)))
     return Registry().with_resources(resources)
@@ -51,18 +60,23 @@ def bundled_openapi() -> dict[str, Any]:
     cannot follow references to sibling files (code generators, fuzzers, a browser)."""
     document = load_schema("openapi")
     inlined: dict[str, Any] = {}
-    for path in sorted(SCHEMA_DIR.glob("*.json")):
-        if path.stem == "openapi":
-            continue
-        schema = load_schema(path.stem)
+    for name in schema_names():
+        schema = load_schema(name)
         for key in ("$schema", "$id"):
             schema.pop(key)
         inlined.update(schema.pop("$defs", {}))
-        if path.stem != "common":
-            inlined[path.stem] = schema
+        if name != "common":
+            inlined[name] = schema
     document.setdefault("components", {})["schemas"] = inlined
     rewritten: dict[str, Any] = _rewrite_refs(document)
     return rewritten
+
+
+@cache
+def control_openapi() -> dict[str, Any]:
+    """`control-openapi.json`: the mock's own /_mock/* routes, which the live API does not have.
+    It refers to nothing outside itself, so it is served as it is stored."""
+    return load_schema("control-openapi")
 
 
 def _rewrite_refs(node: Any) -> Any:

@@ -6,10 +6,10 @@ import jsonschema
 import pytest
 from jsonschema import Draft202012Validator
 
-from mock_server.schemas import SCHEMA_DIR, load_schema, validate
+from mock_server.schemas import load_schema, schema_names, validate
 
-# openapi.json is an OpenAPI document, checked in test_openapi.py.
-NAMES = sorted(p.stem for p in SCHEMA_DIR.glob("*.json") if p.stem != "openapi")
+# The OpenAPI documents are checked in test_openapi.py and test_control_openapi.py.
+NAMES = schema_names()
 ID = "z7yzictf6uct4vo9f70buboy97pgstms"
 
 

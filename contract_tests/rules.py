@@ -10,6 +10,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from numpy.typing import NDArray
@@ -147,3 +148,32 @@ def matching_rules(credit_cost: int, minutes: float, rate: int) -> list[str]:
         f"{pricing(minutes, rate)}"
     )
     return rules
+
+
+# The reference's acknowledgement, to the letter: its example's message and its result URL shape
+# (`https://results.api.audjust.com/{requestId}/{name}`, a host apart from the API's).
+QUEUED_MESSAGE = "Request queued."
+
+
+def check_ack_literals(ack: dict[str, Any], api_base: str, names: Sequence[str]) -> None:
+    """The message, and one result URL per name at exactly `/{requestId}/{name}` on an origin
+    other than the API's."""
+    assert ack.get("message") == QUEUED_MESSAGE, (
+        f"the acknowledgement says {ack.get('message')!r}, the reference {QUEUED_MESSAGE!r}"
+    )
+    urls = ack["resultUrls"] if "resultUrls" in ack else [ack["resultUrl"]]
+    assert len(urls) == len(names), f"{len(urls)} result URLs for {len(names)} results"
+    api_origin = _origin(api_base)
+    for url, name in zip(urls, names, strict=True):
+        parts = urlsplit(url)
+        assert parts.path == f"/{ack['requestId']}/{name}", (
+            f"result URL {url} is not {{results base}}/{ack['requestId']}/{name}"
+        )
+        assert _origin(url) != api_origin, (
+            f"result URL {url} is on the API's own origin; the reference hosts results apart"
+        )
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc

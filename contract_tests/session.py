@@ -253,6 +253,7 @@ class Report:
     error_statuses: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     pricing: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     notes: list[str] = field(default_factory=list)
+    appended_text: dict[str, str] = field(default_factory=dict)  # listed message -> one seen
 
     def lines(self, budget: Budget) -> list[str]:
         lines = [f"target: {self.target}"]
@@ -260,6 +261,8 @@ class Report:
             lines.append(f"error {message!r}: HTTP {', '.join(map(str, sorted(statuses)))}")
         for operation, rules in sorted(self.pricing.items()):
             lines.append(f"pricing of {operation}: {' | '.join(sorted(rules))}")
+        for message, seen in sorted(self.appended_text.items()):
+            lines.append(f"finding: error {message!r} comes with text after it, e.g. {seen!r}")
         lines += self.notes
         lines.append(f"credits spent: {budget.spent} (limit {budget.max_credits})")
         return lines

@@ -11,10 +11,10 @@ from mock_server.schemas import validate
 COMPARED = ("duration", "tempo", "similarity", "boundaries")
 
 
-def test_analyze_ack_matches_schema(analysis: Analysis) -> None:
+def test_analyze_ack_matches_schema(analysis: Analysis, contract: Contract) -> None:
     ack = analysis.outcome.ack
     validate("queued-response", ack)
-    assert ack["resultUrl"].endswith(f"/{ack['requestId']}/analysis.json"), ack["resultUrl"]
+    rules.check_ack_literals(ack, contract.target.base_url, ["analysis.json"])
 
 
 def test_analyze_webhook_matches_schema(analysis: Analysis) -> None:

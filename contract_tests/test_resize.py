@@ -19,11 +19,11 @@ def resize(request: pytest.FixtureRequest) -> Resize:
     return done
 
 
-def test_resize_queued_ack_matches_schema(resize_queued: Resize) -> None:
+def test_resize_queued_ack_matches_schema(resize_queued: Resize, contract: Contract) -> None:
     assert resize_queued.outcome is not None
     ack = resize_queued.outcome.ack
     validate("queued-response", ack)
-    assert ack["resultUrl"].endswith(f"/{ack['requestId']}/resize.json"), ack["resultUrl"]
+    rules.check_ack_literals(ack, contract.target.base_url, ["resize.json"])
 
 
 def test_resize_answer_matches_schema(resize: Resize) -> None:

@@ -1,5 +1,10 @@
 """API keys, plans, pricing and the rolling 30-day credit ledger.
 
+The reference: "Queued requests in the last 30 days count against your credit limit (except for
+failed requests)". So a request's cost counts from the moment it is known (at once for resize and
+export, whose prices follow from the request; for analyze once the source's duration is read),
+is corrected when the job succeeds, and is released when it fails.
+
 The reference says durations are rounded up to the minute, yet all three of its examples fit
 max(1, round(minutes x rate)) instead (analyze 175.26 s with raw features -> 44, resize to 30 s
 -> 2, export of 68.5 s -> 1, where rounding up gives 45, 4 and 2). EXAMPLES is the default;
@@ -56,6 +61,19 @@ def credit_cost(operation: Operation, minutes: float, rule: PricingRule) -> int:
     if rule is PricingRule.DOCUMENTED:
         return max(1, math.ceil(minutes) * operation.rate)
     return max(1, math.floor(minutes * operation.rate + 0.5))
+
+
+def analyze_cost(duration_seconds: float, raw_features: bool, rule: PricingRule) -> int:
+    operation = Operation.ANALYZE_RAW if raw_features else Operation.ANALYZE
+    return credit_cost(operation, duration_seconds / 60, rule)
+
+
+def resize_cost(target_seconds: float, rule: PricingRule) -> int:
+    return credit_cost(Operation.RESIZE, target_seconds / 60, rule)
+
+
+def export_cost(output_seconds: float, rule: PricingRule) -> int:
+    return credit_cost(Operation.EXPORT, output_seconds / 60, rule)
 
 
 def mask_key(key: str) -> str:

@@ -1,4 +1,9 @@
-"""The application factory: routes, middlewares, and the services owned by cleanup contexts."""
+"""The application factory: routes, middlewares, and the services owned by cleanup contexts.
+
+The API app's cleanup context owns a second, small app on a port of its own: the results origin
+(`/{requestId}/{name}`), sharing the API's services. Whatever serves the API app (`serve`, the
+plugin, pytest-aiohttp's test client) gets the results listener with it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from mock_server import control, handlers
+from mock_server import control, handlers, results
 from mock_server.accounts import Accounts
 from mock_server.artifacts import ArtifactStore
 from mock_server.clock import MockClock
@@ -87,15 +92,39 @@ def _services_context(
                 sinks=WebhookSinks(),
                 scenarios=ScenarioBook(settings.scenarios),
             )
+            app[RESULTS_APP] = _results_app(app[SERVICES])
+            results_runner = web.AppRunner(app[RESULTS_APP], handle_signals=False)
+            await results_runner.setup()
+            await web.TCPSite(results_runner, settings.host, _results_port(settings)).start()
+            app[SERVICES].results_port = results_runner.addresses[0][1]
             try:
                 yield
             finally:
+                await results_runner.cleanup()
                 await runner.close()
                 await dispatcher.close()
                 if owned_dir:
                     shutil.rmtree(root, ignore_errors=True)
 
     return services
+
+
+RESULTS_APP = web.AppKey("results_app", web.Application)  # the second listener's app
+
+
+def _results_port(settings: Settings) -> int:
+    """The results listener's port: as configured, else the API's next one (any free one when
+    the API's is 0, as in tests)."""
+    if settings.results_port is not None:
+        return settings.results_port
+    return settings.port + 1 if settings.port else 0
+
+
+def _results_app(services: Services) -> web.Application:
+    app = web.Application(middlewares=[journal, error_envelope, inject_faults])
+    app[SERVICES] = services
+    app.router.add_get("/{request_id}/{name}", handlers.result, name=results.ROUTE_NAME)
+    return app
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -111,6 +140,5 @@ def create_app(settings: Settings | None = None) -> web.Application:
         ("/export", handlers.export),
     ):
         app.router.add_route("*", path, handler)
-    app.router.add_get("/results/{request_id}/{name}", handlers.result, name=handlers.RESULT_ROUTE)
     control.add_routes(app)
     return app

@@ -11,9 +11,9 @@ from aiohttp import web
 
 from mock_server import errors
 from mock_server.accounts import Plan
-from mock_server.handlers import read_json, read_json_object
+from mock_server.handlers import read_json, read_json_object, results_base
 from mock_server.scenarios import CATALOGUE, Arming
-from mock_server.schemas import bundled_openapi, control_openapi
+from mock_server.schemas import bundled_openapi, control_openapi, with_results_server
 from mock_server.services import SERVICES
 
 
@@ -149,9 +149,14 @@ def _served_here(request: web.Request, document: dict[str, Any]) -> web.Response
     return web.json_response({**document, "servers": [here, *document["servers"]]})
 
 
+def _results_here(request: web.Request) -> dict[str, str]:
+    """This mock's results origin as a server, by the same rule as the result URLs."""
+    return {"url": results_base(request), "description": "This mock's results listener"}
+
+
 async def openapi(request: web.Request) -> web.Response:
-    """The API's document, bundled."""
-    return _served_here(request, bundled_openapi())
+    """The API's document, bundled, with this mock first for the API and for the results."""
+    return _served_here(request, with_results_server(bundled_openapi(), _results_here(request)))
 
 
 async def mock_openapi(request: web.Request) -> web.Response:

@@ -1,6 +1,11 @@
-"""The documented error catalogue: one class per error, one envelope for all of them.
+"""The error catalogue: one class per error, one envelope for all of them.
 
-Messages start with the reference's own words so clients matching on them behave as in production.
+The reference lists six errors by message (method, key header, key, parameter, rate limit, usage).
+Those six are sent with exactly the listed text, so a client that matches on it behaves as it
+will live; what the mock knows beyond it (which parameter, which limit) goes in the `X-Mock-Detail`
+header and the journal. The reference gives messages, not whole bodies or statuses: the envelope
+and the statuses here are the mock's inference and choice. Errors it does not list (invalid values,
+malformed JSON, unknown routes) are the mock's own, worded `message: detail`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ USAGE_EXCEEDED = "Usage limit exceeded"
 NOT_FOUND = "Not found"
 FORBIDDEN = "Forbidden"
 ALLOW_POST = {"Allow": "POST"}  # RFC 9110: a 405 names the methods that are allowed
+DETAIL_HEADER = "X-Mock-Detail"  # the mock's explanation of a listed error, beside its bare text
+MAX_DETAIL_CHARS = 1000
 TOO_LARGE = "Request body too large"
 INTERNAL = "Internal error in audjust-mock"
 
@@ -30,28 +37,50 @@ def error_body(message: str) -> dict[str, Any]:
 class ApiError(Exception):
     status = 400
     message = ""
+    listed = False  # one of the six errors the reference lists by message
 
     def __init__(self, detail: str = "", headers: dict[str, str] | None = None) -> None:
         text = f"{self.message}: {detail}" if detail else self.message
         super().__init__(text)
         self.text = text
+        self.detail = detail
         self.headers = headers or {}
+
+    def wire_message(self, explain: bool) -> str:
+        """The `message` sent: a listed error's exact text unless `explain`, else the text with
+        the detail after it."""
+        return self.text if explain or not self.listed else self.message
+
+    def wire_headers(self) -> dict[str, str]:
+        if not self.detail:
+            return self.headers
+        return {**self.headers, DETAIL_HEADER: header_safe(self.detail)}
+
+
+def header_safe(text: str) -> str:
+    """`text` as one header line: printable ASCII (anything else escaped), bounded."""
+    flat = " ".join(text.split())
+    return flat.encode("unicode_escape").decode("ascii")[:MAX_DETAIL_CHARS]
 
 
 class InvalidMethod(ApiError):
     status, message = 405, INVALID_METHOD
+    listed = True
 
 
 class MissingKey(ApiError):
     status, message = 401, MISSING_KEY
+    listed = True
 
 
 class InvalidKey(ApiError):
     status, message = 403, INVALID_KEY
+    listed = True
 
 
 class MissingParameter(ApiError):
     status, message = 400, MISSING_PARAMETER
+    listed = True
 
 
 class InvalidParameter(ApiError):
@@ -64,10 +93,12 @@ class MalformedJson(ApiError):
 
 class RateLimited(ApiError):
     status, message = 429, RATE_LIMITED
+    listed = True
 
 
 class UsageExceeded(ApiError):
     status, message = 402, USAGE_EXCEEDED
+    listed = True
 
 
 class Forbidden(ApiError):

@@ -109,7 +109,7 @@ def _choose(request: web.Request, route: str) -> list[Scenario]:
 
 @web.middleware
 async def inject_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
-    route = route_of(request.path)
+    route = route_of(request.path, request.match_info.route.name)
     if route is None:
         return await handler(request)
     chosen = _choose(request, route)

@@ -1,7 +1,8 @@
 """The three API endpoints and the result URLs, thin: parse, hand to the jobs, answer.
 
-Every API request passes the same gate in the documented order: method, key, rate limit, JSON,
-parameters (in the handler), then usage.
+Every API request passes the same gate: method, key, rate limit, JSON, parameters (in the
+handler), then usage. The reference lists these errors but not their order or statuses; the order
+and the statuses are the mock's choice.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from mock_server import errors
+from mock_server.accounts import export_cost, resize_cost
 from mock_server.audio.errors import EngineValidationError
-from mock_server.audio.export import parse_segments_groups
+from mock_server.audio.export import output_seconds, parse_segments_groups
 from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
 from mock_server.faults import SCENARIOS
 from mock_server.jobs import Job, JobContext, JobFailed, failure_payload
 from mock_server.jsonbody import loads_strict
+from mock_server.results import ANALYSIS, RESIZE, export_name, result_url
 from mock_server.services import SERVICES, Services
 from mock_server.sources import validate_source_url
 
@@ -28,7 +32,6 @@ KEY_HEADER = "X-API-Key"
 PARSED_BODY = web.RequestKey("parsed_body", dict[str, Any])  # parsed once, read by the journal
 # The job a request queued or whose result it fetched, for the journal.
 REQUEST_ID = web.RequestKey("request_id", str)
-RESULT_ROUTE = "result"
 ApiHandler = Callable[[web.Request, "Call"], Awaitable[web.Response]]
 
 
@@ -64,10 +67,6 @@ class Call:
         if self.services.accounts.is_exhausted(self.key, self.services.clock.now()):
             raise errors.UsageExceeded("this key's plan has no credits left in the last 30 days")
 
-    def base_url(self) -> str:
-        configured = self.services.settings.public_url
-        return (configured or f"{self.request.scheme}://{self.request.host}").rstrip("/")
-
     def new_job(self, webhook: str | None, source_url: str | None = None) -> Job:
         request_id = self.services.ids.next()
         self.request[REQUEST_ID] = request_id
@@ -82,7 +81,19 @@ class Call:
 
     def context(self) -> JobContext:
         settings = self.services.settings
-        return JobContext(self.base_url(), settings.pricing, settings.decode_limits)
+        return JobContext(results_base(self.request), settings.pricing, settings.decode_limits)
+
+
+def results_base(request: web.Request) -> str:
+    """Where result URLs point, for a client that sent `request`: --results-url, else the host
+    it addressed (or --public-url's) on the results listener's port. The one rule for the URLs
+    in payloads and the results server in the served OpenAPI document."""
+    services = request.app[SERVICES]
+    settings = services.settings
+    if settings.results_url:
+        return settings.results_url.rstrip("/")
+    api = URL(settings.public_url) if settings.public_url else request.url
+    return str(api.origin().with_port(services.results_port)).rstrip("/")
 
 
 async def read_json(request: web.Request) -> Any:
@@ -164,7 +175,7 @@ async def analyze(request: web.Request, call: Call) -> web.Response:
     context = call.context()
     runner = call.services.jobs
     runner.submit(job, lambda j: runner.analyze(j, "raw_features" in features, context))
-    return _queued(job, resultUrl=f"{context.base_url}/results/{job.request_id}/analysis.json")
+    return _queued(job, resultUrl=result_url(context.results_base, job.request_id, ANALYSIS))
 
 
 @api_endpoint
@@ -192,8 +203,9 @@ async def resize(request: web.Request, call: Call) -> web.Response:
             call.key, job.request_id, int(payload["creditCost"]), job.created_at
         )
         return web.json_response(payload)
-    runner.submit(job, lambda j: runner.resize(j, parsed, context))
-    return _queued(job, resultUrl=f"{context.base_url}/results/{job.request_id}/resize.json")
+    credits = resize_cost(parsed.target_seconds, context.pricing)
+    runner.submit(job, lambda j: runner.resize(j, parsed, context), credits)
+    return _queued(job, resultUrl=result_url(context.results_base, job.request_id, RESIZE))
 
 
 @api_endpoint
@@ -211,11 +223,12 @@ async def export(request: web.Request, call: Call) -> web.Response:
     job = call.new_job(webhook, source)
     context = call.context()
     urls = [
-        f"{context.base_url}/results/{job.request_id}/export_{n}.{fmt.extension}"
+        result_url(context.results_base, job.request_id, export_name(n, fmt))
         for n in range(1, len(groups) + 1)
     ]
     runner = call.services.jobs
-    runner.submit(job, lambda j: runner.export(j, groups, fmt, urls, context))
+    credits = export_cost(output_seconds(groups), context.pricing)
+    runner.submit(job, lambda j: runner.export(j, groups, fmt, urls, context), credits)
     return _queued(job, resultUrls=urls)
 
 

@@ -21,15 +21,23 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ParamSpec, TypeVar
 
-from mock_server.accounts import Accounts, Operation, PricingRule, credit_cost
+from mock_server.accounts import (
+    Accounts,
+    PricingRule,
+    analyze_cost,
+    export_cost,
+    resize_cost,
+)
 from mock_server.artifacts import ArtifactStore
 from mock_server.audio.analysis import analyze_bytes
+from mock_server.audio.decode import probe_duration
 from mock_server.audio.errors import AudioEngineError
 from mock_server.audio.export import ExportedFile, ExportFailure, SegmentGroups, export_bytes
 from mock_server.audio.resize import ResizeInput, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.clock import MockClock
 from mock_server.ledger import JobLedger, OwedJob
+from mock_server.results import ANALYSIS, RESIZE, export_name
 from mock_server.scenarios import Fault, Phase, Scenario
 from mock_server.sources import SourceError, SourceFetcher
 from mock_server.webhooks import Webhook, WebhookDispatcher
@@ -84,12 +92,14 @@ class Job:
 class JobContext:
     """What a job's work needs: where results go and how they are priced."""
 
-    base_url: str
+    results_base: str
     pricing: PricingRule
     decode_limits: DecodeLimits
 
 
 def failure_payload(request_id: str, source_url: str | None, message: str) -> dict[str, Any]:
+    """The failure webhook. The reference says a failure is notified but shows no payload: this
+    shape (`success: false`, a `message`, `creditCost: 0`) is the mock's inference."""
     payload: dict[str, Any] = {"requestId": request_id, "success": False, "message": message}
     if source_url is not None:
         payload["sourceFileUrl"] = source_url
@@ -155,7 +165,16 @@ class JobRunner:
                 "Internal error: the worker processing this request stopped."
             ) from error
 
-    def submit(self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]]) -> None:
+    def submit(
+        self,
+        job: Job,
+        work: Callable[[Job], Awaitable[dict[str, Any]]],
+        credits: int | None = None,
+    ) -> None:
+        """Queue `job`; `credits`, when its price is known already, count against its key's
+        limit from now on, as queued requests do (released if it fails)."""
+        if credits is not None:
+            self.accounts.charge(job.key, job.request_id, credits, job.created_at)
         self.jobs[job.request_id] = job
         if len(self.jobs) > KEPT_JOBS:
             del self.jobs[next(iter(self.jobs))]
@@ -286,16 +305,19 @@ class JobRunner:
 
     async def analyze(self, job: Job, raw: bool, context: JobContext) -> dict[str, Any]:
         data = await self._source(job)
+        declared = await asyncio.to_thread(probe_duration, data)
+        if declared is not None and job.state is JobState.RUNNING:  # its price is known now
+            estimate = analyze_cost(declared, raw, context.pricing)
+            self.accounts.charge(job.key, job.request_id, estimate, job.created_at)
         result = await self.compute(analyze_bytes, data, raw, context.decode_limits)
-        operation = Operation.ANALYZE_RAW if raw else Operation.ANALYZE
         payload = {
             "requestId": job.request_id,
             "sourceFileUrl": job.source_url,
             "result": result,
             "success": True,
-            "creditCost": credit_cost(operation, result["duration"] / 60, context.pricing),
+            "creditCost": analyze_cost(result["duration"], raw, context.pricing),
         }
-        self.artifacts.put_json(job.request_id, "analysis.json", payload, self.expires_at(job))
+        self.artifacts.put_json(job.request_id, ANALYSIS, payload, self.expires_at(job))
         return payload
 
     async def resize(self, job: Job, request: ResizeInput, context: JobContext) -> dict[str, Any]:
@@ -304,11 +326,9 @@ class JobRunner:
             "requestId": job.request_id,
             "result": result,
             "success": True,
-            "creditCost": credit_cost(
-                Operation.RESIZE, request.target_seconds / 60, context.pricing
-            ),
+            "creditCost": resize_cost(request.target_seconds, context.pricing),
         }
-        self.artifacts.put_json(job.request_id, "resize.json", payload, self.expires_at(job))
+        self.artifacts.put_json(job.request_id, RESIZE, payload, self.expires_at(job))
         return payload
 
     async def export(
@@ -333,7 +353,7 @@ class JobRunner:
         seconds = 0.0
         for number, (outcome, url) in enumerate(zip(outcomes, urls, strict=True), start=1):
             if isinstance(outcome, ExportedFile):
-                name = f"export_{number}.{fmt.extension}"
+                name = export_name(number, fmt)
                 self.artifacts.put_file(job.request_id, name, outcome.data, self.expires_at(job))
                 seconds += outcome.duration_seconds
             else:
@@ -346,5 +366,5 @@ class JobRunner:
             "resultUrls": urls,
             "failures": failures,
             "success": True,
-            "creditCost": credit_cost(Operation.EXPORT, seconds / 60, context.pricing),
+            "creditCost": export_cost(seconds, context.pricing),
         }

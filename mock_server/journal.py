@@ -19,6 +19,7 @@ class JournalEntry:
     duration_ms: float
     scenarios: tuple[str, ...] = ()  # the fault scenarios this request got
     request_id: str | None = None  # the job it queued, or whose result it fetched
+    detail: str | None = None  # the mock's explanation of an error (its X-Mock-Detail)
 
     def to_json(self) -> dict[str, Any]:
         """The control API's shape: camelCase, as the API's own payloads are."""
@@ -32,6 +33,7 @@ class JournalEntry:
             "at": self.at,
             "durationMs": self.duration_ms,
             "scenarios": list(self.scenarios),
+            "detail": self.detail,
         }
 
 

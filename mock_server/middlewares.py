@@ -12,9 +12,10 @@ from aiohttp import web
 from mock_server import errors
 from mock_server.accounts import mask_key
 from mock_server.faults import NO_ANSWER, SCENARIOS
-from mock_server.handlers import KEY_HEADER, PARSED_BODY, REQUEST_ID, RESULT_ROUTE
+from mock_server.handlers import KEY_HEADER, PARSED_BODY, REQUEST_ID
 from mock_server.journal import JournalEntry
 from mock_server.jsonbody import loads_strict
+from mock_server.results import ROUTE_NAME as RESULT_ROUTE
 from mock_server.scenarios import API_ROUTES
 from mock_server.services import SERVICES
 from mock_server.sources import is_loopback_host
@@ -39,6 +40,12 @@ def _error_response(
     return web.json_response(errors.error_body(message), status=status, headers=headers)
 
 
+def _api_error_response(request: web.Request, error: errors.ApiError) -> web.Response:
+    """A listed error's bare text on the API; the control routes, the mock's own, explain."""
+    explain = request.path.startswith("/_mock/")
+    return _error_response(error.status, error.wire_message(explain), error.wire_headers())
+
+
 def _too_large(request: web.Request) -> web.Response:
     limit = request.app[SERVICES].settings.max_body_bytes
     return _error_response(413, f"{errors.TOO_LARGE}: the limit is {limit} bytes")
@@ -49,15 +56,14 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     try:
         return await handler(request)
     except errors.ApiError as error:
-        return _error_response(error.status, error.text, error.headers)
+        return _api_error_response(request, error)
     except web.HTTPRequestEntityTooLarge:
         return _too_large(request)
     except web.HTTPMethodNotAllowed as refusal:
-        return _error_response(
-            405,
-            f"{errors.INVALID_METHOD}: {request.method} is not allowed here",
-            {"Allow": refusal.headers["Allow"]},
+        refused = errors.InvalidMethod(
+            f"{request.method} is not allowed here", headers={"Allow": refusal.headers["Allow"]}
         )
+        return _api_error_response(request, refused)
     except web.HTTPNotFound:
         return _error_response(404, f"{errors.NOT_FOUND}: {request.path}")
     except web.HTTPException as error:
@@ -134,6 +140,7 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
             duration_ms=(time.perf_counter() - started) * 1000,
             scenarios=tuple(s.describe() for s in request.get(SCENARIOS, ())),
             request_id=request.get(REQUEST_ID),
+            detail=response.headers.get(errors.DETAIL_HEADER),
         ),
         generation,
     )

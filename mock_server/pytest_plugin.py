@@ -6,6 +6,7 @@ Registered through the `pytest11` entry point, so a project that installs audjus
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -71,6 +72,7 @@ class AudjustMock:
     def __init__(self, server: MockServer, api_key: str) -> None:
         self._server = server
         self.base_url = server.base_url
+        self.results_url = server.results_url  # result URLs start here, not at base_url
         self.api_key = api_key
         self.clock = MockClock(self)
 
@@ -217,4 +219,4 @@ def audjust_mock(
 @pytest.fixture
 def audjust_mock_app(pytestconfig: pytest.Config) -> web.Application:
     """The aiohttp application itself, for pytest-aiohttp's `aiohttp_client`."""
-    return create_app(_settings(pytestconfig))
+    return create_app(dataclasses.replace(_settings(pytestconfig), port=0))

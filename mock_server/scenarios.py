@@ -14,8 +14,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from mock_server.results import ROUTE_NAME as RESULT_ROUTE_NAME
+
 API_ROUTES = frozenset({"/analyze", "/resize", "/export"})
-RESULTS_ROUTE = "/results"
+RESULTS_ROUTE = "/results"  # how scenarios name result downloads, wherever they are served
 SOURCE_ROUTES = frozenset({"/analyze", "/export"})
 EVERY_ROUTE = API_ROUTES | {RESULTS_ROUTE}
 HEADER = "X-Mock-Scenario"
@@ -346,11 +348,12 @@ class Scenario:
         return route in self.spec.routes
 
 
-def route_of(path: str) -> str | None:
-    """The route a scenario can target: an API path or the results prefix."""
+def route_of(path: str, route_name: str | None = None) -> str | None:
+    """The route a scenario can target: an API path, or `/results` for any result download
+    (the results listener's route is named `results.ROUTE_NAME`)."""
     if path in API_ROUTES:
         return path
-    if path.startswith(RESULTS_ROUTE + "/"):
+    if route_name == RESULT_ROUTE_NAME:
         return RESULTS_ROUTE
     return None
 

@@ -20,6 +20,8 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "data" / "schemas"
 _COMPONENTS = "#/components/schemas/"
 # The files in `schemas/` that are OpenAPI documents; every other one is a JSON Schema.
 OPENAPI_DOCUMENTS = frozenset({"openapi", "control-openapi"})
+# The results origin's one path in `openapi.json`, with servers of its own (not the API's).
+RESULTS_PATH = "/{requestId}/{name}"
 
 
 def schema_names() -> list[str]:
@@ -70,6 +72,15 @@ def bundled_openapi() -> dict[str, Any]:
     document.setdefault("components", {})["schemas"] = inlined
     rewritten: dict[str, Any] = _rewrite_refs(document)
     return rewritten
+
+
+def with_results_server(document: dict[str, Any], server: dict[str, str]) -> dict[str, Any]:
+    """`document` (the API's, bundled or not) with `server` first among the results path's
+    servers; `document` itself is left as it is, since `bundled_openapi()` is shared."""
+    paths = document["paths"]
+    results = paths[RESULTS_PATH]
+    served = {**results, "servers": [server, *results["servers"]]}
+    return {**document, "paths": {**paths, RESULTS_PATH: served}}
 
 
 @cache

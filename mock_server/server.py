@@ -16,6 +16,7 @@ from aiohttp import web
 from mock_server.accounts import Plan, PricingRule
 from mock_server.app import create_app
 from mock_server.scenarios import Arming, Scenario, ScenarioError
+from mock_server.services import SERVICES
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode, is_loopback_host
 
@@ -91,7 +92,26 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY[:PLAN]",
         help="accept this key (plan: free, starter, plus, mega, enterprise); repeatable",
     )
-    parser.add_argument("--public-url", default=_env("public_url"))
+    parser.add_argument(
+        "--public-url",
+        default=_env("public_url"),
+        help="public base of the API origin, when clients reach it through a proxy or a "
+        "container's published port; result URLs use its host unless --results-url is given",
+    )
+    parser.add_argument(
+        "--results-port",
+        type=int,
+        default=int(_env("results_port") or -1),
+        help="port of the results origin, served beside the API because the reference's "
+        "result URLs are on a host of their own (default: the API's port + 1; any free port "
+        "if --port is 0)",
+    )
+    parser.add_argument(
+        "--results-url",
+        default=_env("results_url"),
+        help="public base written into result URLs (default: the host the client addressed, "
+        "on the results port)",
+    )
     parser.add_argument("--data-dir", type=Path, default=_env("data_dir"))
     seed = _env("seed")
     parser.add_argument("--seed", type=int, default=int(seed) if seed else None)
@@ -118,7 +138,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--rate-limit",
         type=int,
         default=int(_env("rate_limit", "100") or 100),
-        help="requests per rolling minute per key (the live API: 100)",
+        help="requests per minute per key (the reference: currently 100 a minute; that the "
+        "minute rolls is the mock's choice)",
     )
     parser.add_argument(
         "--sources",
@@ -158,6 +179,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         port=args.port,
         api_keys=tuple(args.api_keys) if args.api_keys else Settings().api_keys,
         public_url=args.public_url,
+        results_port=None if args.results_port < 0 else args.results_port,
+        results_url=args.results_url,
         data_dir=args.data_dir,
         seed=args.seed,
         workers=args.workers,
@@ -182,10 +205,17 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     port = runner.addresses[0][1]  # the real one when --port 0 asked for any free port
-    print(f"audjust-mock listening on http://{settings.host}:{port}", flush=True)
+    results_port = runner.app[SERVICES].results_port
+    print(
+        f"audjust-mock listening on http://{settings.host}:{port} "
+        f"(results on http://{settings.host}:{results_port})",
+        flush=True,
+    )
     if announce_default_key:
         print(
-            f"no --api-key given: accepting the documented default key {DEFAULT_KEY!r}", flush=True
+            f"no --api-key given: accepting the mock's default key {DEFAULT_KEY!r} "
+            "(the live API takes only keys from its portal)",
+            flush=True,
         )
     if not is_loopback_host(settings.host) and settings.admin_token is None:
         print(

@@ -23,7 +23,8 @@ ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 class RequestIds:
-    """32-character [a-z0-9] ids like the live API's; a seed makes the sequence reproducible."""
+    """32-character [a-z0-9] ids, the shape of the reference's examples; a seed makes the sequence
+    reproducible."""
 
     def __init__(self, seed: int | None) -> None:
         self.seed = seed
@@ -51,6 +52,7 @@ class Services:
     ids: RequestIds
     sinks: WebhookSinks
     scenarios: ScenarioBook
+    results_port: int = 0  # where the results listener was bound
 
     def reset(self) -> None:
         """Back to a fresh start: what a test wants between tests."""

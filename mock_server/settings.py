@@ -18,7 +18,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     api_keys: tuple[tuple[str, Plan], ...] = ((DEFAULT_KEY, Plan.ENTERPRISE),)
-    public_url: str | None = None  # None: result URLs use the origin the client addressed
+    public_url: str | None = None  # the API origin's public base; None: the one the client used
+    results_port: int | None = None  # the results listener; None: the API's port + 1 (0: any)
+    results_url: str | None = None  # public base of result URLs; None: the API host, results port
     data_dir: Path | None = None  # None: a temporary folder removed at exit
     seed: int | None = None
     workers: int = 2

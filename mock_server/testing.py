@@ -11,6 +11,7 @@ from aiohttp import web
 
 from mock_server.app import create_app
 from mock_server.background import BackgroundLoop
+from mock_server.services import SERVICES
 from mock_server.settings import Settings
 
 T = TypeVar("T")
@@ -35,11 +36,14 @@ class MockServer:
         self._runner: web.AppRunner | None = None
         self._loop: BackgroundLoop | None = None
         self.base_url = ""
+        self.results_url = ""  # the results origin, a listener of its own as live
 
     def start(self) -> MockServer:
         self._loop = BackgroundLoop("audjust-mock-server")
         serving = serve_app(self.app, self.settings.host, self.settings.port)
         self._runner, self.base_url = self._loop.run(serving, timeout=60)
+        results_port = self.call(lambda: self.app[SERVICES].results_port)
+        self.results_url = f"http://{self.settings.host}:{results_port}"
         return self
 
     def call(self, action: Callable[[], T]) -> T:

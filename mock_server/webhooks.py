@@ -1,5 +1,8 @@
 """Webhook delivery: best effort, retried, every attempt recorded; one task per delivery.
 
+The reference promises only "best effort" delivery; the number of attempts, the backoff and the
+timeout are the mock's choices (Settings and `serve` flags).
+
 A task per delivery is what keeps one slow receiver from delaying another. Delivery scenarios
 (duplicate, delayed, out of order, dropped) are applied here, around the same attempts.
 """

@@ -106,7 +106,8 @@ async def files(aiohttp_server: ServerFactory, song_mp3: bytes) -> FileServer:
     return FileServer(await aiohttp_server(app), downloads)
 
 
-FAST = Settings(workers=1, webhook_backoff_seconds=(0.05,), webhook_timeout_seconds=5.0)
+# port 0: each test's results listener on a free port too (test clients choose the API's).
+FAST = Settings(port=0, workers=1, webhook_backoff_seconds=(0.05,), webhook_timeout_seconds=5.0)
 
 
 @pytest.fixture

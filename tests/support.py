@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mock_server import errors
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,3 +50,23 @@ def run_shell(script: str, env: dict[str, str], timeout: float = 120) -> str:
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
     return finished.stdout
+
+
+# The six errors the reference lists, by their exact text.
+LISTED_MESSAGES = (
+    errors.INVALID_METHOD,
+    errors.MISSING_KEY,
+    errors.INVALID_KEY,
+    errors.MISSING_PARAMETER,
+    errors.RATE_LIMITED,
+    errors.USAGE_EXCEEDED,
+)
+
+
+def explained(message: str, detail: str | None) -> str:
+    """An error's message with the mock's `X-Mock-Detail` after it, for matching a detail; a
+    listed error's message must be exactly the listed text."""
+    for listed in LISTED_MESSAGES:
+        if message.startswith(listed):
+            assert message == listed, f"{message!r} is not the listed text {listed!r}"
+    return f"{message}: {detail}" if detail and message in LISTED_MESSAGES else message

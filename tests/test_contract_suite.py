@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from contract_tests import rules
+from mock_server.services import SERVICES
 from tests.conftest import AppClient, ServerFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,26 +44,40 @@ def reword_the_missing_key_error(request: web.Request, sent: dict[str, Any], ans
         answer["message"] = "API key required"
 
 
+def explain_the_invalid_key_error(request: web.Request, sent: dict[str, Any], answer: Any) -> None:
+    """Not a failure: text after a listed message is reported as a finding."""
+    if answer.get("message") == "Invalid API Key":
+        answer["message"] = "Invalid API Key: revoked or deleted"
+
+
 def drop_the_export_ack_message(request: web.Request, sent: dict[str, Any], answer: Any) -> None:
     if request.path == "/export" and "resultUrls" in answer:
         del answer["message"]
+
+
+def reword_the_analyze_ack(request: web.Request, sent: dict[str, Any], answer: Any) -> None:
+    if request.path == "/analyze" and answer.get("message") == "Request queued.":
+        answer["message"] = "Request queued"
 
 
 BREAKERS = (
     misreport_a_segment,
     shorten_the_hosted_similarity,
     reword_the_missing_key_error,
+    explain_the_invalid_key_error,
     drop_the_export_ack_message,
+    reword_the_analyze_ack,
 )
 
 
-async def breaking_proxy(aiohttp_server: ServerFactory, upstream: str) -> str:
+async def breaking_proxy(aiohttp_server: ServerFactory, upstream: list[str]) -> str:
+    """A proxy to `upstream[0]` (set once the target is up) that breaks answers."""
     session = aiohttp.ClientSession()
 
     async def forward(request: web.Request) -> web.Response:
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
-        url = upstream + request.path_qs
+        url = upstream[0] + request.path_qs
         async with session.request(request.method, url, headers=headers, data=body) as answer:
             payload, content_type, status = await answer.read(), answer.content_type, answer.status
         if content_type == "application/json":
@@ -104,13 +120,20 @@ async def run_suite(tmp_path: Path, *args: str) -> tuple[int, dict[str, str], st
 
 
 async def test_a_broken_target_fails_the_promises_it_breaks(
-    mock: AppClient, aiohttp_server: ServerFactory, tmp_path: Path
+    make_mock: Callable[..., Awaitable[AppClient]], aiohttp_server: ServerFactory, tmp_path: Path
 ) -> None:
-    proxy = await breaking_proxy(aiohttp_server, str(mock.make_url("")).rstrip("/"))
+    """Both origins go through the breaking proxy: the API, and the results the mock is told
+    (with --results-url) to announce at a second proxy."""
+    results_upstream: list[str] = []
+    results_proxy = await breaking_proxy(aiohttp_server, results_upstream)
+    mock = await make_mock(results_url=results_proxy)
+    results_upstream.append(f"http://127.0.0.1:{mock.app[SERVICES].results_port}")
+    proxy = await breaking_proxy(aiohttp_server, [str(mock.make_url("")).rstrip("/")])
     code, outcomes, output = await run_suite(tmp_path, "--base-url", proxy, "--api-key", "test-key")
     failed = {name for name, outcome in outcomes.items() if outcome != "passed"}
     assert code == 1, output
     assert failed == {
+        "test_analyze::test_analyze_ack_matches_schema",
         "test_resize::test_segments_lie_on_the_boundaries[sync]",
         "test_resize::test_sync_and_queued_forms_agree",
         "test_analyze::test_analysis_result_url_serves_the_webhook_payload",
@@ -122,6 +145,11 @@ async def test_a_broken_target_fails_the_promises_it_breaks(
     }, output
     assert "segmentsSeconds says" in output
     assert "expected a message starting 'Missing API key header'" in output
+    assert "'Request queued.' was expected" in output
+    assert (
+        "finding: error 'Invalid API Key' comes with text after it, "
+        "e.g. 'Invalid API Key: revoked or deleted'"
+    ) in output
 
 
 async def test_calls_beyond_the_credit_budget_are_skipped_with_the_reason(
@@ -168,3 +196,28 @@ async def test_webhooks_can_come_through_a_forwarding_url(tmp_path: Path) -> Non
     assert code == 0, output
     assert outcomes["test_analyze::test_analyze_webhook_matches_schema"] == "passed"
     assert set(outcomes.values()) == {"passed"}, output
+
+
+ACK = {"success": True, "message": "Request queued.", "requestId": "a" * 32}
+
+
+@pytest.mark.parametrize(
+    ("ack", "complaint"),
+    [
+        ({**ACK, "resultUrl": f"http://api.test/{'a' * 32}/analysis.json"}, "API's own origin"),
+        ({**ACK, "resultUrl": f"http://r.test/results/{'a' * 32}/analysis.json"}, "is not"),
+        ({**ACK, "resultUrl": f"http://r.test/{'a' * 32}/resize.json"}, "is not"),
+        (
+            {**ACK, "message": "Queued.", "resultUrl": f"http://r.test/{'a' * 32}/analysis.json"},
+            "says 'Queued.'",
+        ),
+    ],
+)
+def test_the_ack_literals_are_pinned(ack: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(AssertionError, match=complaint):
+        rules.check_ack_literals(ack, "http://api.test", ["analysis.json"])
+    rules.check_ack_literals(
+        {**ACK, "resultUrl": f"http://r.test/{'a' * 32}/analysis.json"},
+        "http://api.test",
+        ["analysis.json"],
+    )

@@ -323,6 +323,7 @@ def test_a_wrong_answer_fails_validation() -> None:
         "at": 1.0,
         "durationMs": 0.5,
         "scenarios": [],
+        "detail": "similarity",
     }
     check_answer("GET", "/_mock/requests", 200, "application/json", json.dumps([entry]).encode())
     entry["request_id"] = entry.pop("requestId")

@@ -1,10 +1,12 @@
 """Fuzzing: schemathesis against the mock's own /openapi.json, every operation.
 
-The mock runs on a free loopback port for the module. Schemathesis loads the document the mock
-serves at /openapi.json, generates valid and invalid requests for every operation (its examples,
-coverage and fuzzing phases, derandomized and bounded) and checks each response against that same
-document: no 5xx, every status documented, every body and content type as documented, invalid
-requests refused, the API key enforced.
+The mock runs on free loopback ports for the module: one for the API, one for the results origin.
+Schemathesis loads the document the mock serves at /openapi.json, which names this mock first both
+for the API and on the results path's own servers, and sends each operation to its origin. It
+generates valid and invalid requests for every operation (its examples, coverage and fuzzing
+phases, derandomized and bounded) and checks each response against that same document: no 5xx,
+every status documented, every body and content type as documented, invalid requests refused, the
+API key enforced.
 
 Three adjustments keep the run fast, offline and deep, each applied to a generated case before it
 is sent and each mapping a value the mock accepts to another it accepts:
@@ -12,7 +14,7 @@ is sent and each mapping a value the mock accepts to another it accepts:
   12-second song, `resultWebhook` at a webhook sink. No generated host is ever contacted.
 - Resize bodies are made self-consistent (N boundaries, N(N+1)/2 similarity characters within
   min..max), which JSON Schema cannot say, so the resize engine runs and its answers are checked.
-- Result URLs mostly name results that exist (made before fuzzing), so 200, 206 and 416 answers,
+- Result paths mostly name results that exist (made before fuzzing), so 200, 206 and 416 answers,
   with their content types, are checked too, not only 404s.
 """
 
@@ -23,6 +25,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -35,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
+from mock_server.schemas import RESULTS_PATH
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode, validate_source_url
 from mock_server.testing import MockServer
@@ -42,8 +46,7 @@ from mock_server.testing import MockServer
 MAX_EXAMPLES = 100  # per operation, fuzzing phase; the whole file stays well under 60 s
 SONG = "pop_120"  # one of the fixture songs the mock bundles and serves itself
 SINK = "fuzz"  # /_mock/sink/fuzz records every webhook of the run
-RESULTS = "/results/{requestId}/{name}"
-# The patterns the document gives the two path parameters of RESULTS.
+# The patterns the document gives the two path parameters of RESULTS_PATH.
 REQUEST_ID = re.compile(r"[a-z0-9]{32}")
 RESULT_NAME = re.compile(r"analysis\.json|resize\.json|export_[1-9][0-9]*\.(mp3|wav)")
 MAX_RESIZE_BOUNDARIES = 200  # keeps a consistent resize body small enough to answer at once
@@ -115,17 +118,38 @@ def known_results(mock_server: MockServer) -> list[tuple[str, str]]:
     known = []
     for url in [analysis_url, *urls]:
         _wait_for(url)
-        request_id, name = url.removeprefix(f"{base}/results/").split("/")
-        known.append((request_id, name))
+        known.append(_result_path(url, mock_server.results_url))
     return known
+
+
+def _result_path(url: str, results_url: str) -> tuple[str, str]:
+    """(requestId, name) of a result URL, which must be on the mock's results origin."""
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}" == results_url, url
+    request_id, name = parts.path.strip("/").split("/")
+    return request_id, name
+
+
+def _origin_of(server: MockServer, path: str) -> str:
+    """Where the mock serves the documented `path`: results on their own origin, as live."""
+    return server.results_url if path == RESULTS_PATH else server.base_url
+
+
+def _assert_every_operation_reaches_the_mock(schema: OpenApiSchema, server: MockServer) -> None:
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        origin = (operation.base_url or "").rstrip("/")
+        assert origin == _origin_of(server, operation.path), (operation.path, origin)
 
 
 @pytest.fixture(scope="module")
 def api_schema(mock_server: MockServer, known_results: list[tuple[str, str]]) -> OpenApiSchema:
+    # No `base-url`: pinned, it would send every operation to that one origin. Without it
+    # schemathesis 4.32 sends an operation to the first of its path's own servers (the served
+    # document names this mock's results listener first, the reference's host after it), else to
+    # the origin it loaded the document from (this mock's API).
     config = schemathesis.Config.from_dict(
         {
-            # The served document names this mock first, the live API after it: pin the mock.
-            "base-url": mock_server.base_url,
             "generation": {
                 "mode": "all",  # valid and invalid requests
                 "deterministic": True,  # Hypothesis' derandomize: the same cases every run
@@ -155,9 +179,12 @@ def api_schema(mock_server: MockServer, known_results: list[tuple[str, str]]) ->
             ],
         }
     )
-    return schemathesis.openapi.from_url(
+    schema = schemathesis.openapi.from_url(
         f"{mock_server.base_url}/openapi.json", config=config, timeout=10
     )
+    # Before any case is sent: a document naming another host first would send it there.
+    _assert_every_operation_reaches_the_mock(schema, mock_server)
+    return schema
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -260,17 +287,17 @@ def test_the_mock_honours_its_own_openapi_document(
     confine_urls(case, mock_server.base_url)
     if case.operation.path == "/resize":
         make_resize_consistent(case)
-    if case.operation.path == RESULTS:
+    if case.operation.path == RESULTS_PATH:
         point_at_known_result(case, known_results)
-    case.call_and_validate(base_url=mock_server.base_url, timeout=30)
+    case.call_and_validate(timeout=30)  # to the operation's origin, checked in `api_schema`
 
 
 def test_the_fuzzed_requests_reach_the_mock_only(
     api_schema: OpenApiSchema, mock_server: MockServer
 ) -> None:
-    """The served document also names the live API; the base URL pins every operation here."""
-    for result in api_schema.get_all_operations():
-        assert result.ok().base_url == mock_server.base_url
+    """The served document also names the reference's hosts; every operation goes to the mock,
+    the API's to its API origin and the results path to its results origin."""
+    _assert_every_operation_reaches_the_mock(api_schema, mock_server)
 
 
 # The bugs the fuzzing found, each pinned by a test of its own.
@@ -289,31 +316,27 @@ CONFORMANCE = [
 
 
 def _send(
-    api_schema: OpenApiSchema, server: MockServer, method: str, path: str, **parts: Any
+    api_schema: OpenApiSchema, method: str, path: str, **parts: Any
 ) -> tuple[schemathesis.Case, schemathesis.Response]:
+    """Send one case to the origin the served document names for `path` (the mock's)."""
     case = api_schema[path][method].Case(**parts)
-    headers = {"X-API-Key": DEFAULT_KEY}
-    return case, case.call(base_url=server.base_url, headers=headers, timeout=30)
+    return case, case.call(headers={"X-API-Key": DEFAULT_KEY}, timeout=30)
 
 
-def test_resize_refuses_boundaries_no_song_has(
-    api_schema: OpenApiSchema, mock_server: MockServer
-) -> None:
+def test_resize_refuses_boundaries_no_song_has(api_schema: OpenApiSchema) -> None:
     body = {
         "similarity": {"data": "!!!", "min": 32, "max": 33},
         "boundaries": [0.0, 1e307],
         "targetLengthSeconds": 0.001,
     }
-    case, response = _send(api_schema, mock_server, "POST", "/resize", body=body)
+    case, response = _send(api_schema, "POST", "/resize", body=body)
     assert response.status_code == 400 and "from 0 to 86400" in response.text, response.text
     case.validate_response(response, checks=CONFORMANCE)
 
 
-def test_resize_takes_a_null_webhook_as_none(
-    api_schema: OpenApiSchema, mock_server: MockServer
-) -> None:
+def test_resize_takes_a_null_webhook_as_none(api_schema: OpenApiSchema) -> None:
     body = {**RESIZE_BODY, "resultWebhook": None}
-    case, response = _send(api_schema, mock_server, "POST", "/resize", body=body)
+    case, response = _send(api_schema, "POST", "/resize", body=body)
     assert response.status_code == 200 and response.json()["result"], response.text[:300]
     case.validate_response(response, checks=CONFORMANCE)
 
@@ -337,7 +360,7 @@ def test_unknown_body_fields_are_refused(
         },
     }[path]
     body = {**valid, "x-unknown-field": 42}
-    case, response = _send(api_schema, mock_server, "POST", path, body=body)
+    case, response = _send(api_schema, "POST", path, body=body)
     assert response.status_code == 400, response.text[:300]
     case.validate_response(response, checks=CONFORMANCE)
 
@@ -349,32 +372,31 @@ def test_a_json_result_is_always_whole(
     request_id, name = next(known for known in known_results if known[1].endswith(".json"))
     case, response = _send(
         api_schema,
-        mock_server,
         "GET",
-        RESULTS,
+        RESULTS_PATH,
         path_parameters={"requestId": request_id, "name": name},
         headers={"Range": "bytes=0-9"},
     )
+    assert response.request.url == f"{mock_server.results_url}/{request_id}/{name}"
     assert response.status_code == 200 and response.json()["requestId"] == request_id
     case.validate_response(response, checks=CONFORMANCE)
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "allowed"),
+    ("method", "documented", "path", "allowed"),
     [
-        ("GET", "/analyze", {"POST"}),
-        ("PUT", "/resize", {"POST"}),
-        ("DELETE", "/export", {"POST"}),
-        ("POST", f"/results/{'0' * 32}/analysis.json", {"GET"}),
-        ("POST", "/openapi.json", {"GET"}),
+        ("GET", "/analyze", "/analyze", {"POST"}),
+        ("PUT", "/resize", "/resize", {"POST"}),
+        ("DELETE", "/export", "/export", {"POST"}),
+        ("POST", RESULTS_PATH, f"/{'0' * 32}/analysis.json", {"GET"}),
+        ("POST", "/openapi.json", "/openapi.json", {"GET"}),
     ],
 )
 def test_405_names_the_allowed_methods(
-    mock_server: MockServer, method: str, path: str, allowed: set[str]
+    mock_server: MockServer, method: str, documented: str, path: str, allowed: set[str]
 ) -> None:
-    response = requests.request(
-        method, f"{mock_server.base_url}{path}", headers={"X-API-Key": DEFAULT_KEY}, timeout=30
-    )
+    url = f"{_origin_of(mock_server, documented)}{path}"
+    response = requests.request(method, url, headers={"X-API-Key": DEFAULT_KEY}, timeout=30)
     assert response.status_code == 405
     listed = {m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()}
     assert allowed <= listed, f"Allow: {response.headers.get('Allow')!r}"

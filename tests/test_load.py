@@ -25,6 +25,7 @@ from mock_server.accounts import Plan, mask_key
 from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.audio.types import DecodeLimits
+from mock_server.errors import DETAIL_HEADER
 from mock_server.jobs import JobState
 from mock_server.services import SERVICES
 from tests.conftest import AppClient, Receiver, ServerFactory
@@ -146,7 +147,8 @@ async def test_concurrent_clients_get_exactly_one_outcome_per_job(
                 check_payload(document)
                 if kind == "bad_request":
                     assert status == 400, document
-                    assert document["message"].startswith("Missing parameter: similarity")
+                    assert document["message"] == "Missing parameter"
+                    assert response.headers[DETAIL_HEADER] == "similarity"
                     continue
                 assert status == 200, (kind, document)
                 assert REQUEST_ID.match(document["requestId"])

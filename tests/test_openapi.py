@@ -1,9 +1,12 @@
-"""schemas/openapi.json: a valid OpenAPI 3.1 document that covers every route the mock serves,
-as a file with references to its siblings and as the bundled copy at GET /openapi.json."""
+"""schemas/openapi.json: a valid OpenAPI 3.1 document that covers every route the mock serves, on
+the API origin and the results origin, as a file with references to its siblings and as the
+bundled copy at GET /openapi.json."""
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -11,11 +14,24 @@ from openapi_spec_validator import validate as validate_openapi
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from referencing.exceptions import Unresolvable
 
-from mock_server.app import create_app
-from mock_server.schemas import SCHEMA_DIR, bundled_openapi, load_schema, schema_names
-from tests.conftest import AppClient
+from mock_server.app import RESULTS_APP
+from mock_server.schemas import (
+    RESULTS_PATH,
+    SCHEMA_DIR,
+    bundled_openapi,
+    load_schema,
+    schema_names,
+)
+from mock_server.services import SERVICES
+from tests.conftest import AppClient, Receiver
 
+MakeMock = Callable[..., Awaitable[AppClient]]
 OPENAPI = SCHEMA_DIR / "openapi.json"
+TINY_RESIZE = {
+    "targetLengthSeconds": 1,
+    "similarity": {"data": "~~~", "min": 32, "max": 126},
+    "boundaries": [0, 1],
+}
 
 
 def _refs(node: Any) -> list[str]:
@@ -57,14 +73,34 @@ def test_the_bundle_is_self_contained_and_valid() -> None:
     validate_openapi(bundle)
 
 
-def test_every_route_of_the_mock_api_is_documented() -> None:
+async def test_every_route_of_the_mock_api_is_documented(mock: AppClient) -> None:
+    """Both listeners' routes: the API app's and the results app's (only made at start-up)."""
+    assert mock.app is not None
+    apps = [mock.app, mock.app[RESULTS_APP]]
     documented = set(bundled_openapi()["paths"])
     routes = {
         resource.canonical.replace("{request_id}", "{requestId}")
-        for resource in create_app().router.resources()
+        for app in apps
+        for resource in app.router.resources()
         if not resource.canonical.startswith("/_mock/")
     }
     assert routes == documented
+
+
+def test_results_are_documented_on_their_own_origin() -> None:
+    """As the reference's examples show them: on results.api.audjust.com, not the API's host."""
+    document = load_schema("openapi")
+    servers = [server["url"] for server in document["paths"][RESULTS_PATH]["servers"]]
+    assert servers == ["https://results.api.audjust.com", "http://127.0.0.1:8081"]
+    assert document["servers"][0]["url"] == "https://api.audjust.com"
+    text = json.dumps(document)
+    assert "/results/" not in text and "`/results`" not in text  # the old, API-origin prefix
+
+
+def test_every_error_answer_documents_the_detail_header() -> None:
+    for name, response in bundled_openapi()["components"]["responses"].items():
+        header = response["headers"]["X-Mock-Detail"]
+        assert header == {"$ref": "#/components/headers/MockDetail"}, name
 
 
 @pytest.mark.parametrize("route", ["/analyze", "/resize", "/export"])
@@ -79,10 +115,51 @@ def test_the_three_webhooks_are_described() -> None:
     assert set(bundled_openapi()["webhooks"]) == {"analyzeResult", "resizeResult", "exportResult"}
 
 
+async def _served(mock: AppClient) -> dict[str, Any]:
+    async with mock.get("/openapi.json") as response:
+        assert response.status == 200
+        document: dict[str, Any] = json.loads(await response.read())
+    return document
+
+
 async def test_the_mock_serves_the_bundle_with_itself_as_first_server(mock: AppClient) -> None:
-    response = await mock.get("/openapi.json")
-    assert response.status == 200
-    document = json.loads(await response.read())
+    document = await _served(mock)
     assert document["servers"][0]["url"] == str(mock.make_url("")).rstrip("/")
     assert document["servers"][1:] == bundled_openapi()["servers"]
-    assert document["paths"] == bundled_openapi()["paths"]
+    # Apart from this mock's two servers, the served document is the bundle.
+    results_servers = document["paths"][RESULTS_PATH]["servers"]
+    assert results_servers[1:] == bundled_openapi()["paths"][RESULTS_PATH]["servers"]
+    expected = copy.deepcopy(bundled_openapi())
+    expected["servers"] = document["servers"]
+    expected["paths"][RESULTS_PATH]["servers"] = results_servers
+    assert document == expected
+
+
+async def test_the_served_results_path_names_the_mocks_results_origin_first(
+    mock: AppClient, receiver: Receiver
+) -> None:
+    """The results listener, on the host the client addressed: where result URLs point and
+    where a GET of one answers."""
+    assert mock.app is not None
+    port = mock.app[SERVICES].results_port
+    origin = str(mock.make_url("").origin().with_port(port)).rstrip("/")
+    servers = (await _served(mock))["paths"][RESULTS_PATH]["servers"]
+    assert servers[0] == {"url": origin, "description": "This mock's results listener"}
+
+    body = {**TINY_RESIZE, "resultWebhook": receiver.url()}
+    async with mock.post("/resize", json=body, headers={"X-API-Key": "test-key"}) as response:
+        ack = await response.json()
+    served_url = f"{servers[0]['url']}/{ack['requestId']}/resize.json"
+    assert ack["resultUrl"] == served_url
+    (webhook,) = await receiver.wait_for(1)
+    async with mock.session.get(served_url) as response:
+        assert response.status == 200
+        assert await response.json() == {k: v for k, v in webhook.items() if k != "path"}
+    async with mock.get(f"/results/{ack['requestId']}/resize.json") as response:
+        assert response.status == 404  # not on the API's origin
+
+
+async def test_a_configured_results_url_is_the_first_results_server(make_mock: MakeMock) -> None:
+    mock = await make_mock(results_url="https://results.example.test/")
+    servers = (await _served(mock))["paths"][RESULTS_PATH]["servers"]
+    assert servers[0]["url"] == "https://results.example.test"

@@ -104,7 +104,7 @@ def test_add_key_and_the_clock(audjust_mock):
     audjust_mock.clock.advance(3600)
     assert audjust_mock.clock.now() - before >= 3600
     status, body = post(audjust_mock, "resize", {}, key="starter-key")
-    assert status == 400 and body["message"] == "Missing parameter: similarity", body
+    assert status == 400 and body["message"] == "Missing parameter", body
 
 
 def test_scenario_arms_a_fault_for_the_next_request(audjust_mock):

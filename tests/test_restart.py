@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from mock_server.app import create_app
 from mock_server.jobs import RESTARTED
+from mock_server.services import SERVICES
 from tests.conftest import FAST, AppClient, Receiver
 from tests.contract import check_payload
 from tests.test_server import free_port
@@ -33,6 +34,13 @@ async def started(data_dir: Path) -> AppClient:
     client = TestClient(TestServer(create_app(settings)))
     await client.start_server()
     return client
+
+
+def on_results_of(client: AppClient, ack: dict[str, Any]) -> str:
+    """`ack`'s result URL on `client`'s results listener (a restarted in-process mock binds a
+    new port; `serve` keeps its port, and so its result URLs)."""
+    port = client.app[SERVICES].results_port
+    return f"http://127.0.0.1:{port}{urlsplit(ack['resultUrl']).path}"
 
 
 async def submit(client: AppClient, receiver: Receiver, scenario: str = "") -> dict[str, Any]:
@@ -53,7 +61,7 @@ async def test_a_restart_keeps_results_and_owes_every_job_its_webhook(
     in_flight = await submit(first, receiver, "slow;seconds=300")
     undelivered = await submit(first, receiver, "webhook_delayed;seconds=300")
     async with asyncio.timeout(30):  # the third job finishes; its webhook waits
-        while (await first.get(urlsplit(undelivered["resultUrl"]).path)).status != 200:
+        while (await first.session.get(undelivered["resultUrl"])).status != 200:
             await asyncio.sleep(0.02)
     assert [p["requestId"] for p in receiver.received] == [done["requestId"]]
     await first.close()
@@ -68,11 +76,11 @@ async def test_a_restart_keeps_results_and_owes_every_job_its_webhook(
         assert failure["creditCost"] == 0
         assert by_id[undelivered["requestId"]]["success"] is True
         for ack in (done, undelivered):
-            async with second.get(urlsplit(ack["resultUrl"]).path) as response:
+            async with second.session.get(on_results_of(second, ack)) as response:
                 stored = await response.json()
             assert response.status == 200 and stored["requestId"] == ack["requestId"]
             check_payload(stored)
-        async with second.get(urlsplit(in_flight["resultUrl"]).path) as response:
+        async with second.session.get(on_results_of(second, in_flight)) as response:
             assert response.status == 404
         await asyncio.sleep(0.3)
         assert len(receiver.received) == 3
@@ -105,6 +113,8 @@ async def serve(data_dir: Path, port: int) -> asyncio.subprocess.Process:
         "serve",
         "--port",
         str(port),
+        "--results-port",
+        "0",
         "--data-dir",
         str(data_dir),
         "--workers",

@@ -13,9 +13,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from mock_server.errors import DETAIL_HEADER
 from mock_server.scenarios import CATALOGUE, Arming, Fault, Scenario
 from tests.conftest import AppClient, FileServer, Receiver
 from tests.contract import check_payload
+from tests.support import explained
 
 KEY = {"X-API-Key": "test-key"}
 MakeMock = Callable[..., Awaitable[AppClient]]
@@ -44,7 +46,8 @@ async def refused(mock: AppClient, path: str, body: Any, scenario: str) -> tuple
     document = json.loads(raw)
     check_payload(document)
     assert document["success"] is False
-    return status, document["message"], headers.get("Retry-After", "")
+    message = explained(document["message"], headers.get(DETAIL_HEADER))
+    return status, message, headers.get("Retry-After", "")
 
 
 async def queued(
@@ -70,6 +73,13 @@ async def nothing_arrives(receiver: Receiver, seconds: float = 0.4) -> None:
 async def advance(mock: AppClient, seconds: float) -> None:
     async with mock.post("/_mock/clock/advance", json={"seconds": seconds}) as response:
         assert response.status == 200
+
+
+async def result_ready(mock: AppClient, ack: dict[str, Any]) -> None:
+    """Wait until the job behind `ack` has finished its work (its result is served)."""
+    async with asyncio.timeout(30):
+        while (await mock.session.get(ack["resultUrl"])).status != 200:
+            await asyncio.sleep(0.02)
 
 
 def hooked(receiver: Receiver) -> dict[str, Any]:
@@ -417,19 +427,11 @@ async def test_delayed_webhooks_wait_for_mock_time(mock: AppClient, receiver: Re
     ack = await queued(
         mock, "/resize", hooked(receiver), with_scenario("webhook_delayed;seconds=90")
     )
+    await result_ready(mock, ack)  # the result is ready; only its webhook is late
     await nothing_arrives(receiver)
-    async with mock.session.get(ack["resultUrl"]) as response:
-        assert response.status == 200  # the result is ready; only its webhook is late
     await advance(mock, 90)
     (payload,) = await receiver.wait_for(1)
     assert payload["requestId"] == ack["requestId"]
-
-
-async def result_ready(mock: AppClient, ack: dict[str, Any]) -> None:
-    """Wait until the job behind `ack` has finished its work (its result is served)."""
-    async with asyncio.timeout(30):
-        while (await mock.session.get(ack["resultUrl"])).status != 200:
-            await asyncio.sleep(0.02)
 
 
 HELD = "webhook_out_of_order;seconds=3600"  # long enough that only a later webhook releases it
@@ -479,9 +481,10 @@ async def test_a_webhook_for_an_earlier_request_does_not_release_a_held_one(
 async def test_out_of_order_webhooks_go_out_anyway_when_nothing_follows(
     mock: AppClient, receiver: Receiver
 ) -> None:
-    await queued(
+    ack = await queued(
         mock, "/resize", hooked(receiver), with_scenario("webhook_out_of_order;seconds=45")
     )
+    await result_ready(mock, ack)  # the job is done: its webhook is being held
     await nothing_arrives(receiver)
     await advance(mock, 45)
     await receiver.wait_for(1)

@@ -25,8 +25,13 @@ def free_port() -> int:
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_serve_announces_answers_and_stops_cleanly(stop: signal.Signals) -> None:
-    port = free_port()
-    env = {**os.environ, "AUDJUST_MOCK_PORT": str(port), "AUDJUST_MOCK_WORKERS": "1"}
+    port, results_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "AUDJUST_MOCK_PORT": str(port),
+        "AUDJUST_MOCK_RESULTS_PORT": str(results_port),
+        "AUDJUST_MOCK_WORKERS": "1",
+    }
     with subprocess.Popen(
         [sys.executable, "-m", "mock_server", "serve"],
         stdout=subprocess.PIPE,
@@ -37,7 +42,10 @@ def test_serve_announces_answers_and_stops_cleanly(stop: signal.Signals) -> None
         try:
             assert process.stdout is not None and process.stderr is not None
             ready = process.stdout.readline().strip()
-            assert ready == f"audjust-mock listening on http://127.0.0.1:{port}"
+            assert ready == (
+                f"audjust-mock listening on http://127.0.0.1:{port} "
+                f"(results on http://127.0.0.1:{results_port})"
+            )
             assert "test-key" in process.stdout.readline()
             body = {
                 "targetLengthSeconds": 1,

@@ -13,11 +13,15 @@ from typing import Any
 import pytest
 import soundfile as sf
 from aiohttp import web
+from yarl import URL
 
 from contract_tests.mp3_frames import frames
 from mock_server.accounts import Plan
+from mock_server.errors import DETAIL_HEADER
+from mock_server.services import SERVICES
 from tests.conftest import AppClient, FileServer, Receiver, ServerFactory
 from tests.contract import check_payload
+from tests.support import explained
 
 KEY = {"X-API-Key": "test-key"}
 MakeMock = Callable[..., Awaitable[AppClient]]
@@ -68,7 +72,9 @@ async def test_analyze_acks_at_once_then_posts_the_result(
     assert status == 200
     assert ack["success"] is True and ack["message"] == "Request queued."
     assert REQUEST_ID.match(ack["requestId"])
-    assert ack["resultUrl"].endswith(f"/results/{ack['requestId']}/analysis.json")
+    result_url = URL(ack["resultUrl"])
+    assert result_url.path == f"/{ack['requestId']}/analysis.json"
+    assert result_url.origin() != mock.make_url("/").origin()  # an origin of its own, as live
     (payload,) = await receiver.wait_for(1)
     assert set(payload) == {"path", "requestId", "sourceFileUrl", "result", "success", "creditCost"}
     assert payload["success"] is True and payload["sourceFileUrl"] == body["sourceFileUrl"]
@@ -320,8 +326,9 @@ async def test_each_documented_error(
         assert response.status == status
         assert response.content_type == "application/json"
         document = await response.json()
+        text = explained(document["message"], response.headers.get(DETAIL_HEADER))
     assert document["success"] is False
-    assert document["message"].startswith(message) or message in document["message"]
+    assert text.startswith(message) or message in text
 
 
 async def test_malformed_json_and_oversized_bodies(make_mock: MakeMock) -> None:
@@ -365,6 +372,63 @@ async def test_usage_limit_refunds_and_the_rolling_window(
     assert status == 402 and refused["message"].startswith("Usage limit exceeded")
     await mock.post("/_mock/clock/advance", json={"seconds": 30 * 86400 + 1})
     assert (await post(mock, "/resize", big, free))[0] == 200
+
+
+async def usage(mock: AppClient) -> int:
+    """Credits the free key has counted against it now (its queued and finished requests)."""
+    services = mock.app[SERVICES]
+    return services.accounts.used("free-key", services.clock.now())
+
+
+async def test_queued_requests_count_against_the_limit_until_they_fail(
+    make_mock: MakeMock, receiver: Receiver
+) -> None:
+    """The reference: queued requests in the last 30 days count against the credit limit,
+    except failed ones. Held in flight, three 40-credit resizes reach the free plan's 100."""
+    mock = await make_mock(api_keys=(("free-key", Plan.FREE),))
+    held = {"X-API-Key": "free-key", "X-Mock-Scenario": "slow;seconds=3600"}  # past the limit
+    body = {
+        "resultWebhook": receiver.url(),
+        "targetLengthSeconds": 600,  # 10 minutes at 4 credits a minute: 40
+        "similarity": {"data": "~~~~~~", "min": 32, "max": 126},
+        "boundaries": [0.0, 1.0, 2.0],
+    }
+    acks = [await post(mock, "/resize", body, held) for _ in range(3)]
+    assert [status for status, _ in acks] == [200, 200, 200]
+    assert await usage(mock) == 120
+    status, refused = await post(mock, "/resize", body, held)
+    assert status == 402 and refused["message"] == "Usage limit exceeded", refused
+    assert receiver.received == []  # refused before any of them finished
+    await mock.post("/_mock/clock/advance", json={"seconds": 420})  # the job limit: all fail
+    failures = await receiver.wait_for(3)
+    assert {f["success"] for f in failures} == {False}
+    assert await usage(mock) == 0  # failed requests count for nothing
+    status, ack = await post(mock, "/resize", body, {"X-API-Key": "free-key"})
+    assert status == 200, ack
+
+
+async def test_an_analysis_counts_once_its_source_is_read(
+    make_mock: MakeMock, files: FileServer, receiver: Receiver
+) -> None:
+    """Its price follows from the source's duration: counted while the analysis still runs."""
+    mock = await make_mock(api_keys=(("free-key", Plan.FREE),))
+    release = asyncio.Event()
+    real_compute = mock.app[SERVICES].jobs.compute
+
+    async def held_compute(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        await release.wait()
+        return await real_compute(fn, *args, **kwargs)
+
+    mock.app[SERVICES].jobs.compute = held_compute  # type: ignore[method-assign]
+    body = {"resultWebhook": receiver.url(), "sourceFileUrl": files.url("/song.mp3")}
+    status, _ = await post(mock, "/analyze", body, {"X-API-Key": "free-key"})
+    assert status == 200
+    async with asyncio.timeout(30):  # 20 s of song at 10 credits a minute: 3
+        while await usage(mock) != 3:
+            await asyncio.sleep(0.01)
+    release.set()
+    (payload,) = await receiver.wait_for(1)
+    assert payload["creditCost"] == 3 and await usage(mock) == 3
 
 
 async def test_pricing_can_follow_the_documented_sentence(make_mock: MakeMock) -> None:

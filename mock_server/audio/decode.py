@@ -14,6 +14,7 @@ Export needs every channel, so decoding keeps them; analysis downmixes later, on
 from __future__ import annotations
 
 import io
+import math
 import struct
 
 import numpy as np
@@ -195,6 +196,19 @@ def _open_and_read(data: bytes, limits: DecodeLimits) -> Audio:
         if handle.format == "WAV":
             _check_wav_header(data, limits, rate, channels)
         return Audio(_read_frames(handle, limits), rate)
+
+
+def probe_duration(data: bytes) -> float | None:
+    """Seconds of audio the header declares (an estimate for MP3), without decoding; None when
+    there is no header to read. Cheap enough to run before the real decode."""
+    if not data or _looks_like_markup(data):
+        return None
+    try:
+        info = sf.info(io.BytesIO(data))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return None
+    duration = float(info.duration)
+    return duration if math.isfinite(duration) and duration > 0 else None
 
 
 def decode_audio(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Audio:

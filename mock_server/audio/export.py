@@ -14,7 +14,14 @@ import numpy as np
 from mock_server.audio.decode import decode_audio
 from mock_server.audio.encode import encode_audio
 from mock_server.audio.errors import AudioEngineError, EngineValidationError
-from mock_server.audio.types import Audio, DecodeLimits, ExportFormat, FloatArray, finite_number
+from mock_server.audio.types import (
+    MAX_SECONDS,
+    Audio,
+    DecodeLimits,
+    ExportFormat,
+    FloatArray,
+    finite_number,
+)
 
 Segment = tuple[float, float]
 SegmentGroups = tuple[tuple[Segment, ...], ...]
@@ -49,7 +56,14 @@ def _segment(obj: object, where: str) -> Segment:
         raise EngineValidationError(FIELD, f"{where} must hold two finite numbers of seconds")
     if start < 0 or end < 0:
         raise EngineValidationError(FIELD, f"{where} has a negative time")
+    if start > MAX_SECONDS or end > MAX_SECONDS:
+        raise EngineValidationError(FIELD, f"{where} has a time beyond {MAX_SECONDS:g} s")
     return start, end
+
+
+def output_seconds(groups: SegmentGroups) -> float:
+    """How long the groups' files would be, all together: what an export is priced on."""
+    return sum(max(0.0, end - start) for group in groups for start, end in group)
 
 
 def parse_segments_groups(obj: object) -> SegmentGroups:

@@ -45,7 +45,8 @@ def beat_descriptors(
 
 
 def feature_vectors(chroma: FloatArray, loudness: FloatArray) -> list[list[float]]:
-    """13 values per beat in [0, 1], largest exactly 1, written as the live API writes float32s."""
+    """13 values per beat in [0, 1], largest exactly 1, written as float32s (as in the reference's
+    example)."""
     # The floor makes a silent beat's chroma flat (all ones) rather than all zeros.
     floor = 1e-6 * float(chroma.max(initial=0.0)) + 1e-30
     scaled_chroma = (chroma + floor) / (chroma.max(axis=1, keepdims=True) + floor)

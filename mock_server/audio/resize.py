@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.similarity import EncodedSimilarity, decode_codes, parse_similarity
-from mock_server.audio.types import finite_number
+from mock_server.audio.types import MAX_SECONDS, finite_number
 
 CANDIDATES = 20
 WEIGHT_DISSIMILARITY = 0.05
@@ -42,8 +42,6 @@ DISTINCT_BEATS = 4
 # The search holds a few N x N arrays: this keeps a worker under about 2 GB.
 MAX_BOUNDARIES = 6000
 MIN_SCORED_TARGET = 1e-3  # seconds
-# No song or edit is a day long; the bound keeps every score and duration far from overflow.
-MAX_SECONDS = 86_400.0
 
 Segment = tuple[int, int]
 

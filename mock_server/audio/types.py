@@ -34,7 +34,8 @@ class Audio:
 
 @dataclass(frozen=True)
 class DecodeLimits:
-    """What a decode may cost; defaults match the service's documented limits."""
+    """What a decode may cost. The reference states no input limits: these defaults are the
+    mock's own (`serve` and Settings can change them)."""
 
     max_bytes: int = 200 * 1024 * 1024
     max_seconds: float = 30 * 60
@@ -62,6 +63,11 @@ class ExportFormat(StrEnum):
     @property
     def content_type(self) -> str:
         return "audio/wav" if self is ExportFormat.WAV else "audio/mpeg"
+
+
+# No song or edit is a day long; the bound keeps every score, duration and price far from
+# overflow (times in requests are checked against it).
+MAX_SECONDS = 86_400.0
 
 
 def finite_number(value: object) -> float | None:

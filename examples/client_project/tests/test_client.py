@@ -191,7 +191,7 @@ def test_an_unreachable_api_is_transient_after_bounded_retries(sleeps: Recording
 def test_fetch_result_gives_up_at_its_deadline(
     audjust_mock: AudjustMock, client: AudjustClient
 ) -> None:
-    never = f"{audjust_mock.base_url}/results/{'0' * 32}/analysis.json"
+    never = f"{audjust_mock.results_url}/{'0' * 32}/analysis.json"
     started = time.monotonic()
     with pytest.raises(ResultTimeout):
         client.fetch_result(never, timeout=0.3)
@@ -203,7 +203,7 @@ def test_downloading_a_missing_file_is_result_not_found(
     audjust_mock: AudjustMock, client: AudjustClient
 ) -> None:
     with pytest.raises(ResultNotFound) as error:
-        client.download(f"{audjust_mock.base_url}/results/{'0' * 32}/export_1.mp3")
+        client.download(f"{audjust_mock.results_url}/{'0' * 32}/export_1.mp3")
     assert error.value.status == 404
 
 

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+DETAIL_HEADER = "X-Mock-Detail"
+
 
 class AudjustError(Exception):
     """Anything the Audjust API refused or failed to do. `status` is the HTTP status, or None
@@ -37,15 +39,27 @@ class InvalidApiKey(AudjustError):
 
 
 class BadRequest(AudjustError):
-    """A 400: the request itself is wrong; sending it again will not help."""
+    """A 400: the request itself is wrong; sending it again will not help.
+
+    The reference's "Missing parameter" does not say which one. `detail` holds the server's
+    explanation when it sends one (audjust-mock's `X-Mock-Detail` header; the live API documents
+    none), for logs and for `parameter`."""
 
     default_status = 400
 
+    def __init__(self, message: str, status: int | None = None, detail: str | None = None) -> None:
+        super().__init__(message, status)
+        self.detail = detail
+
     @property
     def parameter(self) -> str | None:
-        """The parameter the message names: 'Missing parameter: boundaries' -> 'boundaries'."""
+        """The parameter named by the message ('Invalid parameter: boundaries ...') or, failing
+        that, by the detail ('boundaries'); None when neither names one."""
         match = re.match(r"[^:]*:\s*([A-Za-z_][A-Za-z0-9_]*)", self.message)
-        return match.group(1) if match else None
+        if match:
+            return match.group(1)
+        named = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\b", self.detail or "")
+        return named.group(1) if named else None
 
 
 class MissingParameter(BadRequest):
@@ -162,6 +176,8 @@ def error_from_response(
     cls = cls or _BY_STATUS.get(status, AudjustError)
     if cls is RateLimited:
         return RateLimited(message, status, parse_retry_after(headers.get("Retry-After")))
+    if issubclass(cls, BadRequest):
+        return cls(message, status, headers.get(DETAIL_HEADER))
     return cls(message, status)
 
 

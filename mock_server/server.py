@@ -8,8 +8,10 @@ import json
 import os
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 from aiohttp import web
 
@@ -21,15 +23,6 @@ from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode, is_loopback_host
 
 ENV_PREFIX = "AUDJUST_MOCK_"
-T = TypeVar("T")
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(ENV_PREFIX + name.upper().replace("-", "_"), default)
-
-
-def _flag(name: str) -> bool:
-    return (_env(name) or "").lower() in ("1", "true", "yes")
 
 
 def _key(value: str) -> tuple[str, Plan]:
@@ -47,152 +40,239 @@ def _scenario(value: str) -> Arming:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
-def _scenario_file(value: str) -> list[Arming]:
+def _scenario_file(value: str) -> tuple[Arming, ...]:
     """A JSON list of scenarios, each `"NAME;param=value"` or `{"name", "params", "route",
     "key", "count"}`; without a count, a scenario applies to every matching request."""
     try:
         document = json.loads(Path(value).read_text())
         if not isinstance(document, list):
             raise ScenarioError("the file must hold a JSON list of scenarios")
-        return [Arming.from_json(item, default_count=None) for item in document]
+        return tuple(Arming.from_json(item, default_count=None) for item in document)
     except (OSError, ValueError) as error:
         raise argparse.ArgumentTypeError(f"{value}: {error}") from error
 
 
-def _add_repeatable(
-    parser: argparse.ArgumentParser,
-    flag: str,
-    dest: str,
-    convert: Callable[[str], T],
-    metavar: str,
-    help: str,
-) -> None:
-    """A flag given any number of times, or once as AUDJUST_MOCK_<DEST>, comma-separated."""
-    listed = _env(dest)
-    parser.add_argument(
-        flag,
-        dest=dest,
-        action="append",
-        type=convert,
-        default=[convert(item) for item in listed.split(",")] if listed else None,
-        metavar=metavar,
-        help=help,
-    )
+@dataclass(frozen=True)
+class Flag:
+    """One `serve` flag: the Settings field it sets, how its text converts, and its help. Its
+    default is never stated here: a flag not given (and its variable not set) leaves the field at
+    Settings' own default, so the defaults live in one place."""
+
+    name: str
+    field: str
+    help: str
+    convert: Callable[[str], Any] = str
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+    switch: bool = False  # given means true; its variable is true for 1, true or yes
+    default_text: str | None = None  # how help shows a default Settings cannot spell
+    variable_name: str | None = None  # when it is not the flag's name (a repeatable's plural)
+
+    @property
+    def variable(self) -> str:
+        name = self.variable_name or self.name.removeprefix("--")
+        return ENV_PREFIX + name.upper().replace("-", "_")
+
+
+def _plan_keys(value: str) -> tuple[tuple[str, Plan], ...]:
+    return tuple(_key(item) for item in value.split(",") if item)
+
+
+def _scenarios(value: str) -> tuple[Arming, ...]:
+    return tuple(_scenario(item) for item in value.split(",") if item.strip())
+
+
+FLAGS = (
+    Flag("--host", "host", "address to listen on; beyond loopback, see --admin-token"),
+    Flag("--port", "port", "port of the API origin (0: any free port)", int),
+    Flag(
+        "--results-port",
+        "results_port",
+        "port of the results origin, served beside the API because the reference's result "
+        "URLs are on a host of their own",
+        int,
+        default_text="the API's port + 1; any free port if --port is 0",
+    ),
+    Flag(
+        "--results-url",
+        "results_url",
+        "public base written into result URLs, behind a proxy or in a container",
+        default_text="the host the client addressed, on the results port",
+    ),
+    Flag(
+        "--public-url",
+        "public_url",
+        "public base of the API origin, when clients reach it through a proxy or a published "
+        "port; result URLs use its host unless --results-url is given",
+        default_text="the address the client used",
+    ),
+    Flag(
+        "--data-dir",
+        "data_dir",
+        "where results and the job ledger live; reused across restarts",
+        Path,
+        default_text="a temporary folder removed at exit",
+    ),
+    Flag("--seed", "seed", "seed for request ids (reproducible runs)", int, default_text="random"),
+    Flag("--workers", "workers", "processes for analysis, resize and export", int),
+    Flag(
+        "--time-scale",
+        "time_scale",
+        "make simulated waits (retry backoff, slow jobs, delayed webhooks) this many times shorter",
+        float,
+    ),
+    Flag("--allow-file-urls", "allow_file_urls", "accept file:// source URLs", switch=True),
+    Flag(
+        "--public-sources-only",
+        "public_sources_only",
+        "refuse source downloads from private, loopback and link-local addresses",
+        switch=True,
+    ),
+    Flag(
+        "--admin-token",
+        "admin_token",
+        "require this token (header X-Admin-Token) on the /_mock/* control routes; without "
+        "it they are served only on a loopback address",
+        default_text="none",
+    ),
+    Flag(
+        "--rate-limit",
+        "rate_limit",
+        "requests per minute per key (the reference: currently 100 a minute; that the minute "
+        "rolls is the mock's choice)",
+        int,
+    ),
+    Flag(
+        "--sources",
+        "sources",
+        "fetch; synthesize (a song seeded by the URL, no network); auto: fetch, synthesize "
+        "when the host does not resolve; local: fetch from loopback only",
+        SourceMode,
+        choices=tuple(mode.value for mode in SourceMode),
+    ),
+    Flag(
+        "--pricing",
+        "pricing",
+        "examples: max(1, round(minutes x rate)) as in the reference's examples; documented: "
+        "durations rounded up, as its prose says",
+        PricingRule,
+        choices=tuple(rule.value for rule in PricingRule),
+    ),
+)
+# Repeatable: given any number of times, or once as the variable, comma-separated.
+API_KEYS = Flag(
+    "--api-key",
+    "api_keys",
+    "accept this key (plan: free, starter, plus, mega, enterprise; default enterprise); repeatable",
+    _plan_keys,
+    metavar="KEY[:PLAN]",
+    default_text=f"{DEFAULT_KEY}, the mock's own",
+    variable_name="api-keys",
+)
+SCENARIOS = Flag(
+    "--scenario",
+    "scenarios",
+    "a fault scenario for every request it applies to (GET /_mock/scenarios lists them); "
+    "repeatable",
+    _scenarios,
+    metavar="NAME[;param=value]",
+    default_text="none",
+    variable_name="scenarios",
+)
+SCENARIO_FILE = Flag(
+    "--scenario-file",
+    "scenarios",
+    "a JSON list of scenarios, each a NAME;param=value string or an object with name, params, "
+    "route, key and count",
+    _scenario_file,
+    metavar="FILE",
+    default_text="none",
+)
+
+
+def _shown(value: object) -> str:
+    return str(value.value if isinstance(value, Enum) else value)
+
+
+def _help(flag: Flag) -> str:
+    default = flag.default_text or _shown(getattr(Settings(), flag.field))
+    return f"{flag.help} (default: {default}; env {flag.variable})"
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Every flag also reads AUDJUST_MOCK_<FLAG> (API keys: comma-separated KEY[:PLAN])."""
-    parser.add_argument("--host", default=_env("host", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(_env("port", "8080") or 8080))
-    _add_repeatable(
-        parser,
-        "--api-key",
-        "api_keys",
-        _key,
-        metavar="KEY[:PLAN]",
-        help="accept this key (plan: free, starter, plus, mega, enterprise); repeatable",
-    )
+    """Every flag, its help stating its default and its AUDJUST_MOCK_* variable."""
+    for flag in FLAGS:
+        if flag.switch:
+            parser.add_argument(flag.name, dest=flag.field, action="store_true", help=_help(flag))
+        else:
+            parser.add_argument(
+                flag.name,
+                dest=flag.field,
+                type=str if flag.choices else flag.convert,
+                choices=flag.choices,
+                metavar=flag.metavar,
+                help=_help(flag),
+            )
+    for repeatable, dest in ((API_KEYS, "api_keys"), (SCENARIOS, "scenario_flags")):
+        parser.add_argument(
+            repeatable.name,
+            dest=dest,
+            action="extend",
+            type=repeatable.convert,
+            metavar=repeatable.metavar,
+            help=_help(repeatable),
+        )
     parser.add_argument(
-        "--public-url",
-        default=_env("public_url"),
-        help="public base of the API origin, when clients reach it through a proxy or a "
-        "container's published port; result URLs use its host unless --results-url is given",
+        SCENARIO_FILE.name,
+        dest="scenario_file",
+        type=SCENARIO_FILE.convert,
+        metavar=SCENARIO_FILE.metavar,
+        help=_help(SCENARIO_FILE),
     )
-    parser.add_argument(
-        "--results-port",
-        type=int,
-        default=int(_env("results_port") or -1),
-        help="port of the results origin, served beside the API because the reference's "
-        "result URLs are on a host of their own (default: the API's port + 1; any free port "
-        "if --port is 0)",
-    )
-    parser.add_argument(
-        "--results-url",
-        default=_env("results_url"),
-        help="public base written into result URLs (default: the host the client addressed, "
-        "on the results port)",
-    )
-    parser.add_argument("--data-dir", type=Path, default=_env("data_dir"))
-    seed = _env("seed")
-    parser.add_argument("--seed", type=int, default=int(seed) if seed else None)
-    parser.add_argument("--workers", type=int, default=int(_env("workers", "2") or 2))
-    parser.add_argument("--time-scale", type=float, default=float(_env("time_scale", "1") or 1))
-    parser.add_argument(
-        "--allow-file-urls",
-        action="store_true",
-        default=_flag("allow_file_urls"),
-    )
-    parser.add_argument(
-        "--public-sources-only",
-        action="store_true",
-        default=_flag("public_sources_only"),
-        help="refuse source downloads from private, loopback and link-local addresses",
-    )
-    parser.add_argument(
-        "--admin-token",
-        default=_env("admin_token"),
-        help="require this token (header X-Admin-Token) on the /_mock/* control routes; "
-        "without it they are served only on a loopback address",
-    )
-    parser.add_argument(
-        "--rate-limit",
-        type=int,
-        default=int(_env("rate_limit", "100") or 100),
-        help="requests per minute per key (the reference: currently 100 a minute; that the "
-        "minute rolls is the mock's choice)",
-    )
-    parser.add_argument(
-        "--sources",
-        choices=[mode.value for mode in SourceMode],
-        default=_env("sources", SourceMode.AUTO.value),
-        help="fetch; synthesize (a song seeded by the URL, no network); auto: fetch, synthesize "
-        "when the host does not resolve; local: fetch from loopback only",
-    )
-    _add_repeatable(
-        parser,
-        "--scenario",
-        "scenarios",
-        _scenario,
-        metavar="NAME[;param=value]",
-        help="a fault scenario for every request it applies to (GET /_mock/scenarios lists "
-        "them); repeatable",
-    )
-    parser.add_argument(
-        "--scenario-file",
-        type=_scenario_file,
-        default=_env("scenario_file"),
-        metavar="FILE",
-        help="a JSON list of scenarios, each a NAME;param=value string or an object with name, "
-        "params, route, key and count",
-    )
-    parser.add_argument(
-        "--pricing",
-        choices=[r.value for r in PricingRule],
-        default=_env("pricing", PricingRule.EXAMPLES.value),
-        help="examples: max(1, round(minutes x rate)) as in the reference; documented: round up",
-    )
+
+
+def _from_environment(flag: Flag) -> Any:
+    """The flag's variable, converted; None when unset. A bad value is a usage error."""
+    text = os.environ.get(flag.variable)
+    if text is None:
+        return None
+    if flag.switch:
+        return text.lower() in ("1", "true", "yes")
+    try:
+        value = flag.convert(text)
+    except (ValueError, argparse.ArgumentTypeError) as error:
+        raise SystemExit(f"audjust-mock serve: {flag.variable}={text!r}: {error}") from None
+    if flag.choices and _shown(value) not in flag.choices:
+        raise SystemExit(
+            f"audjust-mock serve: {flag.variable} must be one of {', '.join(flag.choices)}"
+        )
+    return value
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings(
-        host=args.host,
-        port=args.port,
-        api_keys=tuple(args.api_keys) if args.api_keys else Settings().api_keys,
-        public_url=args.public_url,
-        results_port=None if args.results_port < 0 else args.results_port,
-        results_url=args.results_url,
-        data_dir=args.data_dir,
-        seed=args.seed,
-        workers=args.workers,
-        time_scale=args.time_scale,
-        allow_file_urls=args.allow_file_urls,
-        public_sources_only=args.public_sources_only,
-        admin_token=args.admin_token,
-        pricing=PricingRule(args.pricing),
-        rate_limit=args.rate_limit,
-        sources=SourceMode(args.sources),
-        scenarios=(*(args.scenarios or ()), *(args.scenario_file or ())),
+    """Flags first, then AUDJUST_MOCK_* variables; whatever neither gives stays at Settings'
+    default."""
+    given: dict[str, Any] = {}
+    for flag in FLAGS:
+        value = getattr(args, flag.field)
+        if flag.switch and not value:
+            value = None  # a switch not given may still be set by its variable
+        if value is None:
+            value = _from_environment(flag)
+        elif flag.choices:
+            value = flag.convert(value)
+        if value is not None:
+            given[flag.field] = value
+    keys = args.api_keys or _from_environment(API_KEYS)
+    if keys:
+        given["api_keys"] = tuple(keys)
+    run_scenarios = (
+        *(args.scenario_flags or _from_environment(SCENARIOS) or ()),
+        *(args.scenario_file or _from_environment(SCENARIO_FILE) or ()),
     )
+    if run_scenarios:
+        given["scenarios"] = run_scenarios
+    return Settings(**given)
 
 
 async def _serve(settings: Settings, announce_default_key: bool) -> None:
@@ -227,5 +307,6 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    asyncio.run(_serve(settings_from(args), announce_default_key=not args.api_keys))
+    settings = settings_from(args)
+    asyncio.run(_serve(settings, announce_default_key=settings.api_keys == Settings().api_keys))
     return 0

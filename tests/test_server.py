@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from mock_server.accounts import Plan, PricingRule
 from mock_server.cli import build_parser
-from mock_server.server import settings_from
+from mock_server.server import FLAGS, settings_from
+from mock_server.settings import Settings
 
 
 def free_port() -> int:
@@ -104,3 +108,42 @@ def test_bad_scenarios_are_usage_errors(flag: str, message: str) -> None:
         timeout=30,
     )
     assert done.returncode == 2 and message in done.stderr
+
+
+def serve_settings(argv: list[str]) -> Settings:
+    return settings_from(build_parser().parse_args(["serve", *argv]))
+
+
+def test_flags_not_given_leave_every_setting_at_its_one_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("AUDJUST_MOCK_"):
+            monkeypatch.delenv(name)
+    assert serve_settings([]) == Settings()
+
+
+def test_a_flag_beats_its_variable_and_a_variable_beats_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUDJUST_MOCK_RATE_LIMIT", "7")
+    monkeypatch.setenv("AUDJUST_MOCK_PRICING", "documented")
+    monkeypatch.setenv("AUDJUST_MOCK_PUBLIC_SOURCES_ONLY", "yes")
+    monkeypatch.setenv("AUDJUST_MOCK_API_KEYS", "a:free,b")
+    settings = serve_settings(["--rate-limit", "9"])
+    assert settings.rate_limit == 9 and settings.pricing is PricingRule.DOCUMENTED
+    assert settings.public_sources_only is True
+    assert settings.api_keys == (("a", Plan.FREE), ("b", Plan.ENTERPRISE))
+
+
+def test_every_flag_says_its_default_and_its_variable() -> None:
+    serve = next(
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    ).choices["serve"]
+    flags = [action for action in serve._actions if action.option_strings != ["-h", "--help"]]
+    assert len(flags) == len(FLAGS) + 3  # and --api-key, --scenario, --scenario-file
+    for action in flags:
+        assert action.help and "(default: " in action.help, action.option_strings
+        assert re.search(r"env AUDJUST_MOCK_[A-Z_]+\)$", action.help), action.help

@@ -16,11 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from mock_server.accounts import Plan, PricingRule
-from mock_server.app import create_app
 from mock_server.scenarios import Arming, Scenario, ScenarioError
-from mock_server.services import SERVICES
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode, is_loopback_host
+from mock_server.web.app import create_app
+from mock_server.web.keys import SERVICES
 
 ENV_PREFIX = "AUDJUST_MOCK_"
 

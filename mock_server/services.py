@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from aiohttp import web
 from faker import Faker
 
 from mock_server.accounts import Accounts
@@ -66,6 +65,3 @@ class Services:
         self.ids.reset()
         self.sinks.reset()
         self.scenarios.reset()
-
-
-SERVICES = web.AppKey("services", Services)

@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from mock_server.app import create_app
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.settings import Settings
+from mock_server.web.app import create_app
 from tests.contract import check_payload
 
 SONG = SongSpec(tempo_bpm=120, duration_seconds=20, seed=11)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mock_server import errors
+from mock_server.web import errors
 
 ROOT = Path(__file__).resolve().parents[1]
 

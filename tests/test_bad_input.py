@@ -23,8 +23,8 @@ import pytest
 import soundfile as sf
 from aiohttp import web
 
-from mock_server.errors import DETAIL_HEADER
 from mock_server.testing import MockServer
+from mock_server.web.errors import DETAIL_HEADER
 from tests.conftest import FAST, AppClient, ServerFactory
 from tests.contract import check_payload
 from tests.forged_audio import wav_claiming

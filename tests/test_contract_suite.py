@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 
 from contract_tests import rules
-from mock_server.services import SERVICES
+from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, ServerFactory
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,8 +17,8 @@ from openapi_spec_validator import validate as validate_openapi
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from mock_server.app import create_app
 from mock_server.schemas import control_openapi
+from mock_server.web.app import create_app
 from tests.conftest import AppClient, Receiver
 
 MakeMock = Callable[..., Awaitable[AppClient]]

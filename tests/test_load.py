@@ -25,9 +25,9 @@ from mock_server.accounts import Plan, mask_key
 from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.audio.types import DecodeLimits
-from mock_server.errors import DETAIL_HEADER
 from mock_server.jobs import JobState
-from mock_server.services import SERVICES
+from mock_server.web.errors import DETAIL_HEADER
+from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, Receiver, ServerFactory
 from tests.contract import check_payload
 

@@ -14,7 +14,6 @@ from openapi_spec_validator import validate as validate_openapi
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from referencing.exceptions import Unresolvable
 
-from mock_server.app import RESULTS_APP
 from mock_server.schemas import (
     RESULTS_PATH,
     SCHEMA_DIR,
@@ -22,7 +21,8 @@ from mock_server.schemas import (
     load_schema,
     schema_names,
 )
-from mock_server.services import SERVICES
+from mock_server.web.app import RESULTS_APP
+from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, Receiver
 
 MakeMock = Callable[..., Awaitable[AppClient]]

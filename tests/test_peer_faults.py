@@ -22,7 +22,7 @@ from aiohttp import web
 
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.jobs import JobState
-from mock_server.services import SERVICES
+from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, FileServer, Receiver, ServerFactory
 from tests.contract import check_payload
 

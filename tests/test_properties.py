@@ -47,7 +47,6 @@ from mock_server.audio.similarity import (
     triangle_size,
 )
 from mock_server.audio.types import MAX_SECONDS
-from mock_server.errors import DETAIL_HEADER
 from mock_server.jsonbody import loads_strict
 from mock_server.scenarios import (
     CATALOGUE,
@@ -58,6 +57,7 @@ from mock_server.scenarios import (
     ScenarioError,
 )
 from mock_server.testing import MockServer
+from mock_server.web.errors import DETAIL_HEADER
 from tests.conftest import FAST
 from tests.support import explained
 

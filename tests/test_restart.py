@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
-from mock_server.app import create_app
 from mock_server.jobs import RESTARTED
-from mock_server.services import SERVICES
+from mock_server.web.app import create_app
+from mock_server.web.keys import SERVICES
 from tests.conftest import FAST, AppClient, Receiver
 from tests.contract import check_payload
 from tests.test_server import free_port

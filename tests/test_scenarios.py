@@ -13,8 +13,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from mock_server.errors import DETAIL_HEADER
 from mock_server.scenarios import CATALOGUE, Arming, Fault, Scenario
+from mock_server.web.errors import DETAIL_HEADER
 from tests.conftest import AppClient, FileServer, Receiver
 from tests.contract import check_payload
 from tests.support import explained

@@ -17,8 +17,8 @@ from yarl import URL
 
 from contract_tests.mp3_frames import frames
 from mock_server.accounts import Plan
-from mock_server.errors import DETAIL_HEADER
-from mock_server.services import SERVICES
+from mock_server.web.errors import DETAIL_HEADER
+from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, FileServer, Receiver, ServerFactory
 from tests.contract import check_payload
 from tests.support import explained

@@ -4,17 +4,17 @@ routes' own at /_mock/openapi.json."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from mock_server import errors
 from mock_server.accounts import Plan
-from mock_server.handlers import read_json, read_json_object, results_base
 from mock_server.scenarios import CATALOGUE, Arming
 from mock_server.schemas import bundled_openapi, control_openapi, with_results_server
-from mock_server.services import SERVICES
+from mock_server.songs import SONG_DIR, song_file, song_names
+from mock_server.web import errors
+from mock_server.web.handlers import read_json, read_json_object, results_base
+from mock_server.web.keys import SERVICES
 
 
 async def health(request: web.Request) -> web.Response:
@@ -67,24 +67,6 @@ async def sink_record(request: web.Request) -> web.Response:
 
 async def sink_received(request: web.Request) -> web.Response:
     return web.json_response(request.app[SERVICES].sinks.received(request.match_info["name"]))
-
-
-# The committed fixture songs, shipped in the wheel: sources that need no file server.
-SONG_DIR = Path(__file__).resolve().parent / "data" / "songs"
-
-
-def song_names() -> list[str]:
-    return sorted(path.name for path in SONG_DIR.glob("*.mp3"))
-
-
-def song_file(name: str) -> str:
-    """The file name of the bundled song `name` (`pop_120` or `pop_120.mp3`); LookupError
-    naming the songs there are otherwise."""
-    file_name = name if name.endswith(".mp3") else f"{name}.mp3"
-    names = song_names()
-    if file_name not in names:
-        raise LookupError(f"no fixture song {name!r}; there are {', '.join(names)}")
-    return file_name
 
 
 async def fixtures(request: web.Request) -> web.Response:

@@ -9,16 +9,16 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mock_server import errors
 from mock_server.accounts import mask_key
-from mock_server.faults import NO_ANSWER, SCENARIOS
-from mock_server.handlers import KEY_HEADER, PARSED_BODY, REQUEST_ID
 from mock_server.journal import JournalEntry
 from mock_server.jsonbody import loads_strict
 from mock_server.results import ROUTE_NAME as RESULT_ROUTE
 from mock_server.scenarios import API_ROUTES
-from mock_server.services import SERVICES
 from mock_server.sources import is_loopback_host
+from mock_server.web import errors
+from mock_server.web.faults import NO_ANSWER, SCENARIOS
+from mock_server.web.handlers import KEY_HEADER, PARSED_BODY, REQUEST_ID
+from mock_server.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

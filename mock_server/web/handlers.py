@@ -15,18 +15,19 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from mock_server import errors
 from mock_server.accounts import export_cost, resize_cost
 from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.export import output_seconds, parse_segments_groups
 from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
-from mock_server.faults import SCENARIOS
 from mock_server.jobs import Job, JobContext, JobFailed, failure_payload
 from mock_server.jsonbody import loads_strict
 from mock_server.results import ANALYSIS, RESIZE, export_name, result_url
-from mock_server.services import SERVICES, Services
+from mock_server.services import Services
 from mock_server.sources import validate_source_url
+from mock_server.web import errors
+from mock_server.web.faults import SCENARIOS
+from mock_server.web.keys import SERVICES
 
 KEY_HEADER = "X-API-Key"
 PARSED_BODY = web.RequestKey("parsed_body", dict[str, Any])  # parsed once, read by the journal

@@ -15,21 +15,23 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from mock_server import control, handlers, results
+from mock_server import results
 from mock_server.accounts import Accounts
 from mock_server.artifacts import ArtifactStore
 from mock_server.clock import MockClock
-from mock_server.faults import inject_faults
 from mock_server.jobs import JobRunner
 from mock_server.journal import Journal
 from mock_server.ledger import JobLedger
-from mock_server.middlewares import error_envelope, guard_control, journal
 from mock_server.ratelimit import RateLimiter
 from mock_server.scenarios import ScenarioBook
-from mock_server.services import SERVICES, RequestIds, Services
+from mock_server.services import RequestIds, Services
 from mock_server.settings import Settings
 from mock_server.sinks import WebhookSinks
 from mock_server.sources import FetchLimits, SourceFetcher, sources_session
+from mock_server.web import control, handlers
+from mock_server.web.faults import inject_faults
+from mock_server.web.keys import SERVICES
+from mock_server.web.middlewares import error_envelope, guard_control, journal
 from mock_server.webhooks import WebhookDispatcher
 
 

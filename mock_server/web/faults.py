@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mock_server import errors
 from mock_server.scenarios import (
     HEADER,
     Fault,
@@ -24,7 +23,8 @@ from mock_server.scenarios import (
     parse_header,
     route_of,
 )
-from mock_server.services import SERVICES
+from mock_server.web import errors
+from mock_server.web.keys import SERVICES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SCENARIOS = web.RequestKey("scenarios", list[Scenario])

@@ -7,14 +7,12 @@ serves what it had finished before.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REQUEST_ID = re.compile(r"^[a-z0-9]{32}$")
-FILE_NAME = re.compile(r"^(analysis\.json|resize\.json|export_[1-9][0-9]{0,3}\.(mp3|wav))$")
-CONTENT_TYPES = {".json": "application/json", ".mp3": "audio/mpeg", ".wav": "audio/wav"}
+from mock_server.results import REQUEST_ID, content_type, is_result_path
+
 INDEX = ".artifacts.json"  # in each request's folder: result name -> expiry (mock time)
 
 
@@ -40,8 +38,8 @@ class ArtifactStore:
             results = self._by_request.setdefault(request_id, {})
             for name, expires_at in json.loads(index.read_text()).items():
                 path = index.parent / name
-                if FILE_NAME.match(name) and path.is_file():
-                    results[name] = Artifact(path, CONTENT_TYPES[path.suffix], expires_at)
+                if is_result_path(request_id, name) and path.is_file():
+                    results[name] = Artifact(path, content_type(name), expires_at)
 
     def _place(self, request_id: str, name: str, content: bytes, expires_at: float) -> None:
         folder = self.root / request_id
@@ -49,7 +47,7 @@ class ArtifactStore:
         path = folder / name
         path.write_bytes(content)
         results = self._by_request.setdefault(request_id, {})
-        results[name] = Artifact(path, CONTENT_TYPES[path.suffix], expires_at)
+        results[name] = Artifact(path, content_type(name), expires_at)
         expiries = {result: artifact.expires_at for result, artifact in results.items()}
         (folder / INDEX).write_text(json.dumps(expiries))
 
@@ -63,7 +61,7 @@ class ArtifactStore:
 
     def get(self, request_id: str, name: str, now: float) -> Artifact | None:
         """The artifact if the names are valid, it is stored and it has not expired."""
-        if not REQUEST_ID.match(request_id) or not FILE_NAME.match(name):
+        if not is_result_path(request_id, name):
             return None
         artifact = self._by_request.get(request_id, {}).get(name)
         if artifact is None or artifact.expires_at <= now:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mock_server.audio.analysis import analyze_bytes
-from mock_server.audio.errors import AudioEngineError
+from mock_server.audio.errors import AudioEngineError, EngineValidationError
 from mock_server.audio.export import ExportFailure, export_bytes, parse_segments_groups
 from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
@@ -112,6 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int | None] = args.run
     try:
         return run(args) or 0
+    except EngineValidationError as error:
+        print(
+            f"audjust-mock {args.command}: invalid {error.field}: {error.detail}", file=sys.stderr
+        )
+        return USAGE_ERROR
     except (CliError, AudioEngineError) as error:
         print(f"audjust-mock {args.command}: {error}", file=sys.stderr)
         return USAGE_ERROR

@@ -38,7 +38,7 @@ from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.clock import MockClock
 from mock_server.ledger import JobLedger, OwedJob
 from mock_server.results import ANALYSIS, RESIZE, export_name
-from mock_server.scenarios import Fault, Phase, Scenario
+from mock_server.scenarios import Fault, Phase, Scenario, scenario_note
 from mock_server.sources import SourceError, SourceFetcher
 from mock_server.webhooks import Webhook, WebhookDispatcher
 
@@ -56,13 +56,20 @@ class JobState(Enum):
     FAILED = "failed"
 
 
+class FailureReason(Enum):
+    """Why a job failed, for the layer that answers a synchronous request to choose a status."""
+
+    INTERNAL = "internal"
+    TIMED_OUT = "timed_out"
+
+
 class JobFailed(Exception):
     """A job ends as failed with this message, sent in the failure webhook (or, for a synchronous
-    resize, answered with `status`)."""
+    resize, answered with a status the web layer chooses for `reason`)."""
 
-    def __init__(self, message: str, status: int = 500) -> None:
+    def __init__(self, message: str, reason: FailureReason = FailureReason.INTERNAL) -> None:
         super().__init__(message)
-        self.status = status
+        self.reason = reason
 
 
 INTERNAL_FAILURE = "Internal error while processing the request."
@@ -210,14 +217,17 @@ class JobRunner:
         return len(owed)
 
     def _timed_out(self) -> JobFailed:
-        return JobFailed(f"Request timed out after {self.job_timeout_seconds:g} seconds.", 504)
+        return JobFailed(
+            f"Request timed out after {self.job_timeout_seconds:g} seconds.",
+            FailureReason.TIMED_OUT,
+        )
 
     async def perform(
         self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]], synchronous: bool
     ) -> dict[str, Any]:
         """The job's work, bent by its job scenarios; JobFailed when it fails."""
         if job.fault(Fault.INTERNAL_FAILURE):
-            raise JobFailed(f"{INTERNAL_FAILURE} (audjust-mock scenario internal_failure)")
+            raise JobFailed(f"{INTERNAL_FAILURE} {scenario_note(Fault.INTERNAL_FAILURE)}")
         if job.fault(Fault.NEVER_COMPLETES):
             if not synchronous:
                 await asyncio.Future()  # never resolves: only a reset or shutdown ends it
@@ -290,7 +300,7 @@ class JobRunner:
             status = int(failing.number("status"))
             raise SourceError(
                 f"Could not download source file {job.source_url}: HTTP {status} "
-                "(audjust-mock scenario source_download_fails)"
+                + scenario_note(Fault.SOURCE_DOWNLOAD_FAILS)
             )
         return await self.fetcher.fetch(job.source_url)
 
@@ -346,8 +356,8 @@ class JobRunner:
             number = int(broken.number("group"))
             index = number - 1 if 1 <= number <= len(outcomes) else len(outcomes) - 1
             outcomes[index] = ExportFailure(
-                f"Failed to generate export_{index + 1}.{fmt.extension} "
-                "(audjust-mock scenario partial_export_failure)"
+                f"Failed to generate {export_name(index + 1, fmt)} "
+                + scenario_note(Fault.PARTIAL_EXPORT_FAILURE)
             )
         failures: dict[str, str] = {}
         seconds = 0.0

@@ -8,11 +8,35 @@ the path meets the same URLs against the mock as live.
 
 from __future__ import annotations
 
+import re
+
 from mock_server.audio.types import ExportFormat
 
 ANALYSIS = "analysis.json"
 RESIZE = "resize.json"
 ROUTE_NAME = "result"  # the results listener's one route, as the journal and faults know it
+
+
+REQUEST_ID = re.compile(r"^[a-z0-9]{32}$")
+_NAME = re.compile(r"^(analysis\.json|resize\.json|export_[1-9][0-9]{0,3}\.(?P<ext>mp3|wav))$")
+JSON_TYPE = "application/json"
+
+
+def is_result_path(request_id: str, name: str) -> bool:
+    """Whether `request_id`/`name` could name a result: anything else (a traversal, the index
+    file) never reaches the disk."""
+    return bool(REQUEST_ID.match(request_id) and _NAME.match(name))
+
+
+def content_type(name: str) -> str:
+    """The content type a result of this name is served with."""
+    matched = _NAME.match(name)
+    if matched is None:
+        raise ValueError(f"{name!r} is not a result name")
+    extension = matched.group("ext")
+    if extension is None:
+        return JSON_TYPE
+    return next(fmt for fmt in ExportFormat if fmt.extension == extension).content_type
 
 
 def export_name(number: int, fmt: ExportFormat) -> str:

@@ -348,6 +348,11 @@ class Scenario:
         return route in self.spec.routes
 
 
+def scenario_note(fault: Fault) -> str:
+    """How every message a scenario bent says so: `(audjust-mock scenario NAME)`."""
+    return f"(audjust-mock scenario {fault})"
+
+
 def route_of(path: str, route_name: str | None = None) -> str | None:
     """The route a scenario can target: an API path, or `/results` for any result download
     (the results listener's route is named `results.ROUTE_NAME`)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from mock_server.scenarios import Fault, Phase, Scenario
+from mock_server.scenarios import Fault, Phase, Scenario, scenario_note
 
 USER_AGENT = "audjust-mock webhook delivery"
 MAX_TRACKED_URLS = 10_000  # receivers whose latest acknowledged delivery is remembered
@@ -182,7 +182,7 @@ class WebhookDispatcher:
             return await self.deliver(webhook)
         kind = fault.fault
         if kind is Fault.WEBHOOK_DROPPED:
-            note = "not sent: audjust-mock scenario webhook_dropped"
+            note = f"not sent {scenario_note(Fault.WEBHOOK_DROPPED)}"
             self._record(webhook, 0, None, note, False, 0.0)
             return DeliveryOutcome(False, 0)
         if kind is Fault.WEBHOOK_DUPLICATE:

@@ -95,7 +95,7 @@ def test_bad_input_is_one_line_and_status_2(
 
 def test_invalid_parameters_are_named(analysis: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["resize", str(analysis), "--target", "-1"]) == 2
-    assert "Invalid parameter: targetLengthSeconds" in capsys.readouterr().err
+    assert "invalid targetLengthSeconds: " in capsys.readouterr().err
 
 
 def test_a_failing_export_reports_why(song: Path, tmp_path: Path) -> None:

@@ -427,7 +427,7 @@ def test_invalid_resize_input_names_the_field(case: tuple[Problem, str]) -> None
     with pytest.raises(EngineValidationError) as caught:
         problem.parse()
     assert caught.value.field == field
-    assert caught.value.message.startswith(f"Invalid parameter: {field}: ")
+    assert caught.value.message == f"{field}: {caught.value.detail}"
 
 
 # --- 3. export segment parsing --------------------------------------------------------------
@@ -503,7 +503,7 @@ def test_invalid_segment_groups_name_the_field(groups: Any) -> None:
     with pytest.raises(EngineValidationError) as caught:
         parse_segments_groups(groups)
     assert caught.value.field == "segmentsGroups"
-    assert caught.value.message.startswith("Invalid parameter: segmentsGroups: ")
+    assert caught.value.message.startswith("segmentsGroups: ") and caught.value.detail
 
 
 # --- 4. strict JSON --------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The engine's two failure kinds: audio it cannot read, and parameters it cannot use.
 
-Both carry a message fit to show a client as is; the service turns them into a 400 or a
-failure webhook without adding a traceback.
+Neither speaks HTTP: a decode error carries a sentence fit for a failure webhook; a validation
+error carries the field (as the API spells it) and what is wrong with it, and the layer above
+words it (the web layer as a 400 "Invalid parameter", the CLI as a usage error).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ class AudioDecodeError(AudioEngineError):
 
 
 class EngineValidationError(AudioEngineError):
-    """A parameter is unusable; `field` names it as the API spells it."""
+    """A parameter is unusable: `field` names it as the API spells it, `detail` says why."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"Invalid parameter: {field}: {message}")
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
         self.field = field
+        self.detail = detail

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mock_server.jobs import FailureReason
+
 INVALID_METHOD = "Invalid request method"
 MISSING_KEY = "Missing API key header"
 INVALID_KEY = "Invalid API Key"
@@ -23,6 +25,9 @@ USAGE_EXCEEDED = "Usage limit exceeded"
 NOT_FOUND = "Not found"
 FORBIDDEN = "Forbidden"
 ALLOW_POST = {"Allow": "POST"}  # RFC 9110: a 405 names the methods that are allowed
+# A synchronous resize that fails answers with these (the reference documents no synchronous
+# failure at all: the mock's choice).
+FAILURE_STATUS = {FailureReason.INTERNAL: 500, FailureReason.TIMED_OUT: 504}
 DETAIL_HEADER = "X-Mock-Detail"  # the mock's explanation of a listed error, beside its bare text
 MAX_DETAIL_CHARS = 1000
 TOO_LARGE = "Request body too large"

@@ -22,15 +22,15 @@ from mock_server.scenarios import (
     ScenarioError,
     parse_header,
     route_of,
+    scenario_note,
 )
 from mock_server.web import errors
-from mock_server.web.keys import SERVICES
+from mock_server.web.keys import KEY_HEADER, SERVICES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SCENARIOS = web.RequestKey("scenarios", list[Scenario])
 NO_ANSWER = web.RequestKey("no_answer", bool)  # the connection was reset instead
 FIRST_REQUIRED = {"/analyze": "sourceFileUrl", "/export": "sourceFileUrl", "/resize": "similarity"}
-INJECTED = "(audjust-mock scenario {})"
 BAD_GATEWAY_PAGE = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -40,7 +40,7 @@ BAD_GATEWAY_PAGE = (
 
 def forced_error(scenario: Scenario, route: str) -> errors.ApiError:
     """The documented error a gate scenario stands for."""
-    forced = f"forced by audjust-mock scenario {scenario.fault}"
+    forced = f"forced {scenario_note(scenario.fault)}"
     match scenario.fault:
         case Fault.INVALID_METHOD:
             return errors.InvalidMethod(
@@ -73,7 +73,7 @@ def _reset_connection(request: web.Request) -> None:
 
 
 def _broken_answer(request: web.Request, scenario: Scenario) -> web.Response:
-    note = INJECTED.format(scenario.fault)
+    note = scenario_note(scenario.fault)
     if scenario.fault is Fault.SERVER_ERROR:
         return web.json_response(errors.error_body(f"Internal server error {note}"), status=500)
     if scenario.fault is Fault.BAD_GATEWAY:
@@ -104,7 +104,7 @@ def _choose(request: web.Request, route: str) -> list[Scenario]:
         except ScenarioError as problem:
             raise errors.InvalidParameter(f"{HEADER} header: {problem}") from problem
     book = request.app[SERVICES].scenarios
-    return chosen + book.take(route, request.headers.get("X-API-Key"))
+    return chosen + book.take(route, request.headers.get(KEY_HEADER))
 
 
 @web.middleware

@@ -22,14 +22,13 @@ from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
 from mock_server.jobs import Job, JobContext, JobFailed, failure_payload
 from mock_server.jsonbody import loads_strict
-from mock_server.results import ANALYSIS, RESIZE, export_name, result_url
+from mock_server.results import ANALYSIS, JSON_TYPE, RESIZE, export_name, result_url
 from mock_server.services import Services
 from mock_server.sources import validate_source_url
 from mock_server.web import errors
 from mock_server.web.faults import SCENARIOS
-from mock_server.web.keys import SERVICES
+from mock_server.web.keys import KEY_HEADER, SERVICES
 
-KEY_HEADER = "X-API-Key"
 PARSED_BODY = web.RequestKey("parsed_body", dict[str, Any])  # parsed once, read by the journal
 # The job a request queued or whose result it fetched, for the journal.
 REQUEST_ID = web.RequestKey("request_id", str)
@@ -152,7 +151,7 @@ def api_endpoint(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.R
         try:
             return await handler(request, call)
         except EngineValidationError as problem:
-            raise errors.InvalidParameter(problem.message.split(": ", 1)[1]) from problem
+            raise errors.InvalidParameter(f"{problem.field}: {problem.detail}") from problem
 
     return gate
 
@@ -199,7 +198,7 @@ async def resize(request: web.Request, call: Call) -> web.Response:
             )
         except JobFailed as failure:
             answer = failure_payload(job.request_id, job.source_url, str(failure))
-            return web.json_response(answer, status=failure.status)
+            return web.json_response(answer, status=errors.FAILURE_STATUS[failure.reason])
         call.services.accounts.charge(
             call.key, job.request_id, int(payload["creditCost"]), job.created_at
         )
@@ -242,8 +241,8 @@ async def result(request: web.Request) -> web.StreamResponse:
         raise errors.NotFound(
             f"no result {name} for request {request_id} (pending, failed or expired)"
         )
-    if artifact.content_type == "application/json":
+    if artifact.content_type == JSON_TYPE:
         # Always whole: a byte range of a JSON document is not JSON.
         body = await asyncio.to_thread(artifact.path.read_bytes)
-        return web.Response(body=body, content_type="application/json")
+        return web.Response(body=body, content_type=JSON_TYPE)
     return web.FileResponse(artifact.path, headers={"Content-Type": artifact.content_type})

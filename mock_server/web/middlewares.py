@@ -17,8 +17,8 @@ from mock_server.scenarios import API_ROUTES
 from mock_server.sources import is_loopback_host
 from mock_server.web import errors
 from mock_server.web.faults import NO_ANSWER, SCENARIOS
-from mock_server.web.handlers import KEY_HEADER, PARSED_BODY, REQUEST_ID
-from mock_server.web.keys import SERVICES
+from mock_server.web.handlers import PARSED_BODY, REQUEST_ID
+from mock_server.web.keys import KEY_HEADER, SERVICES
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

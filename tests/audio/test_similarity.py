@@ -98,4 +98,4 @@ def test_parse_similarity_names_the_problem(value: object, count: int, message: 
         parse_similarity(value, count)
     assert caught.value.field == "similarity"
     assert message in caught.value.message
-    assert caught.value.message.startswith("Invalid parameter: similarity")
+    assert caught.value.message.startswith("similarity: ")

@@ -117,6 +117,7 @@ def failure_payload(request_id: str, source_url: str | None, message: str) -> di
 class JobRunner:
     def __init__(
         self,
+        *,
         workers: int,
         clock: MockClock,
         accounts: Accounts,
@@ -125,7 +126,7 @@ class JobRunner:
         fetcher: SourceFetcher,
         job_timeout_seconds: float,
         artifact_ttl_seconds: float,
-        ledger: JobLedger | None = None,
+        ledger: JobLedger,
     ) -> None:
         self.workers = workers
         self.clock = clock
@@ -137,7 +138,7 @@ class JobRunner:
         self.artifact_ttl_seconds = artifact_ttl_seconds
         self.jobs: dict[str, Job] = {}  # the latest KEPT_JOBS, by request id
         self._unfinished: dict[str, Job] = {}  # what the watchdog and a shutdown look at
-        self.ledger = ledger or JobLedger(None)
+        self.ledger = ledger
         self._pool = self._new_pool()
         self._watchdog: asyncio.Task[None] | None = None
         self._acknowledged = itertools.count(1)  # 0 is left to webhooks owed from before a restart

@@ -6,7 +6,7 @@ from collections import deque
 
 
 class RateLimiter:
-    def __init__(self, limit: int = 100, window_seconds: float = 60.0) -> None:
+    def __init__(self, *, limit: int, window_seconds: float) -> None:
         self.limit = limit
         self.window_seconds = window_seconds
         self._admitted: dict[str, deque[float]] = {}

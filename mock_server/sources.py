@@ -37,9 +37,9 @@ class SourceMode(StrEnum):
 
 @dataclass(frozen=True)
 class FetchLimits:
-    max_bytes: int = 200 * 1024 * 1024
-    timeout_seconds: float = 60.0
-    max_redirects: int = 5
+    max_bytes: int
+    timeout_seconds: float
+    max_redirects: int
 
 
 def _cause(error: BaseException) -> str:
@@ -120,11 +120,12 @@ def validate_source_url(url: object, allow_file_urls: bool) -> str:
 class SourceFetcher:
     def __init__(
         self,
+        *,
         session: aiohttp.ClientSession,
         limits: FetchLimits,
-        allow_file_urls: bool = False,
-        mode: SourceMode = SourceMode.AUTO,
-        public_only: bool = False,
+        allow_file_urls: bool,
+        mode: SourceMode,
+        public_only: bool,
     ) -> None:
         self._session = session  # with a PublicOnlyResolver when public_only
         self.limits = limits

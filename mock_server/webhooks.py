@@ -71,12 +71,13 @@ class DeliveryOutcome:
 class WebhookDispatcher:
     def __init__(
         self,
+        *,
         session: aiohttp.ClientSession,
         now: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
-        max_attempts: int = 3,
-        backoff_seconds: Sequence[float] = (1.0, 2.0),
-        timeout_seconds: float = 10.0,
+        max_attempts: int,
+        backoff_seconds: Sequence[float],
+        timeout_seconds: float,
         max_log: int = 10_000,
     ) -> None:
         self._session = session

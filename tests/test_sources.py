@@ -63,7 +63,14 @@ async def site(aiohttp_server: ServerFactory) -> str:
 
 async def fetch(url: str, allow_file_urls: bool = False) -> bytes:
     async with aiohttp.ClientSession() as session:
-        return await SourceFetcher(session, LIMITS, allow_file_urls).fetch(url)
+        fetcher = SourceFetcher(
+            session=session,
+            limits=LIMITS,
+            allow_file_urls=allow_file_urls,
+            mode=SourceMode.AUTO,
+            public_only=False,
+        )
+        return await fetcher.fetch(url)
 
 
 async def test_a_file_within_the_cap_arrives_whole(site: str) -> None:
@@ -135,7 +142,11 @@ PRODUCTION = "https://audjust.com/sample.mp3"
 
 async def fetcher(mode: SourceMode) -> tuple[SourceFetcher, aiohttp.ClientSession]:
     session = aiohttp.ClientSession()
-    return SourceFetcher(session, FetchLimits(), mode=mode), session
+    limits = FetchLimits(max_bytes=10**8, timeout_seconds=30.0, max_redirects=5)
+    fetcher = SourceFetcher(
+        session=session, limits=limits, allow_file_urls=False, mode=mode, public_only=False
+    )
+    return fetcher, session
 
 
 async def test_synthesize_renders_the_same_song_for_the_same_url_without_network() -> None:

@@ -49,35 +49,36 @@ def _services_context(
             sources_session(session, settings.public_sources_only) as sources,
         ):
             dispatcher = WebhookDispatcher(
-                session,
-                clock.now,
-                clock.sleep,
-                settings.webhook_attempts,
-                settings.webhook_backoff_seconds,
-                settings.webhook_timeout_seconds,
+                session=session,
+                now=clock.now,
+                sleep=clock.sleep,
+                max_attempts=settings.webhook_attempts,
+                backoff_seconds=settings.webhook_backoff_seconds,
+                timeout_seconds=settings.webhook_timeout_seconds,
             )
             limits = FetchLimits(
-                settings.download_max_bytes,
-                settings.download_timeout_seconds,
-                settings.download_max_redirects,
+                max_bytes=settings.download_max_bytes,
+                timeout_seconds=settings.download_timeout_seconds,
+                max_redirects=settings.download_max_redirects,
             )
             artifacts = ArtifactStore(root)
+            fetcher = SourceFetcher(
+                session=sources,
+                limits=limits,
+                allow_file_urls=settings.allow_file_urls,
+                mode=settings.sources,
+                public_only=settings.public_sources_only,
+            )
             runner = JobRunner(
-                settings.workers,
-                clock,
-                accounts,
-                artifacts,
-                dispatcher,
-                SourceFetcher(
-                    sources,
-                    limits,
-                    settings.allow_file_urls,
-                    settings.sources,
-                    settings.public_sources_only,
-                ),
-                settings.job_timeout_seconds,
-                settings.artifact_ttl_seconds,
-                JobLedger(None if owned_dir else root / "jobs"),
+                workers=settings.workers,
+                clock=clock,
+                accounts=accounts,
+                artifacts=artifacts,
+                webhooks=dispatcher,
+                fetcher=fetcher,
+                job_timeout_seconds=settings.job_timeout_seconds,
+                artifact_ttl_seconds=settings.artifact_ttl_seconds,
+                ledger=JobLedger(None if owned_dir else root / "jobs"),
             )
             runner.start()
             runner.recover()
@@ -85,7 +86,9 @@ def _services_context(
                 settings=settings,
                 clock=clock,
                 accounts=accounts,
-                limiter=RateLimiter(settings.rate_limit, settings.rate_window_seconds),
+                limiter=RateLimiter(
+                    limit=settings.rate_limit, window_seconds=settings.rate_window_seconds
+                ),
                 journal=Journal(),
                 artifacts=artifacts,
                 webhooks=dispatcher,

@@ -1,6 +1,7 @@
 """Jobs: queued requests, run in the background, ending in exactly one terminal state and webhook.
 
-CPU work (analysis, resize, export) runs in a process pool so the event loop keeps answering; a
+The runner runs any operation (see operations.py) and knows none of them by name. CPU work runs in
+a process pool so the event loop keeps answering; a
 watchdog fails any job still running after the job limit of mock time, as the reference promises
 ("requests will not take longer than 7 minutes"). Job scenarios (slow, never completes, failed
 download, internal failure, partial export, expired results) are applied here.
@@ -14,30 +15,21 @@ import functools
 import itertools
 import logging
 import multiprocessing
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ParamSpec, TypeVar
 
-from mock_server.accounts import (
-    Accounts,
-    PricingRule,
-    analyze_cost,
-    export_cost,
-    resize_cost,
-)
+from mock_server.accounts import Accounts
 from mock_server.artifacts import ArtifactStore
-from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.decode import probe_duration
 from mock_server.audio.errors import AudioEngineError
-from mock_server.audio.export import ExportedFile, ExportFailure, SegmentGroups, export_bytes
-from mock_server.audio.resize import ResizeInput, resize_candidates
-from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.clock import MockClock
 from mock_server.ledger import JobLedger, OwedJob
-from mock_server.results import ANALYSIS, RESIZE, export_name
+from mock_server.operations import EveryGroupFailed, Operation, Outcome
+from mock_server.payloads import failure_payload, success_payload
 from mock_server.scenarios import Fault, Phase, Scenario, scenario_note
 from mock_server.sources import SourceError, SourceFetcher
 from mock_server.webhooks import Webhook, WebhookDispatcher
@@ -93,25 +85,6 @@ class Job:
 
     def delivery_fault(self) -> Scenario | None:
         return next((s for s in self.faults if s.spec.phase is Phase.DELIVERY), None)
-
-
-@dataclass(frozen=True)
-class JobContext:
-    """What a job's work needs: where results go and how they are priced."""
-
-    results_base: str
-    pricing: PricingRule
-    decode_limits: DecodeLimits
-
-
-def failure_payload(request_id: str, source_url: str | None, message: str) -> dict[str, Any]:
-    """The failure webhook. The reference says a failure is notified but shows no payload: this
-    shape (`success: false`, a `message`, `creditCost: 0`) is the mock's inference."""
-    payload: dict[str, Any] = {"requestId": request_id, "success": False, "message": message}
-    if source_url is not None:
-        payload["sourceFileUrl"] = source_url
-    payload["creditCost"] = 0
-    return payload
 
 
 class JobRunner:
@@ -173,12 +146,7 @@ class JobRunner:
                 "Internal error: the worker processing this request stopped."
             ) from error
 
-    def submit(
-        self,
-        job: Job,
-        work: Callable[[Job], Awaitable[dict[str, Any]]],
-        credits: int | None = None,
-    ) -> None:
+    def submit(self, job: Job, operation: Operation, credits: int | None = None) -> None:
         """Queue `job`; `credits`, when its price is known already, count against its key's
         limit from now on, as queued requests do (released if it fails)."""
         if credits is not None:
@@ -190,7 +158,7 @@ class JobRunner:
         job.order = next(self._acknowledged)
         if job.webhook:
             self.ledger.opened(job.request_id, job.webhook, job.source_url)
-        job.task = asyncio.create_task(self._run(job, work))
+        job.task = asyncio.create_task(self._run(job, operation))
 
     def _deliver(self, owed: OwedJob, order: int = 0, fault: Scenario | None = None) -> None:
         """Send a job's final webhook; the ledger forgets the job once delivery has settled
@@ -223,10 +191,9 @@ class JobRunner:
             FailureReason.TIMED_OUT,
         )
 
-    async def perform(
-        self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]], synchronous: bool
-    ) -> dict[str, Any]:
-        """The job's work, bent by its job scenarios; JobFailed when it fails."""
+    async def perform(self, job: Job, operation: Operation, synchronous: bool) -> Outcome:
+        """The job's operation, bent by its job scenarios; JobFailed (or the engine's, the
+        source's or the export's own error) when it fails."""
         if job.fault(Fault.INTERNAL_FAILURE):
             raise JobFailed(f"{INTERNAL_FAILURE} {scenario_note(Fault.INTERNAL_FAILURE)}")
         if job.fault(Fault.NEVER_COMPLETES):
@@ -240,24 +207,34 @@ class JobRunner:
             await self.clock.sleep(min(seconds, self.job_timeout_seconds))
             if seconds >= self.job_timeout_seconds:
                 raise self._timed_out()
-        return await work(job)
+        return await operation.run(_JobWorkshop(self, job))
 
-    async def _run(self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]]) -> None:
+    def finish(self, job: Job, outcome: Outcome) -> dict[str, Any]:
+        """Host what a successful job made, charge its price, and give its payload."""
+        payload = success_payload(job.request_id, job.source_url, outcome)
+        if outcome.json_name is not None:
+            self.artifacts.put_json(
+                job.request_id, outcome.json_name, payload, self.expires_at(job)
+            )
+        self.accounts.charge(job.key, job.request_id, outcome.credit_cost, job.created_at)
+        return payload
+
+    async def _run(self, job: Job, operation: Operation) -> None:
         try:
-            await self._settle(job, work)
+            await self._settle(job, operation)
         finally:
             self._unfinished.pop(job.request_id, None)
 
-    async def _settle(self, job: Job, work: Callable[[Job], Awaitable[dict[str, Any]]]) -> None:
+    async def _settle(self, job: Job, operation: Operation) -> None:
         """Run the job to its one terminal state, and send what that state owes."""
         job.state = JobState.RUNNING
         try:
-            payload = await self.perform(job, work, synchronous=False)
+            outcome = await self.perform(job, operation, synchronous=False)
         except asyncio.CancelledError:
             if job.state is JobState.RUNNING:  # cancelled by shutdown, not by the watchdog
                 raise
             return
-        except (JobFailed, SourceError, AudioEngineError) as error:
+        except (JobFailed, SourceError, AudioEngineError, EveryGroupFailed) as error:
             self._finish_failed(job, str(error))
             return
         except Exception:
@@ -265,7 +242,7 @@ class JobRunner:
             self._finish_failed(job, INTERNAL_FAILURE)
             return
         job.state = JobState.SUCCEEDED
-        self.accounts.charge(job.key, job.request_id, int(payload["creditCost"]), job.created_at)
+        payload = self.finish(job, outcome)
         if job.webhook:
             owed = OwedJob(job.request_id, job.webhook, job.source_url, payload)
             self._deliver(owed, job.order, job.delivery_fault())
@@ -294,7 +271,8 @@ class JobRunner:
             return self.clock.now()  # already gone when the client comes for it
         return self.clock.now() + self.artifact_ttl_seconds
 
-    async def _source(self, job: Job) -> bytes:
+    async def source(self, job: Job) -> bytes:
+        """The job's source file, or the SourceError its download scenario calls for."""
         assert job.source_url is not None
         failing = job.fault(Fault.SOURCE_DOWNLOAD_FAILS)
         if failing:
@@ -314,68 +292,32 @@ class JobRunner:
         self.fetcher.reset()
         self.jobs.clear()
 
-    async def analyze(self, job: Job, raw: bool, context: JobContext) -> dict[str, Any]:
-        data = await self._source(job)
-        declared = await asyncio.to_thread(probe_duration, data)
-        if declared is not None and job.state is JobState.RUNNING:  # its price is known now
-            estimate = analyze_cost(declared, raw, context.pricing)
-            self.accounts.charge(job.key, job.request_id, estimate, job.created_at)
-        result = await self.compute(analyze_bytes, data, raw, context.decode_limits)
-        payload = {
-            "requestId": job.request_id,
-            "sourceFileUrl": job.source_url,
-            "result": result,
-            "success": True,
-            "creditCost": analyze_cost(result["duration"], raw, context.pricing),
-        }
-        self.artifacts.put_json(job.request_id, ANALYSIS, payload, self.expires_at(job))
-        return payload
 
-    async def resize(self, job: Job, request: ResizeInput, context: JobContext) -> dict[str, Any]:
-        result = await self.compute(resize_candidates, request)
-        payload = {
-            "requestId": job.request_id,
-            "result": result,
-            "success": True,
-            "creditCost": resize_cost(request.target_seconds, context.pricing),
-        }
-        self.artifacts.put_json(job.request_id, RESIZE, payload, self.expires_at(job))
-        return payload
+class _JobWorkshop:
+    """The `Workshop` an operation runs on: one job's view of the runner."""
 
-    async def export(
-        self,
-        job: Job,
-        groups: SegmentGroups,
-        fmt: ExportFormat,
-        urls: list[str],
-        context: JobContext,
-    ) -> dict[str, Any]:
-        data = await self._source(job)
-        outcomes = await self.compute(export_bytes, data, groups, fmt, context.decode_limits)
-        broken = job.fault(Fault.PARTIAL_EXPORT_FAILURE)
-        if broken:
-            number = int(broken.number("group"))
-            index = number - 1 if 1 <= number <= len(outcomes) else len(outcomes) - 1
-            outcomes[index] = ExportFailure(
-                f"Failed to generate {export_name(index + 1, fmt)} "
-                + scenario_note(Fault.PARTIAL_EXPORT_FAILURE)
-            )
-        failures: dict[str, str] = {}
-        seconds = 0.0
-        for number, (outcome, url) in enumerate(zip(outcomes, urls, strict=True), start=1):
-            if isinstance(outcome, ExportedFile):
-                name = export_name(number, fmt)
-                self.artifacts.put_file(job.request_id, name, outcome.data, self.expires_at(job))
-                seconds += outcome.duration_seconds
-            else:
-                failures[url] = outcome.message
-        if len(failures) == len(urls):
-            raise JobFailed("Every export group failed: " + "; ".join(failures.values()))
-        return {
-            "requestId": job.request_id,
-            "sourceFileUrl": job.source_url,
-            "resultUrls": urls,
-            "failures": failures,
-            "success": True,
-            "creditCost": export_cost(seconds, context.pricing),
-        }
+    def __init__(self, runner: JobRunner, job: Job) -> None:
+        self._runner = runner
+        self._job = job
+
+    async def compute(self, fn: Callable[..., R], *args: Any) -> R:
+        return await self._runner.compute(fn, *args)
+
+    async def source(self) -> bytes:
+        return await self._runner.source(self._job)
+
+    async def probe(self, data: bytes) -> float | None:
+        return await asyncio.to_thread(probe_duration, data)
+
+    def store_file(self, name: str, data: bytes) -> None:
+        job = self._job
+        expires_at = self._runner.expires_at(job)
+        self._runner.artifacts.put_file(job.request_id, name, data, expires_at)
+
+    def count(self, credits: int) -> None:
+        job = self._job
+        if job.state is JobState.RUNNING:  # not once the watchdog has failed it
+            self._runner.accounts.charge(job.key, job.request_id, credits, job.created_at)
+
+    def fault(self, fault: Fault) -> Scenario | None:
+        return self._job.fault(fault)

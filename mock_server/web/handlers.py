@@ -15,13 +15,14 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from mock_server.accounts import export_cost, resize_cost
 from mock_server.audio.errors import EngineValidationError
-from mock_server.audio.export import output_seconds, parse_segments_groups
+from mock_server.audio.export import parse_segments_groups
 from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
-from mock_server.jobs import Job, JobContext, JobFailed, failure_payload
+from mock_server.jobs import Job, JobFailed
 from mock_server.jsonbody import loads_strict
+from mock_server.operations import Analyze, Export, Resize
+from mock_server.payloads import failure_payload
 from mock_server.results import ANALYSIS, JSON_TYPE, RESIZE, export_name, result_url
 from mock_server.services import Services
 from mock_server.sources import validate_source_url
@@ -78,10 +79,6 @@ class Call:
             source_url=source_url,
             faults=tuple(self.request.get(SCENARIOS, ())),
         )
-
-    def context(self) -> JobContext:
-        settings = self.services.settings
-        return JobContext(results_base(self.request), settings.pricing, settings.decode_limits)
 
 
 def results_base(request: web.Request) -> str:
@@ -172,10 +169,10 @@ async def analyze(request: web.Request, call: Call) -> web.Response:
         raise errors.InvalidParameter('features may only contain "raw_features"')
     call.check_usage()
     job = call.new_job(webhook, source)
-    context = call.context()
-    runner = call.services.jobs
-    runner.submit(job, lambda j: runner.analyze(j, "raw_features" in features, context))
-    return _queued(job, resultUrl=result_url(context.results_base, job.request_id, ANALYSIS))
+    settings = call.services.settings
+    analysis = Analyze("raw_features" in features, settings.pricing, settings.decode_limits)
+    call.services.jobs.submit(job, analysis)  # priced once its source's duration is read
+    return _queued(job, resultUrl=result_url(results_base(request), job.request_id, ANALYSIS))
 
 
 @api_endpoint
@@ -189,23 +186,17 @@ async def resize(request: web.Request, call: Call) -> web.Response:
     )
     call.check_usage()
     job = call.new_job(webhook)
-    context = call.context()
+    operation = Resize(parsed, call.services.settings.pricing)
     runner = call.services.jobs
     if webhook is None:
         try:
-            payload = await runner.perform(
-                job, lambda j: runner.resize(j, parsed, context), synchronous=True
-            )
+            outcome = await runner.perform(job, operation, synchronous=True)
         except JobFailed as failure:
             answer = failure_payload(job.request_id, job.source_url, str(failure))
             return web.json_response(answer, status=errors.FAILURE_STATUS[failure.reason])
-        call.services.accounts.charge(
-            call.key, job.request_id, int(payload["creditCost"]), job.created_at
-        )
-        return web.json_response(payload)
-    credits = resize_cost(parsed.target_seconds, context.pricing)
-    runner.submit(job, lambda j: runner.resize(j, parsed, context), credits)
-    return _queued(job, resultUrl=result_url(context.results_base, job.request_id, RESIZE))
+        return web.json_response(runner.finish(job, outcome))
+    runner.submit(job, operation, operation.price())
+    return _queued(job, resultUrl=result_url(results_base(request), job.request_id, RESIZE))
 
 
 @api_endpoint
@@ -221,14 +212,13 @@ async def export(request: web.Request, call: Call) -> web.Response:
     call.check_usage()
     fmt = ExportFormat(fmt_value)
     job = call.new_job(webhook, source)
-    context = call.context()
+    base = results_base(request)
     urls = [
-        result_url(context.results_base, job.request_id, export_name(n, fmt))
-        for n in range(1, len(groups) + 1)
+        result_url(base, job.request_id, export_name(n, fmt)) for n in range(1, len(groups) + 1)
     ]
-    runner = call.services.jobs
-    credits = export_cost(output_seconds(groups), context.pricing)
-    runner.submit(job, lambda j: runner.export(j, groups, fmt, urls, context), credits)
+    settings = call.services.settings
+    operation = Export(groups, fmt, urls, settings.pricing, settings.decode_limits)
+    call.services.jobs.submit(job, operation, operation.queued_price())
     return _queued(job, resultUrls=urls)
 
 

@@ -4,9 +4,10 @@ plugin found through its entry point and synchronous HTTP from the standard libr
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+
+from tests.support import ROOT
 
 CLIENT_TESTS = """
 import json
@@ -225,21 +226,15 @@ def test_unknown_fixture_songs_are_named_in_the_error(pytester: pytest.Pytester)
     result.stdout.fnmatch_lines(["*no fixture song 'no_such_song'; there are ballad_70.mp3*"])
 
 
-def readme_python_blocks(section: str) -> list[str]:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    start = readme.index(f"## {section}")
-    end = readme.index("\n## ", start + 1)
-    return re.findall(r"```python\n(.*?)```", readme[start:end], re.S)
+def python_blocks(page: str) -> list[str]:
+    """The ```python blocks of a docs page, in order."""
+    text = (ROOT / "docs" / page).read_text()
+    return re.findall(r"```python\n(.*?)```", text, re.S)
 
 
-@pytest.mark.parametrize(
-    ("section", "tests"),
-    [("Use it in your tests", 2), ("Fault injection", 1)],
-)
-def test_the_readme_examples_run_as_written(
-    pytester: pytest.Pytester, section: str, tests: int
-) -> None:
-    (block,) = readme_python_blocks(section)
+@pytest.mark.parametrize(("page", "tests"), [("testing.md", 2), ("faults.md", 1)])
+def test_the_docs_examples_run_as_written(pytester: pytest.Pytester, page: str, tests: int) -> None:
+    (block,) = python_blocks(page)
     pytester.makepyfile(test_readme=block)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")

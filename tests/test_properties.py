@@ -229,7 +229,7 @@ def cuts_of(segments: list[list[int]]) -> list[tuple[int, int]]:
 
 
 def check_candidates(problem: Problem, candidates: list[dict[str, Any]]) -> None:
-    """Every promise of the README's resize section, recomputed from the request alone."""
+    """Every promise of docs/engine.md's resize section, recomputed from the request alone."""
     times = [float(t) for t in problem.boundaries]
     n, target = len(times), float(problem.target)
     lo, hi = problem.similarity["min"], problem.similarity["max"]

@@ -16,11 +16,13 @@ from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.settings import Settings
 from mock_server.web.app import create_app
 from tests.contract import check_payload
+from tests.support import KEY
 
 SONG = SongSpec(tempo_bpm=120, duration_seconds=20, seed=11)
 AppClient = TestClient[web.Request, web.Application]
 ClientFactory = Callable[..., Awaitable[AppClient]]
 ServerFactory = Callable[..., Awaitable[TestServer]]
+MakeMock = Callable[..., Awaitable[AppClient]]  # the make_mock fixture: Settings changes -> a mock
 
 
 @pytest.fixture(scope="session")
@@ -122,3 +124,13 @@ async def make_mock(aiohttp_client: ClientFactory) -> Callable[..., Awaitable[Ap
 @pytest.fixture
 async def mock(make_mock: Callable[..., Awaitable[AppClient]]) -> AppClient:
     return await make_mock()
+
+
+async def post(
+    mock: AppClient, path: str, body: Any, headers: dict[str, str] = KEY
+) -> tuple[int, Any]:
+    """POST and return (status, JSON), having checked the answer against its schema."""
+    async with mock.post(path, json=body, headers=headers) as response:
+        document = await response.json()
+    check_payload(document)
+    return response.status, document

@@ -1,8 +1,10 @@
-"""Helpers shared by test files: a real `serve` process, and the shell blocks of a docs page."""
+"""Helpers and constants shared by test files, each defined once: the key, the smallest
+resize, ports, a real `serve` process, the shell blocks of a docs page, and error matching."""
 
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +14,17 @@ from pathlib import Path
 from mock_server.web import errors
 
 ROOT = Path(__file__).resolve().parents[1]
+KEY = {"X-API-Key": "test-key"}  # the mock's default key, as a header
+TINY_SIMILARITY = {"data": "~~~", "min": 32, "max": 126}  # two beats
+# The smallest resize the API accepts: no audio, answered at once.
+TINY_RESIZE = {"targetLengthSeconds": 1, "similarity": TINY_SIMILARITY, "boundaries": [0, 1]}
+
+
+def free_port() -> int:
+    """A port nothing listens on now (bound and released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @contextmanager

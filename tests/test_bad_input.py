@@ -13,7 +13,7 @@ import dataclasses
 import gzip
 import io
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -25,18 +25,14 @@ from aiohttp import web
 
 from mock_server.testing import MockServer
 from mock_server.web.errors import DETAIL_HEADER
-from tests.conftest import FAST, AppClient, ServerFactory
+from tests.conftest import FAST, MakeMock, ServerFactory
 from tests.contract import check_payload
 from tests.forged_audio import wav_claiming
-from tests.support import explained
+from tests.support import KEY, TINY_RESIZE, TINY_SIMILARITY, explained
 
-KEY = {"X-API-Key": "test-key"}
-MakeMock = Callable[..., Awaitable[AppClient]]
 # Either a TestClient or a ClientSession with a base_url: both take paths.
 Api = Any
 NOWHERE = "http://127.0.0.1:9/x"  # valid URLs for bodies refused before anything is fetched
-TINY_SIMILARITY = {"data": "~~~", "min": 32, "max": 126}
-TINY_RESIZE = {"targetLengthSeconds": 1, "similarity": TINY_SIMILARITY, "boundaries": [0, 1]}
 VALID = {
     "/analyze": {"resultWebhook": NOWHERE, "sourceFileUrl": NOWHERE, "features": []},
     "/resize": TINY_RESIZE,

@@ -19,16 +19,10 @@ from referencing.jsonschema import DRAFT202012
 
 from mock_server.schemas import control_openapi
 from mock_server.web.app import create_app
-from tests.conftest import AppClient, Receiver
+from tests.conftest import AppClient, MakeMock, Receiver
+from tests.support import KEY, TINY_RESIZE
 
-MakeMock = Callable[..., Awaitable[AppClient]]
-KEY = {"X-API-Key": "test-key"}
 TOKEN = "let-me-in"
-TINY_RESIZE = {
-    "targetLengthSeconds": 1,
-    "similarity": {"data": "~~~", "min": 32, "max": 126},
-    "boundaries": [0, 1],
-}
 DOCUMENT = control_openapi()
 # Where the document sits in the registry, so that its `#/components/...` references resolve.
 BASE = "https://audjust-mock.dev/schemas/control-openapi.json"

@@ -12,7 +12,6 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +27,10 @@ from mock_server.audio.types import DecodeLimits
 from mock_server.jobs import JobState
 from mock_server.web.errors import DETAIL_HEADER
 from mock_server.web.keys import SERVICES
-from tests.conftest import AppClient, Receiver, ServerFactory
+from tests.conftest import AppClient, MakeMock, Receiver, ServerFactory
 from tests.contract import check_payload
+from tests.support import KEY
 
-MakeMock = Callable[..., Awaitable[AppClient]]
-KEY = {"X-API-Key": "test-key"}
 REQUEST_ID = re.compile(r"^[a-z0-9]{32}$")
 SHORT_SONG = SongSpec(tempo_bpm=120, duration_seconds=8, seed=5)
 CLIENTS = 20

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -23,15 +22,10 @@ from mock_server.schemas import (
 )
 from mock_server.web.app import RESULTS_APP
 from mock_server.web.keys import SERVICES
-from tests.conftest import AppClient, Receiver
+from tests.conftest import AppClient, MakeMock, Receiver
+from tests.support import TINY_RESIZE
 
-MakeMock = Callable[..., Awaitable[AppClient]]
 OPENAPI = SCHEMA_DIR / "openapi.json"
-TINY_RESIZE = {
-    "targetLengthSeconds": 1,
-    "similarity": {"data": "~~~", "min": 32, "max": 126},
-    "boundaries": [0, 1],
-}
 
 
 def _refs(node: Any) -> list[str]:

@@ -14,7 +14,7 @@ import signal
 import socket
 import struct
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -23,23 +23,8 @@ from aiohttp import web
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.jobs import JobState
 from mock_server.web.keys import SERVICES
-from tests.conftest import AppClient, FileServer, Receiver, ServerFactory
-from tests.contract import check_payload
-
-MakeMock = Callable[..., Awaitable[AppClient]]
-KEY = {"X-API-Key": "test-key"}
-TINY_RESIZE = {
-    "targetLengthSeconds": 1,
-    "similarity": {"data": "~~~", "min": 32, "max": 126},
-    "boundaries": [0, 1],
-}
-
-
-async def post(mock: AppClient, path: str, body: Any) -> tuple[int, Any]:
-    async with mock.post(path, json=body, headers=KEY) as response:
-        document = await response.json()
-    check_payload(document)
-    return response.status, document
+from tests.conftest import AppClient, FileServer, MakeMock, Receiver, ServerFactory, post
+from tests.support import TINY_RESIZE
 
 
 async def attempts_for(mock: AppClient, request_id: str) -> list[dict[str, Any]]:

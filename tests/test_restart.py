@@ -19,14 +19,7 @@ from mock_server.web.app import create_app
 from mock_server.web.keys import SERVICES
 from tests.conftest import FAST, AppClient, Receiver
 from tests.contract import check_payload
-from tests.test_server import free_port
-
-KEY = {"X-API-Key": "test-key"}
-TINY_RESIZE = {
-    "targetLengthSeconds": 1,
-    "similarity": {"data": "~~~", "min": 32, "max": 126},
-    "boundaries": [0, 1],
-}
+from tests.support import KEY, TINY_RESIZE, free_port
 
 
 async def started(data_dir: Path) -> AppClient:

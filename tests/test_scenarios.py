@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +14,9 @@ import pytest
 
 from mock_server.scenarios import CATALOGUE, Arming, Fault, Scenario
 from mock_server.web.errors import DETAIL_HEADER
-from tests.conftest import AppClient, FileServer, Receiver
+from tests.conftest import AppClient, FileServer, MakeMock, Receiver
 from tests.contract import check_payload
-from tests.support import explained
-
-KEY = {"X-API-Key": "test-key"}
-MakeMock = Callable[..., Awaitable[AppClient]]
-TINY_RESIZE = {
-    "targetLengthSeconds": 1,
-    "similarity": {"data": "~~~", "min": 32, "max": 126},
-    "boundaries": [0, 1],
-}
+from tests.support import KEY, TINY_RESIZE, explained
 
 
 def with_scenario(text: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ in full, result paths that cannot climb out, and downloads kept off private netw
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -12,15 +11,10 @@ from mock_server.cli import build_parser
 from mock_server.server import settings_from
 from mock_server.settings import Settings
 from mock_server.sources import PublicOnlyResolver
-from tests.conftest import AppClient, FileServer, Receiver
+from tests.conftest import AppClient, FileServer, MakeMock, Receiver
+from tests.support import TINY_RESIZE
 
-MakeMock = Callable[..., Awaitable[AppClient]]
 SECRET = "sk_live_0123456789abcdef"
-TINY_RESIZE = {
-    "targetLengthSeconds": 1,
-    "similarity": {"data": "~~~", "min": 32, "max": 126},
-    "boundaries": [0, 1],
-}
 GUARDED = [("GET", "/_mock/requests"), ("POST", "/_mock/reset"), ("GET", "/_mock/sink/x")]
 OPEN = [("GET", "/_mock/health"), ("GET", "/_mock/fixtures"), ("POST", "/_mock/sink/x")]
 

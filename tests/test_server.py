@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -19,12 +18,7 @@ from mock_server.accounts import Plan, PricingRule
 from mock_server.cli import build_parser
 from mock_server.server import FLAGS, settings_from
 from mock_server.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.support import free_port
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])

@@ -6,7 +6,6 @@ import asyncio
 import io
 import json
 import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,29 +18,11 @@ from contract_tests.mp3_frames import frames
 from mock_server.accounts import Plan
 from mock_server.web.errors import DETAIL_HEADER
 from mock_server.web.keys import SERVICES
-from tests.conftest import AppClient, FileServer, Receiver, ServerFactory
-from tests.contract import check_payload
-from tests.support import explained
+from tests.conftest import AppClient, FileServer, MakeMock, Receiver, ServerFactory, post
+from tests.support import KEY, TINY_RESIZE, explained
 
-KEY = {"X-API-Key": "test-key"}
-MakeMock = Callable[..., Awaitable[AppClient]]
 REQUEST_ID = re.compile(r"^[a-z0-9]{32}$")
 # The smallest valid resize: two beats, a one-second target.
-TINY_RESIZE = {
-    "targetLengthSeconds": 1,
-    "similarity": {"data": "~~~", "min": 32, "max": 126},
-    "boundaries": [0, 1],
-}
-
-
-async def post(
-    mock: AppClient, path: str, body: Any, headers: dict[str, str] = KEY
-) -> tuple[int, Any]:
-    """POST and return (status, JSON), having checked the answer against its schema."""
-    async with mock.post(path, json=body, headers=headers) as response:
-        document = await response.json()
-    check_payload(document)
-    return response.status, document
 
 
 async def analyze(

@@ -159,6 +159,14 @@ class AudjustMock:
             ]
         )
 
+    def resend_webhook(self, request_id: str, to: str | None = None) -> str:
+        """Deliver `request_id`'s recorded final webhook again (to `to`, if given) as a new
+        delivery; the URL it goes to. LookupError when no webhook was recorded for it."""
+        webhook = self.call(lambda services: services.webhooks.resend(request_id, to))
+        if webhook is None:
+            raise LookupError(f"no webhook was recorded for request {request_id}")
+        return webhook.url
+
     def wait_for_webhook(
         self, request_id: str, timeout: float = 30.0, sink: str | None = None
     ) -> dict[str, Any]:

@@ -209,6 +209,17 @@ class WebhookDispatcher:
     def attempts(self) -> list[DeliveryAttempt]:
         return list(self._log)
 
+    def resend(self, request_id: str, url: str | None = None) -> Webhook | None:
+        """Deliver the final webhook recorded for `request_id` again (to `url`, if given), as a
+        new delivery with attempts of its own; None when none was recorded (or it has left the
+        log). A dropped webhook was recorded too, so it can be sent now."""
+        recorded = next((a for a in reversed(self._log) if a.request_id == request_id), None)
+        if recorded is None:
+            return None
+        webhook = Webhook(request_id, url or recorded.url, recorded.payload)
+        self.schedule(webhook)
+        return webhook
+
     def reset(self) -> None:
         """Forget the log and drop deliveries still pending, so none lands in the next test."""
         self._log.clear()

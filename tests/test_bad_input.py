@@ -33,7 +33,7 @@ from tests.support import KEY, TINY_RESIZE, TINY_SIMILARITY, explained
 # Either a TestClient or a ClientSession with a base_url: both take paths.
 Api = Any
 NOWHERE = "http://127.0.0.1:9/x"  # valid URLs for bodies refused before anything is fetched
-VALID = {
+VALID: dict[str, dict[str, object]] = {
     "/analyze": {"resultWebhook": NOWHERE, "sourceFileUrl": NOWHERE, "features": []},
     "/resize": TINY_RESIZE,
     "/export": {

@@ -201,6 +201,13 @@ async def test_every_success_answer_matches_the_document(
     ]
     assert journal[-1]["scenarios"] == ["latency;seconds=0"]
 
+    lost_id = {"requestId": lost["requestId"]}  # dropped, then sent after all
+    path = "/_mock/webhooks/{requestId}/resend"
+    resent = await checked.call("POST", path, 200, params=lost_id, body={"url": receiver.url()})
+    assert resent == {"success": True, "requestId": lost["requestId"], "url": receiver.url()}
+    (_, late) = await receiver.wait_for(2)
+    assert late["requestId"] == lost["requestId"] and late["success"] is True
+
     webhook = {name: value for name, value in payload.items() if name != "path"}
     await checked.call("POST", "/_mock/sink/{name}", 200, params={"name": "demo"}, body=webhook)
     assert await checked.call("GET", "/_mock/sink/{name}", 200, params={"name": "demo"}) == [
@@ -234,6 +241,8 @@ ERRORS: list[tuple[str, str, dict[str, str], Any, bytes | None, int]] = [
     ),
     ("POST", "/_mock/sink/{name}", {"name": "x"}, None, b'{"requestId": ', 400),
     ("GET", "/_mock/fixtures/{name}", {"name": "no_such_song"}, None, None, 404),
+    ("POST", "/_mock/webhooks/{requestId}/resend", {"requestId": "a" * 32}, None, None, 404),
+    ("POST", "/_mock/webhooks/{requestId}/resend", {"requestId": "x"}, {"to": "u"}, None, 400),
 ]
 
 
@@ -262,7 +271,7 @@ def test_every_documented_400_and_404_is_exercised() -> None:
 
 
 def _concrete(path: str) -> str:
-    return path.replace("{name}", "x")
+    return path.replace("{name}", "x").replace("{requestId}", "x")
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(documented()))
@@ -292,7 +301,7 @@ async def test_a_body_over_the_limit_answers_as_documented(
 ) -> None:
     checked = Checked(await make_mock(max_body_bytes=1024))
     raw = json.dumps({"padding": "x" * 2048}).encode()
-    await checked.call(method, path, 413, params={"name": "x"}, raw=raw)
+    await checked.call(method, path, 413, params={"name": "x", "requestId": "x"}, raw=raw)
 
 
 async def test_the_served_document_lists_this_mock_first(mock: AppClient) -> None:
@@ -307,7 +316,7 @@ async def test_the_served_document_lists_this_mock_first(mock: AppClient) -> Non
 
 
 def test_a_wrong_answer_fails_validation() -> None:
-    entry = {
+    entry: dict[str, object] = {
         "method": "POST",
         "path": "/resize",
         "requestId": None,

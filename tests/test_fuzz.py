@@ -24,13 +24,14 @@ import re
 import time
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 import schemathesis
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -42,6 +43,10 @@ from mock_server.schemas import RESULTS_PATH
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode, validate_source_url
 from mock_server.testing import MockServer
+
+if TYPE_CHECKING:
+    from schemathesis.core.jsonschema.types import JsonValue
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 MAX_EXAMPLES = 100  # per operation, fuzzing phase; the whole file stays well under 60 s
 SONG = "pop_120"  # one of the fixture songs the mock bundles and serves itself
@@ -137,6 +142,8 @@ def _origin_of(server: MockServer, path: str) -> str:
 
 def _assert_every_operation_reaches_the_mock(schema: OpenApiSchema, server: MockServer) -> None:
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            pytest.fail(f"the served document has an invalid operation: {result.err()}")
         operation = result.ok()
         origin = (operation.base_url or "").rstrip("/")
         assert origin == _origin_of(server, operation.path), (operation.path, origin)
@@ -208,7 +215,7 @@ def _accepted_url(value: object) -> bool:
     return True
 
 
-def confine_urls(case: schemathesis.Case, base_url: str) -> None:
+def confine_urls(case: OpenApiCase, base_url: str) -> None:
     """Point every URL the mock would act on at the mock itself; refused ones stay as generated."""
     body = case.body
     if not isinstance(body, dict):
@@ -222,15 +229,23 @@ def confine_urls(case: schemathesis.Case, base_url: str) -> None:
             body[field] = target
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _code(value: object) -> bool:
+def _code(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 32 <= value <= 126
 
 
-def make_resize_consistent(case: schemathesis.Case) -> None:
+def _boundaries(value: JsonValue) -> list[int | float] | None:
+    """`value` as schema-valid boundaries (1..MAX_RESIZE_BOUNDARIES numbers >= 0), else None."""
+    if not (isinstance(value, list) and 1 <= len(value) <= MAX_RESIZE_BOUNDARIES):
+        return None
+    times = [b for b in value if _number(b) and b >= 0]
+    return times if len(times) == len(value) else None
+
+
+def make_resize_consistent(case: OpenApiCase) -> None:
     """A resize body whose boundaries and similarity are schema-valid becomes one the engine takes:
     boundaries sorted and distinct (at least 2), min < max, and exactly N(N+1)/2 characters of
     data within min..max, drawn from the generated ones. Any other field is left alone, so an
@@ -238,32 +253,27 @@ def make_resize_consistent(case: schemathesis.Case) -> None:
     body = case.body
     if not isinstance(body, dict):
         return
-    boundaries, similarity = body.get("boundaries"), body.get("similarity")
-    if not (
-        isinstance(boundaries, list)
-        and 1 <= len(boundaries) <= MAX_RESIZE_BOUNDARIES
-        and all(_number(b) and b >= 0 for b in boundaries)
-        and isinstance(similarity, dict)
-        and isinstance(similarity.get("data"), str)
-        and _code(similarity.get("min"))
-        and _code(similarity.get("max"))
-    ):
+    boundaries, similarity = _boundaries(body.get("boundaries")), body.get("similarity")
+    if boundaries is None or not isinstance(similarity, dict):
+        return
+    seed, first, second = similarity.get("data"), similarity.get("min"), similarity.get("max")
+    if not (isinstance(seed, str) and _code(first) and _code(second)):
         return
     times = sorted(set(boundaries))
     if len(times) < 2:
         times.append(times[0] + 1)
-    low, high = sorted((similarity["min"], similarity["max"]))
+    low, high = sorted((first, second))
     if low == high:
         low, high = (low, low + 1) if low < 126 else (low - 1, low)
     span = high - low + 1
     size = len(times) * (len(times) + 1) // 2
-    seed = similarity["data"] or chr(high)
+    seed = seed or chr(high)
     data = "".join(chr(low + ord(seed[i % len(seed)]) % span) for i in range(size))
-    body["boundaries"] = times
+    body["boundaries"] = list(times)  # a new list, typed as the JSON body holds it
     body["similarity"] = {**similarity, "data": data, "min": low, "max": high}
 
 
-def point_at_known_result(case: schemathesis.Case, known: list[tuple[str, str]]) -> None:
+def point_at_known_result(case: OpenApiCase, known: list[tuple[str, str]]) -> None:
     """Swap a well-formed result path for one that exists, for all but one in len(known) + 1 cases
     (those still ask for a result that does not exist)."""
     params = case.path_parameters
@@ -282,7 +292,7 @@ def point_at_known_result(case: schemathesis.Case, known: list[tuple[str, str]])
 
 @schema.parametrize()
 def test_the_mock_honours_its_own_openapi_document(
-    case: schemathesis.Case, mock_server: MockServer, known_results: list[tuple[str, str]]
+    case: OpenApiCase, mock_server: MockServer, known_results: list[tuple[str, str]]
 ) -> None:
     confine_urls(case, mock_server.base_url)
     if case.operation.path == "/resize":
@@ -317,7 +327,7 @@ CONFORMANCE = [
 
 def _send(
     api_schema: OpenApiSchema, method: str, path: str, **parts: Any
-) -> tuple[schemathesis.Case, schemathesis.Response]:
+) -> tuple[OpenApiCase, schemathesis.Response]:
     """Send one case to the origin the served document names for `path` (the mock's)."""
     case = api_schema[path][method].Case(**parts)
     return case, case.call(headers={"X-API-Key": DEFAULT_KEY}, timeout=30)

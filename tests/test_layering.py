@@ -115,4 +115,4 @@ def test_the_public_surface() -> None:
     assert FromThePlugin is AudjustMock  # the import path earlier versions documented
     assert set(mock_server.__all__) == {"AudjustMock", "MockServer", "Settings", "__version__"}
     with pytest.raises(AttributeError):
-        _ = mock_server.create_app  # type: ignore[attr-defined]
+        _ = mock_server.create_app

@@ -154,6 +154,21 @@ def test_a_webhook_is_found_by_request_id_in_whichever_sink_it_reached(audjust_m
         audjust_mock.wait_for_webhook(ack["requestId"], timeout=0.1, sink="default")
 
 
+def test_a_webhook_is_sent_again_on_demand(audjust_mock):
+    status, ack = post(audjust_mock, "resize", {
+        "targetLengthSeconds": 1,
+        "similarity": {"data": "~" * 3, "min": 32, "max": 126},
+        "boundaries": [0.0, 0.5],
+        "resultWebhook": audjust_mock.webhook_url(),
+    })
+    first = audjust_mock.wait_for_webhook(ack["requestId"], timeout=60)
+    again = audjust_mock.webhook_url("again")
+    assert audjust_mock.resend_webhook(ack["requestId"], to=again) == again
+    assert audjust_mock.wait_for_webhook(ack["requestId"], timeout=60, sink="again") == first
+    with pytest.raises(LookupError, match="no webhook was recorded"):
+        audjust_mock.resend_webhook("no-such-request")
+
+
 def test_waiting_for_a_request_that_sent_nothing_says_what_did_arrive(audjust_mock):
     with pytest.raises(TimeoutError, match="no sink received anything"):
         audjust_mock.wait_for_webhook("no-such-request", timeout=0.05)

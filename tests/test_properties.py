@@ -182,8 +182,8 @@ def boundary_lists(draw: st.DrawFn, n: int) -> list[Any]:
         gaps = draw(st.lists(st.integers(1, 300), min_size=n - 1, max_size=n - 1))
         return [c / 100 for c in itertools.accumulate([start, *gaps])]
     if style == "floats":
-        gaps = draw(st.lists(st.floats(1e-3, 50.0), min_size=n - 1, max_size=n - 1))
-        return list(itertools.accumulate([start / 100, *gaps]))
+        seconds = draw(st.lists(st.floats(1e-3, 50.0), min_size=n - 1, max_size=n - 1))
+        return list(itertools.accumulate([start / 100, *seconds]))
     gaps = draw(st.lists(st.integers(1, 10), min_size=n - 1, max_size=n - 1))
     return list(itertools.accumulate([start // 100, *gaps]))
 
@@ -198,8 +198,10 @@ def similarity_data(draw: st.DrawFn, n: int, lo: int, hi: int) -> str:
     codes = rng.integers(lo, hi + 1, size=(n, n))
     if style == "structure":
         period = draw(st.integers(2, 8))
-        i, j = np.indices((n, n))
-        codes = np.where((i - j) % period == 0, hi, rng.integers(lo, lo + (hi - lo) // 3 + 1))
+        rows, columns = np.indices((n, n))
+        codes = np.where(
+            (rows - columns) % period == 0, hi, rng.integers(lo, lo + (hi - lo) // 3 + 1)
+        )
     np.fill_diagonal(codes, hi)
     data = [""] * triangle_size(n)
     for i in range(n):

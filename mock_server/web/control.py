@@ -12,8 +12,14 @@ from mock_server.accounts import Plan
 from mock_server.scenarios import CATALOGUE, Arming
 from mock_server.schemas import bundled_openapi, control_openapi, with_results_server
 from mock_server.songs import SONG_DIR, song_file, song_names
+from mock_server.sources import validate_source_url
 from mock_server.web import errors
-from mock_server.web.handlers import read_json, read_json_object, results_base
+from mock_server.web.handlers import (
+    read_json,
+    read_json_object,
+    refuse_unknown_fields,
+    results_base,
+)
 from mock_server.web.keys import SERVICES
 
 
@@ -30,6 +36,26 @@ async def requests(request: web.Request) -> web.Response:
 async def webhooks(request: web.Request) -> web.Response:
     attempts = request.app[SERVICES].webhooks.attempts()
     return web.json_response([attempt.to_json() for attempt in attempts])
+
+
+async def resend_webhook(request: web.Request) -> web.Response:
+    """Send a request's recorded final webhook again, to its URL or to `{"url": ...}`."""
+    body = await read_json(request) if request.can_read_body else None
+    if body is not None and not isinstance(body, dict):
+        raise errors.MalformedJson("the body must be a JSON object (or absent)")
+    if body:
+        refuse_unknown_fields(body, ("url",), request.path)
+    url = (body or {}).get("url")
+    if url is not None:
+        try:
+            url = validate_source_url(url, allow_file_urls=False)
+        except ValueError as problem:
+            raise errors.InvalidParameter(f"url {problem}") from problem
+    request_id = request.match_info["requestId"]
+    webhook = request.app[SERVICES].webhooks.resend(request_id, url)
+    if webhook is None:
+        raise errors.NotFound(f"no webhook was recorded for request {request_id}")
+    return web.json_response({"success": True, "requestId": request_id, "url": webhook.url})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -152,6 +178,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/health", health)
     app.router.add_get("/_mock/requests", requests)
     app.router.add_get("/_mock/webhooks", webhooks)
+    app.router.add_post("/_mock/webhooks/{requestId}/resend", resend_webhook)
     app.router.add_post("/_mock/reset", reset)
     app.router.add_post("/_mock/clock/advance", advance_clock)
     app.router.add_post("/_mock/keys", add_key)

@@ -7,6 +7,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from mock_server import traffic
+
 
 @dataclass(frozen=True)
 class JournalEntry:
@@ -47,6 +49,8 @@ class Journal:
         previous test must not land in the next test's journal."""
         if generation == self.generation:
             self._entries.append(entry)
+            if traffic.enabled():
+                traffic.emit("request", entry.to_json())
 
     def entries(self) -> list[JournalEntry]:
         return list(self._entries)

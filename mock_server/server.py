@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -15,9 +17,10 @@ from typing import Any
 
 from aiohttp import web
 
+from mock_server import traffic
 from mock_server.accounts import Plan, PricingRule
 from mock_server.scenarios import Arming, Scenario, ScenarioError
-from mock_server.settings import DEFAULT_KEY, Settings
+from mock_server.settings import DEFAULT_KEY, LogFormat, Settings
 from mock_server.sources import SourceMode, is_loopback_host
 from mock_server.web.app import create_app
 from mock_server.web.keys import SERVICES
@@ -150,6 +153,15 @@ FLAGS = (
         SourceMode,
         choices=tuple(mode.value for mode in SourceMode),
     ),
+    Flag("--quiet", "quiet", "print no traffic lines, only the start-up lines", switch=True),
+    Flag(
+        "--log-format",
+        "log_format",
+        "traffic lines on stderr as text, or as JSON lines (fields: event, then the control "
+        "API's names for a journal entry or a delivery attempt)",
+        LogFormat,
+        choices=tuple(fmt.value for fmt in LogFormat),
+    ),
     Flag(
         "--pricing",
         "pricing",
@@ -275,6 +287,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**given)
 
 
+def _show_traffic(settings: Settings) -> logging.Handler | None:
+    """Traffic lines on stderr, unless --quiet."""
+    if settings.quiet:
+        return None
+    handler = logging.StreamHandler(sys.stderr)
+    text = settings.log_format is LogFormat.TEXT
+    handler.setFormatter(traffic.TextFormatter() if text else traffic.JsonFormatter())
+    traffic.LOG.addHandler(handler)
+    traffic.LOG.setLevel(logging.INFO)
+    traffic.LOG.propagate = False
+    return handler
+
+
 async def _serve(settings: Settings, announce_default_key: bool) -> None:
     runner = web.AppRunner(create_app(settings), handle_signals=False)
     await runner.setup()
@@ -302,8 +327,12 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
             "listening beyond loopback without --admin-token: /_mock/* control routes are off",
             flush=True,
         )
+    handler = _show_traffic(settings)
     await stop.wait()
     await runner.cleanup()
+    if handler is not None:
+        traffic.emit("stopped", {"message": "audjust-mock stopped"})
+        traffic.LOG.removeHandler(handler)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from mock_server.accounts import Plan, PricingRule
@@ -11,6 +12,13 @@ from mock_server.scenarios import Arming
 from mock_server.sources import SourceMode
 
 DEFAULT_KEY = "test-key"
+
+
+class LogFormat(Enum):
+    """How `serve` prints its traffic lines."""
+
+    TEXT = "text"
+    JSON = "json"
 
 
 @dataclass(frozen=True)
@@ -43,3 +51,5 @@ class Settings:
     max_body_bytes: int = 64 * 1024 * 1024
     decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
     scenarios: tuple[Arming, ...] = ()  # for every matching request of the run
+    quiet: bool = False  # serve: no traffic lines
+    log_format: LogFormat = LogFormat.TEXT  # serve: traffic lines as text or JSON

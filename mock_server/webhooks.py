@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from mock_server import traffic
 from mock_server.scenarios import Fault, Phase, Scenario, scenario_note
 
 USER_AGENT = "audjust-mock webhook delivery"
@@ -123,19 +124,22 @@ class WebhookDispatcher:
         delivered: bool,
         elapsed_ms: float,
     ) -> None:
-        self._log.append(
-            DeliveryAttempt(
-                request_id=webhook.request_id,
-                url=webhook.url,
-                attempt=number,
-                status=status,
-                error=error,
-                delivered=delivered,
-                at=self._now(),
-                duration_ms=elapsed_ms,
-                payload=webhook.payload,
-            )
+        attempt = DeliveryAttempt(
+            request_id=webhook.request_id,
+            url=webhook.url,
+            attempt=number,
+            status=status,
+            error=error,
+            delivered=delivered,
+            at=self._now(),
+            duration_ms=elapsed_ms,
+            payload=webhook.payload,
         )
+        self._log.append(attempt)
+        if traffic.enabled():
+            fields = attempt.to_json()
+            del fields["payload"]  # what was sent is at /_mock/webhooks; a line stays short
+            traffic.emit("webhook", fields)
 
     def _sent(self, webhook: Webhook) -> None:
         """Note that `webhook` went out, and release the held ones acknowledged before it."""

@@ -9,6 +9,8 @@ import re
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from mock_server.accounts import Plan, PricingRule
 from mock_server.cli import build_parser
 from mock_server.server import FLAGS, settings_from
 from mock_server.settings import Settings
-from tests.support import free_port
+from tests.support import TINY_RESIZE, free_port
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
@@ -141,3 +143,79 @@ def test_every_flag_says_its_default_and_its_variable() -> None:
     for action in flags:
         assert action.help and "(default: " in action.help, action.option_strings
         assert re.search(r"env AUDJUST_MOCK_[A-Z_]+\)$", action.help), action.help
+
+
+def serve_and_stop(*flags: str) -> list[str]:
+    """Run `serve` with `flags`, send one resize and one refused request, stop it; its stderr."""
+    port, results_port = free_port(), free_port()
+    command = [sys.executable, "-m", "mock_server", "serve", "--workers", "1", *flags]
+    command += ["--port", str(port), "--results-port", str(results_port)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            assert "listening" in process.stdout.readline()
+            origin = f"http://127.0.0.1:{port}"
+            hooked = {**TINY_RESIZE, "resultWebhook": f"{origin}/_mock/sink/log"}
+            for key, body in (("test-key", hooked), ("wrong", TINY_RESIZE)):
+                request = urllib.request.Request(
+                    f"{origin}/resize",
+                    data=json.dumps(body).encode(),
+                    headers={"X-API-Key": key, "Content-Type": "application/json"},
+                )
+                try:
+                    urllib.request.urlopen(request, timeout=30).close()
+                except urllib.error.HTTPError as refused:
+                    refused.close()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # until the webhook has been attempted
+                with urllib.request.urlopen(f"{origin}/_mock/webhooks", timeout=30) as answer:
+                    if json.load(answer):
+                        break
+                time.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+            return process.stderr.read().splitlines()
+        finally:
+            process.kill()
+
+
+def test_serve_prints_its_traffic() -> None:
+    lines = serve_and_stop()
+    assert len(lines) == 4, lines
+    ok = next(line for line in lines if " -> 200 " in line and line.startswith("POST"))
+    found = re.fullmatch(
+        r"POST /resize -> 200 \([0-9.]+ ms\) key=test\*+ requestId=([a-z0-9]{32}) scenarios=-", ok
+    )
+    assert found, ok
+    webhook = next(line for line in lines if line.startswith("webhook "))
+    assert re.fullmatch(
+        rf"webhook {found.group(1)} -> http://\S+/_mock/sink/log 200 \(attempt 1, [0-9.]+ ms\)",
+        webhook,
+    ), webhook
+    refused = next(line for line in lines if " -> 403 " in line)
+    assert refused.startswith("POST /resize -> 403 (") and "requestId=-" in refused
+    assert "wrong" not in refused  # keys are masked in the log too
+    assert lines[-1] == "audjust-mock stopped"
+
+
+def test_serve_prints_json_lines_or_nothing() -> None:
+    events = [json.loads(line) for line in serve_and_stop("--log-format", "json")]
+    assert sorted(e["event"] for e in events) == ["request", "request", "stopped", "webhook"]
+    requests = [e for e in events if e["event"] == "request"]
+    assert [e["status"] for e in requests] == [200, 403] and events[-1]["event"] == "stopped"
+    assert set(requests[0]) == {
+        "event",
+        "method",
+        "path",
+        "requestId",
+        "key",
+        "body",
+        "status",
+        "at",
+        "durationMs",
+        "scenarios",
+        "detail",
+    }
+    assert serve_and_stop("--quiet") == []

@@ -67,6 +67,13 @@ async def nothing_arrives(receiver: Receiver, seconds: float = 0.4) -> None:
     assert receiver.received == []
 
 
+async def result_ready(mock: AppClient, ack: dict[str, Any]) -> None:
+    """Wait until the job behind `ack` has finished its work (its result is served)."""
+    async with asyncio.timeout(30):
+        while (await mock.session.get(ack["resultUrl"])).status != 200:
+            await asyncio.sleep(0.02)
+
+
 async def advance(mock: AppClient, seconds: float) -> None:
     async with mock.post("/_mock/clock/advance", json={"seconds": seconds}) as response:
         assert response.status == 200
@@ -417,19 +424,13 @@ async def test_delayed_webhooks_wait_for_mock_time(mock: AppClient, receiver: Re
     ack = await queued(
         mock, "/resize", hooked(receiver), with_scenario("webhook_delayed;seconds=90")
     )
+    # The result is ready; only its webhook is late. Its delay began as the job ended, and
+    # advancing the clock before that would not shorten it.
+    await result_ready(mock, ack)
     await nothing_arrives(receiver)
-    async with mock.session.get(ack["resultUrl"]) as response:
-        assert response.status == 200  # the result is ready; only its webhook is late
     await advance(mock, 90)
     (payload,) = await receiver.wait_for(1)
     assert payload["requestId"] == ack["requestId"]
-
-
-async def result_ready(mock: AppClient, ack: dict[str, Any]) -> None:
-    """Wait until the job behind `ack` has finished its work (its result is served)."""
-    async with asyncio.timeout(30):
-        while (await mock.session.get(ack["resultUrl"])).status != 200:
-            await asyncio.sleep(0.02)
 
 
 HELD = "webhook_out_of_order;seconds=3600"  # long enough that only a later webhook releases it
@@ -479,9 +480,10 @@ async def test_a_webhook_for_an_earlier_request_does_not_release_a_held_one(
 async def test_out_of_order_webhooks_go_out_anyway_when_nothing_follows(
     mock: AppClient, receiver: Receiver
 ) -> None:
-    await queued(
+    ack = await queued(
         mock, "/resize", hooked(receiver), with_scenario("webhook_out_of_order;seconds=45")
     )
+    await result_ready(mock, ack)  # the hold begins as the job ends, not at the ack
     await nothing_arrives(receiver)
     await advance(mock, 45)
     await receiver.wait_for(1)
@@ -491,9 +493,7 @@ async def test_dropped_webhooks_are_recorded_and_the_result_is_still_there(
     mock: AppClient, receiver: Receiver
 ) -> None:
     ack = await queued(mock, "/resize", hooked(receiver), with_scenario("webhook_dropped"))
-    async with asyncio.timeout(30):
-        while (await mock.session.get(ack["resultUrl"])).status != 200:
-            await asyncio.sleep(0.05)
+    await result_ready(mock, ack)
     await nothing_arrives(receiver)
     async with mock.get("/_mock/webhooks") as response:
         (attempt,) = await response.json()

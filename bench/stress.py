@@ -77,10 +77,10 @@ class Outcome:
     def describe(self) -> str:
         if self.returncode is None:
             return f"{self.suite}: not run, the {TOTAL_BUDGET // 60} min budget is spent"
-        counts = f"{self.passed} passed, {self.failed} failed in {self.seconds:.0f} s"
-        if self.returncode == TIMED_OUT:
-            return f"{self.suite}: TIMED OUT after {self.seconds:.0f} s ({counts} before it)"
+        if self.returncode == TIMED_OUT:  # killed: pytest wrote no summary to count from
+            return f"{self.suite}: TIMED OUT after {self.seconds:.0f} s"
         verdict = "ok" if self.ok else f"FAILED (pytest exit {self.returncode})"
+        counts = f"{self.passed} passed, {self.failed} failed in {self.seconds:.0f} s"
         return f"{self.suite}: {counts}, {verdict}"
 
 

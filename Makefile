@@ -9,7 +9,8 @@ EXAMPLE := examples/client_project
 EXAMPLE_BIN := $(EXAMPLE)/.venv/bin
 EXAMPLE_STAMP := $(EXAMPLE)/.venv/.installed
 
-.PHONY: install serve test lint typecheck unit contract contract-selfcheck example bench clean
+.PHONY: install serve test lint typecheck unit contract contract-selfcheck example example-install \
+	stress bench clean
 
 install: $(STAMP)
 
@@ -62,12 +63,19 @@ $(EXAMPLE_STAMP): pyproject.toml $(EXAMPLE)/pyproject.toml
 	$(EXAMPLE_BIN)/python -m pip install --quiet . '$(EXAMPLE)[test]'
 	touch $(EXAMPLE_STAMP)
 
-example: $(EXAMPLE_STAMP)
+example-install: $(EXAMPLE_STAMP)
 	$(EXAMPLE_BIN)/python -m pip install --quiet --no-deps --force-reinstall . '$(EXAMPLE)'
 	rm -rf build
+
+example: example-install
 	cd $(EXAMPLE) && .venv/bin/pytest -q -p no:cacheprovider
 
 test: lint typecheck unit contract-selfcheck example
+
+# Not part of `make test`: the example suite and the service tests, STRESS_ROUNDS times (default 3)
+# with every core kept busy, so a test that waits on timing instead of a condition shows itself.
+stress: install example-install
+	$(BIN)/python -m bench.stress
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -61,16 +61,16 @@ async def nothing_arrives(receiver: Receiver, seconds: float = 0.4) -> None:
     assert receiver.received == []
 
 
-async def advance(mock: AppClient, seconds: float) -> None:
-    async with mock.post("/_mock/clock/advance", json={"seconds": seconds}) as response:
-        assert response.status == 200
-
-
 async def result_ready(mock: AppClient, ack: dict[str, Any]) -> None:
     """Wait until the job behind `ack` has finished its work (its result is served)."""
     async with asyncio.timeout(30):
         while (await mock.session.get(ack["resultUrl"])).status != 200:
             await asyncio.sleep(0.02)
+
+
+async def advance(mock: AppClient, seconds: float) -> None:
+    async with mock.post("/_mock/clock/advance", json={"seconds": seconds}) as response:
+        assert response.status == 200
 
 
 def hooked(receiver: Receiver) -> dict[str, Any]:
@@ -418,7 +418,9 @@ async def test_delayed_webhooks_wait_for_mock_time(mock: AppClient, receiver: Re
     ack = await queued(
         mock, "/resize", hooked(receiver), with_scenario("webhook_delayed;seconds=90")
     )
-    await result_ready(mock, ack)  # the result is ready; only its webhook is late
+    # The result is ready; only its webhook is late. Its delay began as the job ended, and
+    # advancing the clock before that would not shorten it.
+    await result_ready(mock, ack)
     await nothing_arrives(receiver)
     await advance(mock, 90)
     (payload,) = await receiver.wait_for(1)
@@ -475,7 +477,7 @@ async def test_out_of_order_webhooks_go_out_anyway_when_nothing_follows(
     ack = await queued(
         mock, "/resize", hooked(receiver), with_scenario("webhook_out_of_order;seconds=45")
     )
-    await result_ready(mock, ack)  # the job is done: its webhook is being held
+    await result_ready(mock, ack)  # the hold begins as the job ends, not at the ack
     await nothing_arrives(receiver)
     await advance(mock, 45)
     await receiver.wait_for(1)
@@ -485,9 +487,7 @@ async def test_dropped_webhooks_are_recorded_and_the_result_is_still_there(
     mock: AppClient, receiver: Receiver
 ) -> None:
     ack = await queued(mock, "/resize", hooked(receiver), with_scenario("webhook_dropped"))
-    async with asyncio.timeout(30):
-        while (await mock.session.get(ack["resultUrl"])).status != 200:
-            await asyncio.sleep(0.05)
+    await result_ready(mock, ack)
     await nothing_arrives(receiver)
     async with mock.get("/_mock/webhooks") as response:
         (attempt,) = await response.json()

@@ -64,13 +64,19 @@ class Receiver:
         return self.received
 
 
-@pytest.fixture
-async def receiver(aiohttp_server: ServerFactory) -> Receiver:
-    hooks = Receiver()
+async def serve_receiver(
+    aiohttp_server: ServerFactory, hooks: Receiver, port: int | None = None
+) -> Receiver:
+    """`hooks` listening on 127.0.0.1 (on `port`, if given), taking a POST on any path."""
     app = web.Application()
     app.router.add_post("/{name:.*}", hooks.handle)
-    hooks.server = await aiohttp_server(app)
+    hooks.server = await aiohttp_server(app, **({"port": port} if port else {}))
     return hooks
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: ServerFactory) -> Receiver:
+    return await serve_receiver(aiohttp_server, Receiver())
 
 
 @dataclass

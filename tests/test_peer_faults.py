@@ -23,7 +23,15 @@ from aiohttp import web
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.jobs import JobState
 from mock_server.web.keys import SERVICES
-from tests.conftest import AppClient, FileServer, MakeMock, Receiver, ServerFactory, post
+from tests.conftest import (
+    AppClient,
+    FileServer,
+    MakeMock,
+    Receiver,
+    ServerFactory,
+    post,
+    serve_receiver,
+)
 from tests.support import TINY_RESIZE
 
 
@@ -100,10 +108,8 @@ async def test_a_receiver_back_within_the_attempts_gets_exactly_one_delivery(
     mock = await make_mock(webhook_attempts=3, webhook_backoff_seconds=(30.0,))
     port = closed_port()
     hooks = Receiver(fail_first=1 if down == "503" else 0)
-    app = web.Application()
-    app.router.add_post("/{name:.*}", hooks.handle)
     if down == "503":
-        hooks.server = await aiohttp_server(app, port=port)
+        await serve_receiver(aiohttp_server, hooks, port)
     hook = f"http://127.0.0.1:{port}/hook"
     status, ack = await post(mock, "/resize", {**TINY_RESIZE, "resultWebhook": hook})
     assert status == 200
@@ -111,12 +117,12 @@ async def test_a_receiver_back_within_the_attempts_gets_exactly_one_delivery(
     assert first["delivered"] is False
     if down == "refused":
         assert first["status"] is None and "Connect" in first["error"]
-        hooks.server = await aiohttp_server(app, port=port)  # back up, on the same port
+        await serve_receiver(aiohttp_server, hooks, port)  # back up, on the same port
     else:
         assert first["status"] == 503
     async with mock.post("/_mock/clock/advance", json={"seconds": 30}) as response:
         assert response.status == 200
-    (payload,) = await hooks.wait_for(1, timeout=10)
+    (payload,) = await hooks.wait_for(1, timeout=30)
     await asyncio.sleep(0.3)  # no further attempt comes
     attempts = await attempts_for(mock, ack["requestId"])
     assert [(a["attempt"], a["delivered"]) for a in attempts] == [(1, False), (2, True)]
@@ -225,7 +231,7 @@ async def analyze_bad_and_good(
         post(mock, "/analyze", {"resultWebhook": hook, "sourceFileUrl": good_source}),
     )
     assert bad_status == good_status == 200
-    payloads = {p["requestId"]: p for p in await receiver.wait_for(2, timeout=15)}
+    payloads = {p["requestId"]: p for p in await receiver.wait_for(2, timeout=30)}
     return payloads[bad["requestId"]], payloads[good["requestId"]], bad
 
 
@@ -315,7 +321,7 @@ async def test_a_worker_killed_mid_job_fails_that_job_and_the_pool_recovers(
     assert busy is JobState.RUNNING and len(receiver.received) == 1
     os.kill(worker.pid, signal.SIGKILL)
 
-    failure = (await receiver.wait_for(2, timeout=15))[1]
+    failure = (await receiver.wait_for(2, timeout=30))[1]
     assert failure["requestId"] == ack["requestId"] and failure["success"] is False
     assert "worker processing this request stopped" in failure["message"]
     assert failure["creditCost"] == 0 and failure["sourceFileUrl"] == long_url

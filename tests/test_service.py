@@ -18,7 +18,15 @@ from contract_tests.mp3_frames import frames
 from mock_server.accounts import Plan
 from mock_server.web.errors import DETAIL_HEADER
 from mock_server.web.keys import SERVICES
-from tests.conftest import AppClient, FileServer, MakeMock, Receiver, ServerFactory, post
+from tests.conftest import (
+    AppClient,
+    FileServer,
+    MakeMock,
+    Receiver,
+    ServerFactory,
+    post,
+    serve_receiver,
+)
 from tests.support import KEY, TINY_RESIZE, explained
 
 REQUEST_ID = re.compile(r"^[a-z0-9]{32}$")
@@ -443,10 +451,7 @@ async def test_retries_reach_a_receiver_that_fails_twice(
 async def test_a_slow_receiver_does_not_delay_another(
     mock: AppClient, aiohttp_server: ServerFactory, receiver: Receiver
 ) -> None:
-    slow = Receiver(delay_seconds=3.0)
-    app = web.Application()
-    app.router.add_post("/{name:.*}", slow.handle)
-    slow.server = await aiohttp_server(app)
+    slow = await serve_receiver(aiohttp_server, Receiver(delay_seconds=3.0))
     body = TINY_RESIZE
     await post(mock, "/resize", {**body, "resultWebhook": slow.url()})
     await post(mock, "/resize", {**body, "resultWebhook": receiver.url()})

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import socket
+from pathlib import Path
 
 from tests.support import ROOT, run_shell, serve_process, shell_blocks
 
@@ -73,3 +74,70 @@ def test_every_link_between_the_docs_leads_somewhere() -> None:
     for page in pages:
         for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text()):
             assert (page.parent / target).is_file(), f"{page.name} links to {target}"
+
+
+# Every shell block in the docs is run by a test here, or says why it cannot be.
+NOT_RUN_HERE = {
+    ("contract.md", "make contract\n"): "make test runs the same suite (make contract-selfcheck)",
+    (
+        "contract.md",
+        "make contract BASE_URL=https://api.audjust.com",
+    ): "needs the live API and a key",
+}
+RUN_ELSEWHERE = {  # blocks run by the tests above
+    ("README.md", 1),
+    ("service.md", 0),
+    ("control-api.md", 0),
+}
+
+
+def all_shell_blocks() -> list[tuple[str, int, str]]:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [
+        (page.name, number, block)
+        for page in pages
+        for number, block in enumerate(shell_blocks(page))
+    ]
+
+
+def run_here(page: str, number: int, block: str) -> bool:
+    return (
+        (page, number) not in RUN_ELSEWHERE
+        and not any(page == name and block.startswith(opening) for name, opening in NOT_RUN_HERE)
+        and not (page == "README.md" and number == 0)
+    )  # make serve / make test: CI runs them
+
+
+def test_the_engine_commands_run_as_written() -> None:
+    blocks = [
+        b for page, n, b in all_shell_blocks() if page == "engine.md" and run_here(page, n, b)
+    ]
+    assert len(blocks) == 2
+    for block in blocks:
+        run_shell(block, dict(os.environ), timeout=300)
+    assert Path("/tmp/edit.mp3").stat().st_size > 10_000
+    candidates = json.loads(Path("/tmp/candidates.json").read_text())
+    assert candidates and all(c["durationSeconds"] > 0 for c in candidates)
+
+
+def test_the_server_commands_run_as_written() -> None:
+    blocks = {
+        page: block
+        for page, n, block in all_shell_blocks()
+        if page in ("faults.md", "contract.md") and run_here(page, n, block)
+    }
+    assert set(blocks) == {"faults.md", "contract.md"}
+    with serve_process() as origin:
+        env = {**os.environ, "MOCK": origin}
+        faults = run_shell(blocks["faults.md"], env)
+        document = run_shell(blocks["contract.md"], env)
+    assert "HTTP/1.1 429" in faults and "Retry-After: 5" in faults
+    assert "502 Bad Gateway" in faults and '"armed"' in faults
+    assert '"openapi": "3.1.0"' in document
+
+
+def test_every_shell_block_is_run_or_says_why_not() -> None:
+    run_by_the_tests = {"engine.md", "faults.md", "contract.md"}
+    for page, number, block in all_shell_blocks():
+        if run_here(page, number, block):
+            assert page in run_by_the_tests, f"{page} block {number + 1} is run by no test"

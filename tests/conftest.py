@@ -1,22 +1,35 @@
-"""Real peers for the service tests: a file server for sources and a webhook receiver."""
+"""Real peers for the service tests: a file server for sources and a webhook receiver, and for
+the bad-input tests one warm mock per module with a file server of unusable audio."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import aiohttp
+import numpy as np
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.settings import Settings
+from mock_server.testing import MockServer
 from mock_server.web.app import create_app
 from tests.contract import check_payload
-from tests.support import KEY
+from tests.forged_audio import wav_claiming
+from tests.support import (
+    KEY,
+    Hooks,
+    assert_healthy,
+    silent_flac,
+    silent_mp3,
+    tone,
+    wav_bytes,
+)
 
 SONG = SongSpec(tempo_bpm=120, duration_seconds=20, seed=11)
 AppClient = TestClient[web.Request, web.Application]
@@ -140,3 +153,77 @@ async def post(
         document = await response.json()
     check_payload(document)
     return response.status, document
+
+
+# --- bad input: a shared mock, a raw webhook receiver, a file server of unusable audio ---------
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[MockServer]:
+    """One mock on 127.0.0.1 per test module, its worker warm, so a couple of hundred refusals
+    take about a second; tests that need other settings use `make_mock`."""
+    settings = replace(FAST, rate_limit=1_000_000)
+    with MockServer(settings) as server:
+        yield server
+
+
+@pytest.fixture
+async def api(shared: MockServer) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=shared.base_url) as session:
+        yield session
+        await assert_healthy(session)  # after every case, whatever it sent
+
+
+@pytest.fixture
+async def hooks(aiohttp_server: ServerFactory) -> Hooks:
+    receiver = Hooks()
+    app = web.Application()
+    app.router.add_post("/hook", receiver.handle)
+    receiver.server = await aiohttp_server(app)
+    return receiver
+
+
+@pytest.fixture(scope="module")
+def sources(song_mp3: bytes) -> dict[str, tuple[bytes, str]]:
+    """Path -> (body, content type) for the file server."""
+    short_tone = wav_bytes(tone(3, 8000), 8000)
+    nan_samples = tone(6, 8000)
+    nan_samples[1000:1100] = np.nan
+    return {
+        "/song.mp3": (song_mp3, "audio/mpeg"),
+        "/empty.mp3": (b"", "audio/mpeg"),
+        "/stub.mp3": (song_mp3[:300], "audio/mpeg"),
+        "/cut.mp3": (song_mp3[:2000], "audio/mpeg"),
+        "/cut.wav": (short_tone[: len(short_tone) // 2], "audio/wav"),
+        "/text.mp3": (b"Just some text, served as if it were an MP3.\n" * 40, "audio/mpeg"),
+        "/error.mp3": (b'{"error": "this link has expired"}', "audio/mpeg"),
+        "/one-second.wav": (wav_bytes(tone(1, 8000), 8000), "audio/wav"),
+        "/sixteen-channels.wav": (wav_bytes(np.zeros((8000 * 3, 16)), 8000), "audio/wav"),
+        # A 3 s WAV whose header claims 4 GB of data.
+        "/huge-header.wav": (wav_claiming(short_tone, 0xFFFFFFF0), "audio/wav"),
+        # Decompression bombs: small files claiming or decoding to more than 30 minutes.
+        "/hours.wav": (wav_claiming(short_tone, 3 * 3600 * 8000 * 2), "audio/wav"),
+        "/silence.flac": (silent_flac(31), "audio/flac"),
+        "/silence.mp3": (silent_mp3(31 * 60), "audio/mpeg"),
+        # Odd but decodable audio.
+        "/digital-silence.wav": (wav_bytes(np.zeros(10 * 8000), 8000), "audio/wav"),
+        "/test-tone.wav": (wav_bytes(tone(5, 44100, hertz=1000), 44100), "audio/wav"),
+        "/fifty-hertz.wav": (wav_bytes(np.full(6 * 50, 0.1), 50), "audio/wav"),
+        "/nan-samples.wav": (wav_bytes(nan_samples, 8000, "FLOAT"), "audio/wav"),
+    }
+
+
+@pytest.fixture
+async def source_url(
+    aiohttp_server: ServerFactory, sources: dict[str, tuple[bytes, str]]
+) -> Callable[[str], str]:
+    async def serve(request: web.Request) -> web.Response:
+        if request.path not in sources:
+            raise web.HTTPNotFound()
+        body, content_type = sources[request.path]
+        return web.Response(body=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_get("/{name:.*}", serve)
+    server = await aiohttp_server(app)
+    return lambda path: str(server.make_url(path))

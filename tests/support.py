@@ -1,17 +1,32 @@
 """Helpers and constants shared by test files, each defined once: the key, the smallest
-resize, ports, a real `serve` process, the shell blocks of a docs page, and error matching."""
+resize, ports, a real `serve` process, the shell blocks of a docs page, error matching, and the
+bad-input kit (valid bodies to spoil, strict JSON, refusal checks, a raw webhook receiver and
+audio files that are not usable)."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import io
+import json
 import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import aiohttp
+import lameenc
+import numpy as np
+import soundfile as sf
+from aiohttp import web
 
 from mock_server.web import errors
+from mock_server.web.errors import DETAIL_HEADER
+from tests.contract import check_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = {"X-API-Key": "test-key"}  # the mock's default key, as a header
@@ -54,7 +69,7 @@ def shell_blocks(page: Path) -> list[str]:
 def run_shell(script: str, env: dict[str, str], timeout: float = 120) -> str:
     """Run `script` as a user would paste it into bash, stopping at the first failing command."""
     finished = subprocess.run(
-        ["bash", "-e", "-o", "pipefail", "-c", script],
+        ["bash", "-e", "-c", script],  # no pipefail: `| head` is as a user pastes it
         env=env,
         capture_output=True,
         text=True,
@@ -83,3 +98,186 @@ def explained(message: str, detail: str | None) -> str:
         if message.startswith(listed):
             assert message == listed, f"{message!r} is not the listed text {listed!r}"
     return f"{message}: {detail}" if detail and message in LISTED_MESSAGES else message
+
+
+# --- bad input: valid bodies to spoil, and what a clear refusal looks like ------------------
+
+# Either a TestClient or a ClientSession with a base_url: both take paths.
+Api = Any
+NOWHERE = "http://127.0.0.1:9/x"  # valid URLs for bodies refused before anything is fetched
+VALID: dict[str, dict[str, object]] = {
+    "/analyze": {"resultWebhook": NOWHERE, "sourceFileUrl": NOWHERE, "features": []},
+    "/resize": TINY_RESIZE,
+    "/export": {
+        "resultWebhook": NOWHERE,
+        "sourceFileUrl": NOWHERE,
+        "exportFormat": "wav",
+        "segmentsGroups": [[[0, 1]]],
+    },
+}
+INTERNAL = "Internal error"
+
+
+def replaced(path: str, field: str, value: Any) -> dict[str, Any]:
+    return {**VALID[path], field: value}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
+
+
+def strict_json(data: bytes | str) -> Any:
+    """Parse as a strict client (JavaScript's JSON.parse, Go, Rust) would: no NaN or Infinity."""
+    return json.loads(data, parse_constant=_refuse_constant)
+
+
+async def exchange(api: Api, path: str, body: Any) -> tuple[int, str, Any, str | None]:
+    """POST `body` (bytes as they are, anything else through json.dumps, which writes NaN):
+    status, content type, the answer and the mock's X-Mock-Detail."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    # A BytesIO, since aiohttp warns about (and the suite errors on) raw bodies over 1 MB.
+    async with api.post(path, data=io.BytesIO(data), headers=KEY) as response:
+        raw = await response.read()
+        json_answer = response.content_type == "application/json"
+        answer = strict_json(raw) if json_answer else raw
+        return response.status, response.content_type, answer, response.headers.get(DETAIL_HEADER)
+
+
+async def send(api: Api, path: str, body: Any) -> tuple[int, str, Any]:
+    status, content_type, answer, _ = await exchange(api, path, body)
+    return status, content_type, answer
+
+
+def check_refusal(
+    status: int,
+    content_type: str,
+    document: Any,
+    expected: int,
+    *fragments: str,
+    detail: str | None = None,
+) -> str:
+    """The envelope, and each fragment in the message (with a listed error's X-Mock-Detail)."""
+    assert (status, content_type) == (expected, "application/json"), document
+    assert set(document) == {"success", "message"} and document["success"] is False, document
+    check_payload(document)
+    message = explained(str(document["message"]), detail)
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+async def refused(api: Api, path: str, body: Any, expected: int, *fragments: str) -> str:
+    """Assert a clear refusal: `expected` status, the JSON envelope, each fragment named."""
+    status, content_type, document, detail = await exchange(api, path, body)
+    return check_refusal(status, content_type, document, expected, *fragments, detail=detail)
+
+
+async def assert_healthy(api: Api) -> None:
+    async with api.get("/_mock/health") as response:
+        assert response.status == 200
+        assert (await response.json())["status"] == "ok"
+    status, _, payload = await send(api, "/resize", TINY_RESIZE)
+    assert status == 200 and payload["success"] is True and payload["result"], payload
+
+
+@dataclasses.dataclass
+class Hooks:
+    """A webhook receiver that keeps the raw bodies, to parse them strictly."""
+
+    server: Any = None
+    bodies: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    arrived: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+
+    def url(self) -> str:
+        return str(self.server.make_url("/hook"))
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        self.bodies[json.loads(body)["requestId"]] = body
+        self.arrived.set()
+        return web.Response(text="ok")
+
+    async def payload(self, request_id: str, timeout: float = 20.0) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while request_id not in self.bodies:
+                self.arrived.clear()
+                await self.arrived.wait()
+        document = strict_json(self.bodies[request_id])
+        check_payload(document)
+        return dict(document)
+
+
+async def run_beside_a_good_job(
+    api: aiohttp.ClientSession,
+    hooks: Hooks,
+    source_url: Callable[[str], str],
+    body: dict[str, Any],
+    path: str = "/analyze",
+) -> dict[str, Any]:
+    """Submit `body` and a good analysis at the same time; check the good one succeeds and
+    return the webhook for `body`."""
+    good = {"resultWebhook": hooks.url(), "sourceFileUrl": source_url("/song.mp3")}
+    (status, _, ack), (good_status, _, good_ack) = await asyncio.gather(
+        send(api, path, body), send(api, "/analyze", good)
+    )
+    assert status == 200 and good_status == 200, (ack, good_ack)
+    payload, good_payload = await asyncio.gather(
+        hooks.payload(ack["requestId"]), hooks.payload(good_ack["requestId"])
+    )
+    assert good_payload["success"] is True and good_payload["result"]["tempo"] == 120
+    if not payload["success"]:
+        async with api.get(ack.get("resultUrl") or ack["resultUrls"][0]) as response:
+            assert response.status == 404
+    return payload
+
+
+def expect_failure(payload: dict[str, Any], source: str, *fragments: str) -> None:
+    assert payload == {
+        "requestId": payload["requestId"],
+        "success": False,
+        "message": payload["message"],
+        "sourceFileUrl": source,
+        "creditCost": 0,
+    }
+    assert INTERNAL not in payload["message"]
+    for fragment in fragments:
+        assert fragment in payload["message"]
+
+
+# --- audio files for the bad-source tests ------------------------------------------------------
+
+
+def wav_bytes(samples: Any, rate: int, subtype: str = "PCM_16") -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format="WAV", subtype=subtype)
+    return buffer.getvalue()
+
+
+def tone(seconds: float, rate: int, hertz: float = 440.0) -> Any:
+    return (0.3 * np.sin(2 * np.pi * hertz * np.arange(int(seconds * rate)) / rate)).astype(
+        np.float32
+    )
+
+
+def silent_mp3(seconds: float) -> bytes:
+    """Silence as 8 kHz mono 8 kbps MP3 without a length header: LAME's silent frames are all
+    alike, so one is repeated. 31 minutes is 1.9 MB, made in a millisecond."""
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(8)
+    encoder.set_in_sample_rate(8000)
+    encoder.set_channels(1)
+    encoder.set_quality(7)
+    data = bytes(encoder.encode(np.zeros(4 * 8000, np.int16).tobytes())) + bytes(encoder.flush())
+    frame_bytes = 72  # 576 samples at 8 kbps and 8 kHz, no padding
+    middle = data[20 * frame_bytes : 21 * frame_bytes]
+    assert middle[:2] == b"\xff\xe3" and data.count(middle) > 10
+    return middle * (int(seconds * 8000 / 576) + 1)
+
+
+def silent_flac(minutes: int) -> bytes:
+    buffer = io.BytesIO()
+    with sf.SoundFile(buffer, "w", 8000, 1, format="FLAC", subtype="PCM_16") as handle:
+        minute = np.zeros(8000 * 60, np.int16)
+        for _ in range(minutes):
+            handle.write(minute)
+    return buffer.getvalue()

@@ -7,18 +7,33 @@ Bad input ends with a one-line message on stderr and exit status 2, never a trac
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mock_server.accounts import PricingRule
 from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.errors import AudioEngineError, EngineValidationError
 from mock_server.audio.export import ExportFailure, export_bytes, parse_segments_groups
 from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
+from mock_server.payloads import failure_payload, success_payload
+from mock_server.results import export_name, result_url
 from mock_server.server import add_serve_arguments, run_serve
+from mock_server.services import RequestIds
+from mock_server.songs import SONG_DIR, song_file
+from mock_server.trigger import DEFAULT_SONG, Triggered, operation_for, prepare, run_locally
+from mock_server.web.middlewares import ADMIN_HEADER
+
+# Where --offline's result URLs point: the reference's results host, which serves none of them.
+RESULTS_HOST = "https://results.api.audjust.com"
 
 USAGE_ERROR = 2
 
@@ -93,6 +108,158 @@ def _add_offline_commands(commands: argparse._SubParsersAction[argparse.Argument
     export.set_defaults(run=_export)
 
 
+def _http_json(url: str, body: object = None, token: str | None = None) -> Any:
+    """GET (or POST `body`) JSON; CliError with the server's message when it refuses."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **({ADMIN_HEADER: token} if token else {})}
+    request = urllib.request.Request(url, data, headers, method="POST" if data else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return json.load(answer)
+    except urllib.error.HTTPError as refused:
+        with refused:
+            detail = refused.read().decode(errors="replace")
+        raise CliError(f"{url} answered HTTP {refused.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as failure:
+        raise CliError(f"cannot reach {url}: {failure}") from None
+
+
+def _trigger_online(args: argparse.Namespace) -> None:
+    mock = args.mock.rstrip("/")
+    body: dict[str, Any] = {"operation": args.operation, "to": args.to, "format": args.format}
+    body |= {"rawFeatures": args.raw_features, "failure": args.failure}
+    if args.source:
+        body["source"] = args.source
+    else:
+        body["song"] = args.song
+    if args.target is not None:
+        body["targetLengthSeconds"] = args.target
+    ack = _http_json(f"{mock}/_mock/trigger", body, args.admin_token)
+    request_id = ack["requestId"]
+    deadline = time.monotonic() + args.timeout
+    while True:
+        attempts = [
+            attempt
+            for attempt in _http_json(f"{mock}/_mock/webhooks", token=args.admin_token)
+            if attempt["requestId"] == request_id
+        ]
+        if any(attempt["delivered"] for attempt in attempts) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if not attempts:
+        raise CliError(f"no webhook for {request_id} was attempted in {args.timeout:g} s")
+    last = attempts[-1]
+    _print_json(last["payload"])
+    answer = f"HTTP {last['status']}" if last["status"] is not None else last["error"]
+    print(f"receiver answered {answer} (attempt {last['attempt']})")
+
+
+def _trigger_offline(args: argparse.Namespace) -> None:
+    if args.source and "://" in args.source:
+        source, data = args.source, _download(args.source)
+    elif args.source:
+        source, data = Path(args.source).resolve().as_uri(), _read(args.source)
+    else:
+        song = SONG_DIR / song_file(args.song)
+        source, data = song.as_uri(), song.read_bytes()
+    kind = Triggered(args.operation)
+    request_id = RequestIds(None).next()
+    fmt = ExportFormat(args.format)
+    prepared = prepare(kind, data, args.target, DecodeLimits())
+
+    def urls(count: int) -> list[str]:
+        return [
+            result_url(RESULTS_HOST, request_id, export_name(n, fmt)) for n in range(1, count + 1)
+        ]
+
+    operation = operation_for(
+        kind,
+        prepared,
+        raw_features=args.raw_features,
+        fmt=fmt,
+        urls=urls,
+        pricing=PricingRule.EXAMPLES,
+        limits=DecodeLimits(),
+    )
+    shown_source = None if kind is Triggered.RESIZE else source
+    if args.failure:
+        payload = failure_payload(request_id, shown_source, "Internal error while processing.")
+    else:
+        outcome = asyncio.run(run_locally(operation, data))
+        payload = success_payload(request_id, shown_source, outcome)
+    print(
+        f"offline: result URLs name {RESULTS_HOST} and are not served; run a mock for those",
+        file=sys.stderr,
+    )
+    _print_json(payload)
+    request = urllib.request.Request(
+        args.to, json.dumps(payload).encode(), {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            print(f"receiver answered HTTP {answer.status}")
+    except urllib.error.HTTPError as refused:
+        refused.close()
+        print(f"receiver answered HTTP {refused.code}")
+    except (urllib.error.URLError, OSError) as failure:
+        raise CliError(f"cannot deliver to {args.to}: {failure}") from None
+
+
+def _download(url: str) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as answer:
+            return bytes(answer.read())
+    except (urllib.error.URLError, OSError) as failure:
+        raise CliError(f"cannot download {url}: {failure}") from None
+
+
+def _trigger(args: argparse.Namespace) -> None:
+    try:
+        song_file(args.song)
+    except LookupError as missing:
+        raise CliError(str(missing)) from None
+    (_trigger_offline if args.offline else _trigger_online)(args)
+
+
+def _add_trigger_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    trigger = commands.add_parser(
+        "trigger",
+        help="send the webhook an operation would, made by the real engine, to a URL",
+        description="Make the final webhook the API would send for one operation (run by the "
+        "real engine on a bundled song or a given source) and POST it to --to. By default a "
+        "running mock does it, so its result URLs are served; --offline needs no mock.",
+    )
+    trigger.add_argument("operation", choices=[kind.value for kind in Triggered])
+    trigger.add_argument("--to", required=True, help="the receiver's URL")
+    trigger.add_argument(
+        "--song", default=DEFAULT_SONG, help=f"a bundled song (default: {DEFAULT_SONG})"
+    )
+    trigger.add_argument("--source", help="a source URL (offline: also a file) instead of --song")
+    trigger.add_argument("--raw-features", action="store_true", help="analyze: per-beat features")
+    trigger.add_argument(
+        "--format", choices=[f.value for f in ExportFormat], default="mp3_128", help="export"
+    )
+    trigger.add_argument(
+        "--target", type=float, help="resize/export: target seconds (default: half the song)"
+    )
+    trigger.add_argument("--failure", action="store_true", help="the failure webhook instead")
+    trigger.add_argument(
+        "--mock",
+        default=os.environ.get("AUDJUST_MOCK_URL", "http://127.0.0.1:8080"),
+        help="the running mock (default: http://127.0.0.1:8080; env AUDJUST_MOCK_URL)",
+    )
+    trigger.add_argument(
+        "--admin-token",
+        default=os.environ.get("AUDJUST_MOCK_ADMIN_TOKEN"),
+        help="the mock's --admin-token, if it has one (env AUDJUST_MOCK_ADMIN_TOKEN)",
+    )
+    trigger.add_argument("--offline", action="store_true", help="run the engine here, no mock")
+    trigger.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for the delivery"
+    )
+    trigger.set_defaults(run=_trigger)
+
+
 def _add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="run the mock API server")
     add_serve_arguments(serve)
@@ -104,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_offline_commands(commands)
     _add_serve_command(commands)
+    _add_trigger_command(commands)
     return parser
 
 

@@ -213,6 +213,9 @@ async def test_every_success_answer_matches_the_document(
     assert await checked.call("GET", "/_mock/sink/{name}", 200, params={"name": "demo"}) == [
         webhook
     ]
+    hook = {"operation": "analyze", "to": f"{mock.make_url('/_mock/sink/triggered')}"}
+    triggered = await checked.call("POST", "/_mock/trigger", 200, body=hook)
+    assert triggered["operation"] == "analyze" and triggered["resultUrl"]
     await checked.call("POST", "/_mock/clock/advance", 200, body={"seconds": 60})
     await checked.call("DELETE", "/_mock/scenarios", 200)
     await checked.call("POST", "/_mock/reset", 200)
@@ -243,6 +246,7 @@ ERRORS: list[tuple[str, str, dict[str, str], Any, bytes | None, int]] = [
     ("GET", "/_mock/fixtures/{name}", {"name": "no_such_song"}, None, None, 404),
     ("POST", "/_mock/webhooks/{requestId}/resend", {"requestId": "a" * 32}, None, None, 404),
     ("POST", "/_mock/webhooks/{requestId}/resend", {"requestId": "x"}, {"to": "u"}, None, 400),
+    ("POST", "/_mock/trigger", {}, {"operation": "transcode", "to": "http://h/x"}, None, 400),
 ]
 
 

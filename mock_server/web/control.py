@@ -13,7 +13,7 @@ from mock_server.scenarios import CATALOGUE, Arming
 from mock_server.schemas import bundled_openapi, control_openapi, with_results_server
 from mock_server.songs import SONG_DIR, song_file, song_names
 from mock_server.sources import validate_source_url
-from mock_server.web import errors
+from mock_server.web import errors, trigger
 from mock_server.web.handlers import (
     read_json,
     read_json_object,
@@ -179,6 +179,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/requests", requests)
     app.router.add_get("/_mock/webhooks", webhooks)
     app.router.add_post("/_mock/webhooks/{requestId}/resend", resend_webhook)
+    app.router.add_post("/_mock/trigger", trigger.trigger)
     app.router.add_post("/_mock/reset", reset)
     app.router.add_post("/_mock/clock/advance", advance_clock)
     app.router.add_post("/_mock/keys", add_key)

@@ -1,10 +1,12 @@
 """Clients against the container: the contract suite from a container on the mock's network
-(webhooks included), and the Node.js example from the host through the published port."""
+(webhooks included), the Node.js example from the host through the published port, and the
+Testcontainers example starting a container of its own."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -77,3 +79,23 @@ def test_the_node_client_passes_against_the_container(mock: MockContainer) -> No
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "# fail 0" in finished.stdout
+
+
+def test_the_testcontainers_example_passes(image: str) -> None:
+    env = {
+        **os.environ,
+        "AUDJUST_IMAGE": image,
+        # Ryuk, Testcontainers' reaper, is an image from a registry this machine cannot reach;
+        # the example's `with` blocks remove what it made.
+        "TESTCONTAINERS_RYUK_DISABLED": "true",
+        # This machine looks like a container to Testcontainers, which would then go through the
+        # network's gateway: reach the published port on 127.0.0.1 instead.
+        "TC_HOST": "127.0.0.1",
+        "TESTCONTAINERS_CONNECTION_MODE": "docker_host",
+    }
+    example = ROOT / "examples" / "testcontainers"
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull]
+    options = ["-o", "asyncio_default_fixture_loop_scope=function", "--rootdir", str(example)]
+    finished = run([*command, *options, str(example)], env=env, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "1 passed" in finished.stdout

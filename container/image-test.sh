@@ -33,6 +33,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 container/docker-daemon.sh start
+command -v shellcheck > /dev/null || {  # actionlint checks the recipes' run: scripts with it
+    DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q shellcheck > /dev/null
+}
 make --no-print-directory image
 .venv/bin/python -m pip install --quiet -e '.[dev,image-test]'
 timeout 1500 .venv/bin/pytest container_tests -p no:cacheprovider --durations=5

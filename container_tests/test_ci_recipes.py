@@ -49,6 +49,12 @@ def test_the_github_workflows_pass_actionlint() -> None:
     assert finished.returncode == 0, finished.stdout + finished.stderr
 
 
+def test_the_container_scripts_pass_shellcheck() -> None:
+    scripts = sorted(str(path) for path in (ROOT / "container").glob("*.sh"))
+    finished = run(["shellcheck", *scripts], env=os.environ, timeout=60)
+    assert finished.returncode == 0, finished.stdout
+
+
 def test_the_gitlab_pipeline_matches_gitlabs_schema() -> None:
     checker = Path(sys.executable).with_name("check-jsonschema")
     command = [str(checker), "--builtin-schema", "vendor.gitlab-ci", str(GITLAB)]

@@ -41,16 +41,22 @@ def logs(name: str) -> str:
     return finished.stdout + finished.stderr
 
 
-def builder() -> list[str]:
-    """The `docker build` command container/build-image.sh uses (BuildKit where there is one)."""
-    line = subprocess.run(
-        [str(ROOT / "container" / "build-image.sh"), "--builder"],
+def script(name: str, *args: str, timeout: float) -> str:
+    """Run one of container/*.sh; what it printed."""
+    finished = subprocess.run(
+        [str(ROOT / "container" / name), *args],
         capture_output=True,
         text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    return line.split()
+        timeout=timeout,
+        check=False,
+    )
+    assert finished.returncode == 0, f"container/{name}: {finished.stderr}"
+    return finished.stdout.strip()
+
+
+def builder() -> list[str]:
+    """The `docker build` command container/build-image.sh uses (BuildKit where there is one)."""
+    return script("build-image.sh", "--builder", timeout=60).split()
 
 
 def build(tag: str, context: Path, *, dockerfile: Path | None = None, **args: str) -> None:
@@ -131,6 +137,18 @@ class MockContainer:
 
     def healthy(self) -> bool:
         return http(f"{self.base_url}/_mock/health", timeout=2).status == 200
+
+    def analyze_song(self, sink: str) -> Answer:
+        """Analyze a bundled song, its webhook to the mock's sink `sink`. Both URLs are the mock
+        itself as it sees them from inside its container (the same port numbers)."""
+        return http(
+            f"{self.base_url}/analyze",
+            body={
+                "sourceFileUrl": f"http://127.0.0.1:{self.port}/_mock/fixtures/pop_120.mp3",
+                "resultWebhook": f"http://127.0.0.1:{self.port}/_mock/sink/{sink}",
+            },
+            headers={"X-API-Key": "test-key"},
+        )
 
     def stop(self) -> float:
         """`docker stop` (SIGTERM, then SIGKILL after 10 s); the seconds it took."""

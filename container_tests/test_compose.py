@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 
-from container_tests.docker import ROOT, build, docker, free_port, http, run, wait_until
+from container_tests.docker import (
+    ROOT,
+    build,
+    docker,
+    free_port,
+    http,
+    run,
+    script,
+    wait_until,
+)
 from tests.support import run_shell, shell_blocks
 
 PROJECT = "audjust-image-test"  # also what container/image-test.sh takes down on its way out
@@ -24,15 +32,7 @@ def node_base() -> str:
     """node:20-slim where it can be had, else a Debian base with Debian's Node.js made here."""
     if docker("image", "ls", "--quiet", "node:20-slim"):
         return "node:20-slim"
-    made = subprocess.run(
-        [str(ROOT / "container" / "base-image.sh"), "node"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
-    return made.stdout.strip()
+    return script("base-image.sh", "node", timeout=900)
 
 
 @pytest.fixture(scope="module")

@@ -79,16 +79,8 @@ def volume() -> Iterator[str]:
 
 
 def analyze_and_wait(mock: MockContainer) -> dict[str, object]:
-    """An analysis of a bundled song (127.0.0.1 inside the container is the mock itself); its
-    acknowledgement once the result is served."""
-    ack = http(
-        f"{mock.base_url}/analyze",
-        body={
-            "sourceFileUrl": f"http://127.0.0.1:{mock.port}/_mock/fixtures/{SONG}",
-            "resultWebhook": f"http://127.0.0.1:{mock.port}/_mock/sink/volume",
-        },
-        headers={"X-API-Key": "test-key"},
-    )
+    """An analysis's acknowledgement, once its result is served."""
+    ack = mock.analyze_song(sink="volume")
     assert ack.status == 200, ack.body
     answer: dict[str, object] = ack.json()
     url = str(answer["resultUrl"])
@@ -121,15 +113,7 @@ def test_docker_stop_ends_it_fast_with_a_job_in_flight(
     image: str, network: str, figures: dict[str, str]
 ) -> None:
     with mock_container(image, token=secrets.token_hex(8), network=network) as container:
-        ack = http(
-            f"{container.base_url}/analyze",
-            body={
-                "sourceFileUrl": f"http://127.0.0.1:{container.port}/_mock/fixtures/{SONG}",
-                "resultWebhook": f"http://127.0.0.1:{container.port}/_mock/sink/stop",
-            },
-            headers={"X-API-Key": "test-key"},
-        )
-        assert ack.status == 200
+        assert container.analyze_song(sink="stop").status == 200
         stopped = container.stop()
         output = logs(container.name)
     figures["docker stop, a job in flight"] = f"{stopped:.2f} s"

@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.runtime-installed
-SOURCES := mock_server contract_tests tests fixtures bench examples
+SOURCES := mock_server contract_tests tests fixtures bench examples container_tests
 EXAMPLE := examples/client_project
 EXAMPLE_BIN := $(EXAMPLE)/.venv/bin
 EXAMPLE_STAMP := $(EXAMPLE)/.venv/.installed
 
 .PHONY: install serve test lint typecheck unit contract contract-selfcheck example example-install \
-	stress bench clean
+	stress bench clean wheels image image-test
 
 install: $(STAMP)
 
@@ -80,6 +80,30 @@ stress: install example-install
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
+
+# The container (docs/container.md). The image is built from wheels made here (pytest's too, for
+# the contract-suite runner image-test builds), so its build needs no network; where the default
+# base cannot be pulled, a Debian base is made here and cached.
+IMAGE ?= audjust-mock:local
+BASE ?=
+WHEELS := build/wheels
+WHEELS_STAMP := $(WHEELS)/.built
+
+$(WHEELS_STAMP): pyproject.toml $(shell find mock_server schemas fixtures/songs -type f -not -path '*/__pycache__/*')
+	rm -rf $(WHEELS) build/lib
+	$(PYTHON) -m pip wheel --quiet --only-binary=:all: --wheel-dir $(WHEELS) . pip pytest
+	rm -rf build/lib build/bdist.* *.egg-info
+	touch $(WHEELS_STAMP)
+
+wheels: $(WHEELS_STAMP)
+
+image: wheels
+	container/docker-daemon.sh start
+	container/build-image.sh '$(IMAGE)' '$(BASE)'
+
+# Starts dockerd if none answers (and stops it after), builds the image, then container_tests/.
+image-test: install
+	container/image-test.sh
 
 clean:
 	rm -rf $(VENV) $(EXAMPLE)/.venv build *.egg-info .pytest_cache .mypy_cache .ruff_cache

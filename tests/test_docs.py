@@ -101,7 +101,13 @@ def all_shell_blocks() -> list[tuple[str, int, str]]:
     ]
 
 
+# Pages whose blocks another suite runs: container.md's need Docker (make image-test).
+RUN_BY_OTHER_SUITES = {"container.md": "container_tests/test_docs.py, in make image-test"}
+
+
 def run_here(page: str, number: int, block: str) -> bool:
+    if page in RUN_BY_OTHER_SUITES:
+        return False
     return (
         (page, number) not in RUN_ELSEWHERE
         and not any(page == name and block.startswith(opening) for name, opening in NOT_RUN_HERE)

@@ -1,0 +1,102 @@
+// A small Audjust API client, as a Node.js service would write one: nothing in it is specific to
+// the mock, so the same code runs against the live API. Node 18+ (global fetch), no dependencies.
+import http from "node:http";
+
+export class AudjustError extends Error {
+  constructor(status, body) {
+    super(`${status}: ${body?.message ?? "no message"}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export class AudjustClient {
+  constructor({ baseUrl, apiKey }) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.apiKey = apiKey;
+  }
+
+  analyze({ sourceFileUrl, resultWebhook, features = [] }) {
+    return this.#post("/analyze", { sourceFileUrl, resultWebhook, features });
+  }
+
+  // Without resultWebhook the answer holds the candidates at once.
+  resize({ similarity, boundaries, targetLengthSeconds, resultWebhook }) {
+    return this.#post("/resize", { similarity, boundaries, targetLengthSeconds, resultWebhook });
+  }
+
+  export({ sourceFileUrl, segmentsGroups, exportFormat = "wav", resultWebhook }) {
+    return this.#post("/export", { sourceFileUrl, segmentsGroups, exportFormat, resultWebhook });
+  }
+
+  // Result URLs are on a host of their own: fetch them as given, never rebuilt from baseUrl.
+  async fetchResult(url) {
+    const answer = await fetch(url);
+    if (!answer.ok) {
+      throw new AudjustError(answer.status, { message: `result ${url} is not there` });
+    }
+    if (url.endsWith(".json")) {
+      return answer.json();
+    }
+    return Buffer.from(await answer.arrayBuffer());
+  }
+
+  async #post(path, body) {
+    const answer = await fetch(this.baseUrl + path, {
+      method: "POST",
+      headers: { "X-API-Key": this.apiKey, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const payload = await answer.json();
+    if (!answer.ok || payload.success === false) {
+      throw new AudjustError(answer.status, payload);
+    }
+    return payload;
+  }
+}
+
+// A webhook receiver: the Audjust API POSTs each result to it. `publicUrl` is where the API reaches
+// it (a service name in compose, a tunnel for the live API); by default its own address.
+export async function startWebhookReceiver({ host = "127.0.0.1", port = 0, publicUrl } = {}) {
+  const received = [];
+  const waiting = new Set();
+  const server = http.createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      try {
+        received.push(JSON.parse(body));
+        response.writeHead(204).end();
+      } catch {
+        response.writeHead(400).end();
+      }
+      for (const check of waiting) check();
+    });
+  });
+  await new Promise((resolve) => server.listen(port, host, resolve));
+  const address = server.address();
+  const base = (publicUrl ?? `http://${host}:${address.port}`).replace(/\/+$/, "");
+  return {
+    url: `${base}/webhook`,
+    received,
+    waitFor(requestId, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = received.find((payload) => payload.requestId === requestId);
+          if (found) {
+            waiting.delete(check);
+            clearTimeout(timer);
+            resolve(found);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiting.delete(check);
+          reject(new Error(`no webhook for ${requestId} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.add(check);
+        check();
+      });
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}

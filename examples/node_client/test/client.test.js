@@ -1,0 +1,102 @@
+// The client against audjust-mock: a `serve` process, the container, or the compose service.
+//   AUDJUST_BASE_URL     the API (default http://127.0.0.1:8080)
+//   AUDJUST_API_KEY      default test-key, the mock's own default
+//   AUDJUST_ADMIN_TOKEN  X-Admin-Token for /_mock/* when the mock is beyond loopback
+//   AUDJUST_SOURCE_URL   a song the mock can download (default: one it bundles)
+//   AUDJUST_RESULTS_URL  if set, where every result URL must start (the mock's --results-url)
+//   AUDJUST_WEBHOOKS     receiver (default): webhooks come to this process, on WEBHOOK_LISTEN
+//                        (host:port, default 127.0.0.1:0) reached at WEBHOOK_PUBLIC_URL;
+//                        sink: the mock cannot reach this process, so webhooks go to its own sink
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+
+import { AudjustClient, AudjustError, startWebhookReceiver } from "../src/audjust.js";
+
+const env = process.env;
+const baseUrl = (env.AUDJUST_BASE_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+const client = new AudjustClient({ baseUrl, apiKey: env.AUDJUST_API_KEY ?? "test-key" });
+const sourceFileUrl = env.AUDJUST_SOURCE_URL ?? `${baseUrl}/_mock/fixtures/pop_120.mp3`;
+const adminHeaders = env.AUDJUST_ADMIN_TOKEN ? { "X-Admin-Token": env.AUDJUST_ADMIN_TOKEN } : {};
+
+// Webhooks to the mock's built-in sink, read back through the control API.
+function sinkReceiver() {
+  const url = `${baseUrl}/_mock/sink/node-client-${process.pid}-${Date.now()}`;
+  return {
+    url,
+    async waitFor(requestId, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const answer = await fetch(url, { headers: adminHeaders });
+        assert.equal(answer.status, 200, `GET ${url}: ${await answer.clone().text()}`);
+        const found = (await answer.json()).find((payload) => payload.requestId === requestId);
+        if (found) return found;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      throw new Error(`no webhook for ${requestId} in the sink within ${timeoutMs} ms`);
+    },
+    close: async () => {},
+  };
+}
+
+async function webhookReceiver() {
+  if (env.AUDJUST_WEBHOOKS === "sink") return sinkReceiver();
+  const [host, port] = (env.WEBHOOK_LISTEN ?? "127.0.0.1:0").split(":");
+  return startWebhookReceiver({ host, port: Number(port), publicUrl: env.WEBHOOK_PUBLIC_URL });
+}
+
+function checkResultUrl(url) {
+  assert.ok(!url.startsWith(`${baseUrl}/`), `${url} is on the API's origin`);
+  if (env.AUDJUST_RESULTS_URL) assert.ok(url.startsWith(env.AUDJUST_RESULTS_URL), url);
+}
+
+describe("an Audjust client in Node.js", () => {
+  let webhooks;
+  let analysis;
+
+  before(async () => {
+    webhooks = await webhookReceiver();
+    const ack = await client.analyze({ sourceFileUrl, resultWebhook: webhooks.url });
+    assert.equal(ack.message, "Request queued.");
+    checkResultUrl(ack.resultUrl);
+    analysis = { ack, webhook: await webhooks.waitFor(ack.requestId) };
+  });
+
+  after(() => webhooks?.close());
+
+  test("a wrong key is refused with the listed message", async () => {
+    const wrong = new AudjustClient({ baseUrl, apiKey: "not-a-key" });
+    await assert.rejects(wrong.analyze({ sourceFileUrl }), (error) => {
+      assert.ok(error instanceof AudjustError);
+      assert.ok(error.status >= 400 && error.status < 500);
+      assert.equal(error.body.message, "Invalid API Key");
+      return true;
+    });
+  });
+
+  test("the analysis arrives by webhook and at its result URL", async () => {
+    const { ack, webhook } = analysis;
+    assert.equal(webhook.success, true);
+    assert.equal(webhook.requestId, ack.requestId);
+    assert.equal(Math.round(webhook.result.tempo), 120);
+    assert.deepEqual(await client.fetchResult(ack.resultUrl), webhook);
+  });
+
+  test("resize, then export the best edit as WAV", async () => {
+    const { similarity, boundaries } = analysis.webhook.result;
+    const resized = await client.resize({ similarity, boundaries, targetLengthSeconds: 8 });
+    const best = resized.result[0];
+    const ack = await client.export({
+      sourceFileUrl,
+      segmentsGroups: [best.segmentsSeconds],
+      exportFormat: "wav",
+      resultWebhook: webhooks.url,
+    });
+    const webhook = await webhooks.waitFor(ack.requestId);
+    assert.equal(webhook.success, true);
+    assert.deepEqual(webhook.resultUrls, ack.resultUrls);
+    checkResultUrl(ack.resultUrls[0]);
+    const wav = await client.fetchResult(ack.resultUrls[0]);
+    assert.equal(wav.subarray(0, 4).toString("latin1"), "RIFF");
+    assert.ok(wav.length > 44 * 1000, `a WAV of ${wav.length} bytes`);
+  });
+});

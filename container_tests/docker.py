@@ -7,7 +7,6 @@ from another container; `container/image-test.sh` removes whatever carries LABEL
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.error
@@ -18,9 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from mock_server.web.middlewares import ADMIN_HEADER
+from tests.support import ROOT as ROOT  # the checkout, for the tests that import it from here
+from tests.support import free_port as free_port
+
+# Published ports are chosen here (free_port), not by docker, so a container listens on the same
+# number inside and result URLs need no rewriting.
 LABEL = "audjust-mock-image-test"
-ADMIN_HEADER = "X-Admin-Token"
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
@@ -69,15 +72,6 @@ def build(tag: str, context: Path, *, dockerfile: Path | None = None, **args: st
         [*command, str(context)], capture_output=True, text=True, timeout=600, check=False
     )
     assert finished.returncode == 0, finished.stderr
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 now (published ports are chosen here, not by docker, so a
-    container can listen on the same number inside and result URLs need no rewriting)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:

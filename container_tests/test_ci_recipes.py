@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
-from container_tests.docker import ROOT, free_port, mock_container, run
-from tests.support import serve_process
+from container_tests.docker import mock_container, run
+from tests.support import ROOT, free_port, serve_process
 
 CI = ROOT / "examples" / "ci"
 GITHUB = CI / "github" / "audjust-mock.yml"

@@ -15,13 +15,12 @@ from container_tests.docker import (
     ROOT,
     build,
     docker,
-    free_port,
     http,
     run,
     script,
     wait_until,
 )
-from tests.support import run_shell, shell_blocks
+from tests.support import free_port, run_shell, shell_blocks
 
 PROJECT = "audjust-image-test"  # also what container/image-test.sh takes down on its way out
 DOCS = ROOT / "docs" / "container.md"

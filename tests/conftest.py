@@ -101,6 +101,21 @@ class FileServer:
         return str(self.server.make_url(path))
 
 
+async def serve_song(
+    aiohttp_server: ServerFactory, path: str, body: bytes, content_type: str
+) -> FileServer:
+    """A file server with one song at `path`, counting its downloads."""
+    downloads: dict[str, int] = {}
+
+    async def song(request: web.Request) -> web.Response:
+        downloads[request.path] = downloads.get(request.path, 0) + 1
+        return web.Response(body=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_get(path, song)
+    return FileServer(await aiohttp_server(app), downloads)
+
+
 @pytest.fixture
 async def files(aiohttp_server: ServerFactory, song_mp3: bytes) -> FileServer:
     downloads: dict[str, int] = {}

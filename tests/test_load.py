@@ -12,13 +12,10 @@ import random
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from mock_server.accounts import Plan, mask_key
 from mock_server.audio.analysis import analyze_bytes
@@ -27,7 +24,7 @@ from mock_server.audio.types import DecodeLimits
 from mock_server.jobs import JobState
 from mock_server.web.errors import DETAIL_HEADER
 from mock_server.web.keys import SERVICES
-from tests.conftest import AppClient, MakeMock, Receiver, ServerFactory
+from tests.conftest import AppClient, FileServer, MakeMock, Receiver, ServerFactory, serve_song
 from tests.contract import check_payload
 from tests.support import KEY
 
@@ -56,26 +53,9 @@ def short_analysis(short_wav: bytes) -> dict[str, Any]:
     return analyze_bytes(short_wav, False, DecodeLimits())
 
 
-@dataclass
-class SongServer:
-    server: TestServer
-    downloads: Counter[str]
-
-    def url(self, path: str) -> str:
-        return str(self.server.make_url(path))
-
-
 @pytest.fixture
-async def song_server(aiohttp_server: ServerFactory, short_wav: bytes) -> SongServer:
-    downloads: Counter[str] = Counter()
-
-    async def song(request: web.Request) -> web.Response:
-        downloads[request.path] += 1
-        return web.Response(body=short_wav, content_type="audio/wav")
-
-    app = web.Application()
-    app.router.add_get("/short.wav", song)
-    return SongServer(await aiohttp_server(app), downloads)
+async def song_server(aiohttp_server: ServerFactory, short_wav: bytes) -> FileServer:
+    return await serve_song(aiohttp_server, "/short.wav", short_wav, "audio/wav")
 
 
 def _request_for(
@@ -116,7 +96,7 @@ def _request_for(
 
 async def test_concurrent_clients_get_exactly_one_outcome_per_job(
     make_mock: MakeMock,
-    song_server: SongServer,
+    song_server: FileServer,
     receiver: Receiver,
     short_analysis: dict[str, Any],
 ) -> None:

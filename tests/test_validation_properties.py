@@ -25,9 +25,9 @@ from mock_server.testing import MockServer
 from mock_server.web.errors import DETAIL_HEADER
 from tests.conftest import FAST
 from tests.strategies import Problem, fixed, invalid_resize_requests
-from tests.support import explained
+from tests.support import KEY, explained
 
-KEY = {"X-API-Key": "test-key", "Content-Type": "application/json"}
+JSON_HEADERS = {**KEY, "Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def server() -> Iterator[MockServer]:
         yield running
 
 
-def post(server: MockServer, path: str, data: bytes, headers: dict[str, str] = KEY) -> Any:
+def post(server: MockServer, path: str, data: bytes, headers: dict[str, str] = JSON_HEADERS) -> Any:
     request = urllib.request.Request(server.base_url + path, data, headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -319,5 +319,11 @@ class _JobWorkshop:
         if job.state is JobState.RUNNING:  # not once the watchdog has failed it
             self._runner.accounts.charge(job.key, job.request_id, credits, job.created_at)
 
+    def has_limit(self) -> bool:
+        """Whether the job's key has a credit limit its usage could reach (else no need to
+        count a price before the job ends)."""
+        plan = self._runner.accounts.plan_of(self._job.key)
+        return plan is not None and plan.credit_limit is not None
+
     def fault(self, fault: Fault) -> Scenario | None:
         return self._job.fault(fault)

@@ -70,6 +70,8 @@ class Workshop(Protocol):
 
     def count(self, credits: int) -> None: ...
 
+    def has_limit(self) -> bool: ...
+
     def fault(self, fault: Fault) -> Scenario | None: ...
 
 
@@ -81,9 +83,10 @@ class Analyze:
 
     async def run(self, shop: Workshop) -> Analyzed:
         data = await shop.source()
-        declared = await shop.probe(data)
-        if declared is not None:  # the price is known before the analysis ends
-            shop.count(analyze_cost(declared, self.raw_features, self.pricing))
+        if shop.has_limit():  # the price counts as soon as it is known, before the analysis
+            declared = await shop.probe(data)
+            if declared is not None:
+                shop.count(analyze_cost(declared, self.raw_features, self.pricing))
         result = await shop.compute(analyze_bytes, data, self.raw_features, self.decode_limits)
         cost = analyze_cost(result["duration"], self.raw_features, self.pricing)
         return Analyzed(result, cost)

@@ -81,6 +81,9 @@ class LocalWorkshop:
     def count(self, credits: int) -> None:
         pass
 
+    def has_limit(self) -> bool:
+        return False
+
     def fault(self, fault: Fault) -> Scenario | None:
         return None
 

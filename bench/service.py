@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 
@@ -47,8 +48,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start(command: list[str]) -> subprocess.Popen[str]:
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+def _start(command: list[str], stderr: IO[str] | None = None) -> subprocess.Popen[str]:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
     assert process.stdout is not None
     process.stdout.readline()  # the ready line
     return process
@@ -131,7 +132,7 @@ def _latency_rows(
     ]
 
 
-async def _measure(mock: str, bare: str) -> list[Row]:
+async def _measure(mock: str, bare: str, loud: str) -> list[Row]:
     async with aiohttp.ClientSession() as session:
         analyze = {"resultWebhook": f"{mock}/_mock/sink/bench", "sourceFileUrl": f"{bare}/song.mp3"}
         started = time.perf_counter()
@@ -156,6 +157,8 @@ async def _measure(mock: str, bare: str) -> list[Row]:
         no_io = {**KEY, "X-Mock-Scenario": "source_download_fails, webhook_dropped"}
         idle = await _side_by_side(session, (f"{mock}/analyze", cheap, no_io), f"{bare}/ack")
         rows += _latency_rows("idle", *idle)
+        printed = await _side_by_side(session, (f"{loud}/analyze", cheap, no_io), f"{bare}/ack")
+        rows += _latency_rows("idle, printing its traffic lines (serve's default)", *printed, "")
         # The same with each job's own I/O: a download (a 404 from the bare server) and a failure
         # webhook to it, three HTTP exchanges per ack on the mock's loop and two on bare's.
         with_io = await _side_by_side(session, (f"{mock}/analyze", cheap, KEY), f"{bare}/ack")
@@ -177,26 +180,31 @@ def run() -> list[Row]:
         song.write_bytes(
             song_bytes(SongSpec(tempo_bpm=120, duration_seconds=180, seed=2026), "mp3")
         )
-        mock_port, bare_port = _free_port(), _free_port()
-        mock = _start(
-            [
-                sys.executable,
-                "-m",
-                "mock_server",
-                "serve",
-                "--port",
-                str(mock_port),
-                "--rate-limit",
-                "100000",
-            ]
-        )
+        mock_port, loud_port, bare_port = _free_port(), _free_port(), _free_port()
+        # --quiet, as the mock ran before it printed its traffic; a second mock prints its
+        # traffic lines (to a file, as CI logs do) for what they cost.
+        mock = _start(_serve(mock_port, "--quiet"))
+        log = (Path(folder) / "traffic.log").open("w")
+        loud = _start(_serve(loud_port), stderr=log)
         bare = _start([sys.executable, "-c", _BARE_SERVER, str(bare_port), str(song)])
         try:
             time.sleep(1.0)  # let the worker pool finish spawning
             return asyncio.run(
-                _measure(f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{bare_port}")
+                _measure(
+                    f"http://127.0.0.1:{mock_port}",
+                    f"http://127.0.0.1:{bare_port}",
+                    f"http://127.0.0.1:{loud_port}",
+                )
             )
         finally:
-            for process in (mock, bare):
+            for process in (mock, loud, bare):
                 process.terminate()
                 process.wait(timeout=10)
+            log.close()
+
+
+def _serve(port: int, *flags: str) -> list[str]:
+    return [
+        *(sys.executable, "-m", "mock_server", "serve", "--port", str(port)),
+        *("--results-port", "0", "--rate-limit", "100000", *flags),
+    ]

@@ -6,13 +6,16 @@ field, and the mock stays healthy afterwards (health is 200, a valid resize work
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+from yarl import URL
 
+from mock_server.testing import MockServer
 from tests.conftest import MakeMock
 from tests.support import (
     KEY,
@@ -287,3 +290,22 @@ async def test_boundaries_out_of_order_or_range_are_a_400(
 ) -> None:
     body = {**TINY_RESIZE, "boundaries": boundaries}
     await refused(api, "/resize", body, 400, "Invalid parameter: boundaries", fragment)
+
+
+@pytest.mark.parametrize("host", ["example.com:notaport", ""])
+def test_a_host_header_no_result_url_can_be_built_on_is_a_400(
+    shared: MockServer, host: str
+) -> None:
+    """Result URLs are built on the host the client addressed; one that is no host:port is the
+    client's mistake, named, never a 500."""
+    origin = URL(shared.base_url)
+    connection = http.client.HTTPConnection(origin.host or "127.0.0.1", origin.port or 80)
+    body = json.dumps(TINY_RESIZE | {"resultWebhook": NOWHERE}).encode()
+    connection.putrequest("POST", "/resize", skip_host=True)
+    for name, value in {**KEY, "Host": host, "Content-Length": str(len(body))}.items():
+        connection.putheader(name, value)
+    connection.endheaders(body)
+    answer = connection.getresponse()
+    document = json.loads(answer.read())
+    connection.close()
+    assert answer.status == 400 and "Host header" in document["message"], document

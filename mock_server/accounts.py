@@ -123,6 +123,11 @@ class Accounts:
             self._payer.pop(request_id, None)
         return sum(c.credits for c in charges.values() if c.at <= now)
 
+    def has_limit(self, key: str) -> bool:
+        """Whether `key` is on a plan whose credits its usage could use up."""
+        plan = self._keys.get(key)
+        return plan is not None and plan.credit_limit is not None
+
     def remaining(self, key: str, now: float) -> int | None:
         plan = self._keys.get(key)
         limit = plan.credit_limit if plan else 0

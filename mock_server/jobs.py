@@ -150,7 +150,7 @@ class JobRunner:
         """Queue `job`; `credits`, when its price is known already, count against its key's
         limit from now on, as queued requests do (released if it fails)."""
         if credits is not None:
-            self.accounts.charge(job.key, job.request_id, credits, job.created_at)
+            self.count(job, credits)
         self.jobs[job.request_id] = job
         if len(self.jobs) > KEPT_JOBS:
             del self.jobs[next(iter(self.jobs))]
@@ -216,8 +216,13 @@ class JobRunner:
             self.artifacts.put_json(
                 job.request_id, outcome.json_name, payload, self.expires_at(job)
             )
-        self.accounts.charge(job.key, job.request_id, outcome.credit_cost, job.created_at)
+        self.count(job, outcome.credit_cost)
         return payload
+
+    def count(self, job: Job, credits: int) -> None:
+        """`credits` count against `job`'s key from when it was queued (replacing what counted
+        for it before); a failure releases them."""
+        self.accounts.charge(job.key, job.request_id, credits, job.created_at)
 
     async def _run(self, job: Job, operation: Operation) -> None:
         try:
@@ -315,15 +320,11 @@ class _JobWorkshop:
         self._runner.artifacts.put_file(job.request_id, name, data, expires_at)
 
     def count(self, credits: int) -> None:
-        job = self._job
-        if job.state is JobState.RUNNING:  # not once the watchdog has failed it
-            self._runner.accounts.charge(job.key, job.request_id, credits, job.created_at)
+        if self._job.state is JobState.RUNNING:  # not once the watchdog has failed it
+            self._runner.count(self._job, credits)
 
     def has_limit(self) -> bool:
-        """Whether the job's key has a credit limit its usage could reach (else no need to
-        count a price before the job ends)."""
-        plan = self._runner.accounts.plan_of(self._job.key)
-        return plan is not None and plan.credit_limit is not None
+        return self._runner.accounts.has_limit(self._job.key)
 
     def fault(self, fault: Fault) -> Scenario | None:
         return self._job.fault(fault)

@@ -12,9 +12,9 @@ from mock_server.accounts import Plan
 from mock_server.scenarios import CATALOGUE, Arming
 from mock_server.schemas import bundled_openapi, control_openapi, with_results_server
 from mock_server.songs import SONG_DIR, song_file, song_names
-from mock_server.sources import validate_source_url
 from mock_server.web import errors, trigger
 from mock_server.web.handlers import (
+    checked_url,
     read_json,
     read_json_object,
     refuse_unknown_fields,
@@ -47,10 +47,7 @@ async def resend_webhook(request: web.Request) -> web.Response:
         refuse_unknown_fields(body, ("url",), request.path)
     url = (body or {}).get("url")
     if url is not None:
-        try:
-            url = validate_source_url(url, allow_file_urls=False)
-        except ValueError as problem:
-            raise errors.InvalidParameter(f"url {problem}") from problem
+        url = checked_url("url", url, allow_file_urls=False)
     request_id = request.match_info["requestId"]
     webhook = request.app[SERVICES].webhooks.resend(request_id, url)
     if webhook is None:

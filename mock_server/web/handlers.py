@@ -59,11 +59,7 @@ class Call:
     def url(self, name: str, *, required: bool) -> str | None:
         if not required and self.body.get(name) is None:
             return None
-        value = self.required(name)
-        try:
-            return validate_source_url(value, self.services.settings.allow_file_urls)
-        except ValueError as problem:
-            raise errors.InvalidParameter(f"{name} {problem}") from problem
+        return checked_url(name, self.required(name), self.services.settings.allow_file_urls)
 
     def check_usage(self) -> None:
         if self.services.accounts.is_exhausted(self.key, self.services.clock.now()):
@@ -80,6 +76,14 @@ class Call:
             source_url=source_url,
             faults=tuple(self.request.get(SCENARIOS, ())),
         )
+
+
+def checked_url(name: str, value: object, allow_file_urls: bool) -> str:
+    """`value` as a URL the mock will fetch or post to; a 400 naming `name` otherwise."""
+    try:
+        return validate_source_url(value, allow_file_urls)
+    except ValueError as problem:
+        raise errors.InvalidParameter(f"{name} {problem}") from problem
 
 
 def results_base(request: web.Request) -> str:

@@ -14,10 +14,10 @@ from mock_server.jobs import Job
 from mock_server.results import ANALYSIS, RESIZE, export_name, result_url
 from mock_server.scenarios import Fault, Scenario
 from mock_server.songs import SONG_DIR, song_file
-from mock_server.sources import SourceError, validate_source_url
+from mock_server.sources import SourceError
 from mock_server.trigger import DEFAULT_SONG, KEY, Triggered, operation_for, prepare
 from mock_server.web import errors
-from mock_server.web.handlers import REQUEST_ID, read_json_object, results_base
+from mock_server.web.handlers import REQUEST_ID, checked_url, read_json_object, results_base
 from mock_server.web.keys import SERVICES
 
 FIELDS = ("operation", "to", "song", "source", "rawFeatures", "format", "targetLengthSeconds")
@@ -30,13 +30,6 @@ def _choice(body: dict[str, Any], name: str, choices: list[str], default: str) -
     return str(value)
 
 
-def _url(body: dict[str, Any], name: str, allow_file_urls: bool) -> str:
-    try:
-        return validate_source_url(body[name], allow_file_urls)
-    except ValueError as problem:
-        raise errors.InvalidParameter(f"{name} {problem}") from problem
-
-
 async def trigger(request: web.Request) -> web.Response:
     body = await read_json_object(request, *FIELDS, "failure")
     if "operation" not in body or "to" not in body:
@@ -44,14 +37,14 @@ async def trigger(request: web.Request) -> web.Response:
     kind = Triggered(_choice(body, "operation", [k.value for k in Triggered], ""))
     services = request.app[SERVICES]
     settings = services.settings
-    to = _url(body, "to", allow_file_urls=False)
+    to = checked_url("to", body["to"], allow_file_urls=False)
     fmt = ExportFormat(_choice(body, "format", [f.value for f in ExportFormat], "mp3_128"))
     target = body.get("targetLengthSeconds")
     if target is not None and (isinstance(target, bool) or not isinstance(target, int | float)):
         raise errors.InvalidParameter("targetLengthSeconds must be a number of seconds")
     try:
         if "source" in body:
-            source = _url(body, "source", settings.allow_file_urls)
+            source = checked_url("source", body["source"], settings.allow_file_urls)
             data = await services.jobs.fetcher.fetch(source)
         else:
             name = song_file(str(body.get("song", DEFAULT_SONG)))

@@ -34,10 +34,13 @@ from contract_tests.session import (
 )
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.background import BackgroundLoop
+from mock_server.profile import Profile
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import is_loopback_url
 from mock_server.testing import MockServer
 
+# The in-process mock retries a refused webhook quickly, so observing its retries is quick too.
+QUICK_RETRIES = Profile(webhook_backoff_seconds=(0.2, 0.5))
 # The suite's own source: 30 seconds, so a live run stays cheap.
 SOURCE_SONG = SongSpec(tempo_bpm=112, duration_seconds=30.0, seed=2024)
 
@@ -107,7 +110,7 @@ def contract(pytestconfig: pytest.Config) -> Iterator[Contract]:
     try:
         base_url = option("base_url")
         if not base_url:
-            mock = MockServer(Settings(workers=2, webhook_backoff_seconds=(0.2, 0.5))).start()
+            mock = MockServer(Settings(workers=2, profile=QUICK_RETRIES)).start()
             closers.append(mock.stop)
             base_url = mock.base_url
         api_key = option("api_key") or DEFAULT_KEY

@@ -18,13 +18,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mock_server.accounts import PricingRule
 from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.errors import AudioEngineError, EngineValidationError
 from mock_server.audio.export import ExportFailure, export_bytes, parse_segments_groups
 from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.payloads import failure_payload, success_payload
+from mock_server.profile import Profile
 from mock_server.results import export_name, result_url
 from mock_server.server import add_serve_arguments, run_serve
 from mock_server.services import RequestIds
@@ -178,7 +178,7 @@ def _trigger_offline(args: argparse.Namespace) -> None:
         raw_features=args.raw_features,
         fmt=fmt,
         urls=urls,
-        pricing=PricingRule.EXAMPLES,
+        profile=Profile(),
         limits=DecodeLimits(),
     )
     shown_source = None if kind is Triggered.RESIZE else source

@@ -100,6 +100,7 @@ class JobRunner:
         job_timeout_seconds: float,
         artifact_ttl_seconds: float,
         ledger: JobLedger,
+        timeout_webhook: bool = True,
     ) -> None:
         self.workers = workers
         self.clock = clock
@@ -112,6 +113,7 @@ class JobRunner:
         self.jobs: dict[str, Job] = {}  # the latest KEPT_JOBS, by request id
         self._unfinished: dict[str, Job] = {}  # what the watchdog and a shutdown look at
         self.ledger = ledger
+        self.timeout_webhook = timeout_webhook  # whether a timed-out job's failure is sent
         self._pool = self._new_pool()
         self._watchdog: asyncio.Task[None] | None = None
         self._acknowledged = itertools.count(1)  # 0 is left to webhooks owed from before a restart
@@ -239,7 +241,10 @@ class JobRunner:
             if job.state is JobState.RUNNING:  # cancelled by shutdown, not by the watchdog
                 raise
             return
-        except (JobFailed, SourceError, AudioEngineError, EveryGroupFailed) as error:
+        except JobFailed as error:
+            self._finish_failed(job, str(error), error.reason)
+            return
+        except (SourceError, AudioEngineError, EveryGroupFailed) as error:
             self._finish_failed(job, str(error))
             return
         except Exception:
@@ -252,9 +257,14 @@ class JobRunner:
             owed = OwedJob(job.request_id, job.webhook, job.source_url, payload)
             self._deliver(owed, job.order, job.delivery_fault())
 
-    def _finish_failed(self, job: Job, message: str) -> None:
+    def _finish_failed(
+        self, job: Job, message: str, reason: FailureReason = FailureReason.INTERNAL
+    ) -> None:
         job.state = JobState.FAILED
         self.accounts.refund(job.request_id)
+        if reason is FailureReason.TIMED_OUT and not self.timeout_webhook:
+            self.ledger.settled(job.request_id)  # the profile says a timed-out job goes unheard
+            return
         if job.webhook:
             failure = failure_payload(job.request_id, job.source_url, message)
             owed = OwedJob(job.request_id, job.webhook, job.source_url, failure)
@@ -268,7 +278,7 @@ class JobRunner:
                 if job.fault(Fault.NEVER_COMPLETES):
                     continue  # the scenario is that the client never hears back
                 if job.state is JobState.RUNNING and job.created_at <= deadline and job.task:
-                    self._finish_failed(job, str(self._timed_out()))
+                    self._finish_failed(job, str(self._timed_out()), FailureReason.TIMED_OUT)
                     job.task.cancel()
 
     def expires_at(self, job: Job) -> float:

@@ -21,6 +21,7 @@ from mock_server.audio.export import (
 )
 from mock_server.audio.resize import ResizeInput, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
+from mock_server.profile import PartialExportCharge, Profile, ResultOrder
 from mock_server.results import ANALYSIS, RESIZE, export_name
 from mock_server.scenarios import Fault, Scenario, scenario_note
 
@@ -78,31 +79,52 @@ class Workshop(Protocol):
 @dataclass(frozen=True)
 class Analyze:
     raw_features: bool
-    pricing: PricingRule
+    profile: Profile
     decode_limits: DecodeLimits
 
     async def run(self, shop: Workshop) -> Analyzed:
         data = await shop.source()
+        pricing = self.profile.pricing
         if shop.has_limit():  # the price counts as soon as it is known, before the analysis
             declared = await shop.probe(data)
             if declared is not None:
-                shop.count(analyze_cost(declared, self.raw_features, self.pricing))
+                shop.count(analyze_cost(declared, self.raw_features, pricing))
         result = await shop.compute(analyze_bytes, data, self.raw_features, self.decode_limits)
-        cost = analyze_cost(result["duration"], self.raw_features, self.pricing)
+        cost = analyze_cost(result["duration"], self.raw_features, pricing)
         return Analyzed(result, cost)
 
 
 @dataclass(frozen=True)
 class Resize:
     request: ResizeInput
-    pricing: PricingRule
+    profile: Profile
 
     def price(self) -> int:
-        return resize_cost(self.request.target_seconds, self.pricing)
+        return resize_cost(self.request.target_seconds, self.profile.pricing)
 
     async def run(self, shop: Workshop) -> Resized:
         candidates = await shop.compute(resize_candidates, self.request)
-        return Resized(candidates, self.price())
+        return Resized(ordered(candidates, self.profile.result_order), self.price())
+
+
+# What each order sorts candidates by; the engine gives them best blendedScore first, and a
+# stable sort keeps that order among equals.
+ORDER_KEYS: dict[ResultOrder, Callable[[dict[str, Any]], float]] = {
+    ResultOrder.BLENDED_SCORE: lambda candidate: -candidate["blendedScore"],
+    ResultOrder.DISSIMILARITY: lambda candidate: candidate["dissimilarity"],
+    ResultOrder.DURATION: lambda candidate: candidate["durationSeconds"],
+}
+
+
+def ordered(candidates: list[dict[str, Any]], order: ResultOrder) -> list[dict[str, Any]]:
+    """The candidates in the profile's order (the reference does not say which it uses)."""
+    return sorted(candidates, key=ORDER_KEYS[order])
+
+
+def export_price(groups: SegmentGroups, pricing: PricingRule) -> int:
+    """The price an export request implies (what its groups would last), until the files
+    exist: what counts while it is queued."""
+    return export_cost(output_seconds(groups), pricing)
 
 
 @dataclass(frozen=True)
@@ -110,12 +132,8 @@ class Export:
     groups: SegmentGroups
     fmt: ExportFormat
     urls: Sequence[str]
-    pricing: PricingRule
+    profile: Profile
     decode_limits: DecodeLimits
-
-    def queued_price(self) -> int:
-        """The price the request implies (what its groups would last), until the files exist."""
-        return export_cost(output_seconds(self.groups), self.pricing)
 
     async def run(self, shop: Workshop) -> Exported:
         data = await shop.source()
@@ -138,7 +156,9 @@ class Export:
                 failures[url] = outcome.message
         if len(failures) == len(self.urls):
             raise EveryGroupFailed("Every export group failed: " + "; ".join(failures.values()))
-        return Exported(self.urls, failures, export_cost(seconds, self.pricing))
+        if self.profile.partial_export_charge is PartialExportCharge.REQUESTED:
+            return Exported(self.urls, failures, export_price(self.groups, self.profile.pricing))
+        return Exported(self.urls, failures, export_cost(seconds, self.profile.pricing))
 
 
 Operation = Analyze | Resize | Export

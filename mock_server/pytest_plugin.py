@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from mock_server.accounts import Plan
+from mock_server.profile import Profile, ProfileError
 from mock_server.scenarios import Arming, Scenario
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode
@@ -26,6 +28,7 @@ INI_KEY = "audjust_mock_api_key"
 INI_WORKERS = "audjust_mock_workers"
 INI_SEED = "audjust_mock_seed"
 INI_SOURCES = "audjust_mock_sources"
+INI_PROFILE = "audjust_mock_profile"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,6 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "synthesize, auto",
         default=SourceMode.LOCAL.value,
     )
+    parser.addini(
+        INI_PROFILE,
+        "a JSON profile (schemas/profile.json) for the behaviours the reference leaves open, "
+        "relative to the ini file; default: the mock's own choices",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,12 +58,26 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _profile(config: pytest.Config) -> Profile:
+    """The ini file's profile, read relative to the ini file; a bad one stops the run, naming
+    the key."""
+    name = str(config.getini(INI_PROFILE))
+    if not name:
+        return Profile()
+    path = Path(config.inipath).parent / name if config.inipath else Path(name)
+    try:
+        return Profile.load(path)
+    except ProfileError as error:
+        raise pytest.UsageError(f"{INI_PROFILE} = {name}: {error}") from error
+
+
 def _settings(config: pytest.Config) -> Settings:
     return Settings(
         api_keys=((str(config.getini(INI_KEY)), Plan.ENTERPRISE),),
         workers=int(config.getini(INI_WORKERS)),
         seed=int(config.getini(INI_SEED)),
         sources=SourceMode(str(config.getini(INI_SOURCES))),
+        profile=_profile(config),
     )
 
 

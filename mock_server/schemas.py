@@ -20,14 +20,16 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "data" / "schemas"
 _COMPONENTS = "#/components/schemas/"
 # The files in `schemas/` that are OpenAPI documents; every other one is a JSON Schema.
 OPENAPI_DOCUMENTS = frozenset({"openapi", "control-openapi"})
+# JSON Schemas of the mock's own documents (profiles), which are no part of the API's contract.
+OWN_SCHEMAS = frozenset({"profile"})
 # The results origin's one path in `openapi.json`, with servers of its own (not the API's).
 RESULTS_PATH = "/{requestId}/{name}"
 
 
 def schema_names() -> list[str]:
-    """The JSON Schemas in `schemas/`, by file stem, sorted."""
+    """The API's JSON Schemas in `schemas/`, by file stem, sorted (not the mock's own)."""
     stems = (path.stem for path in SCHEMA_DIR.glob("*.json"))
-    return sorted(stem for stem in stems if stem not in OPENAPI_DOCUMENTS)
+    return sorted(stem for stem in stems if stem not in OPENAPI_DOCUMENTS | OWN_SCHEMAS)
 
 
 @cache

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from mock_server import traffic
 from mock_server.accounts import Plan, PricingRule
+from mock_server.profile import Profile, ProfileError, changed_keys
 from mock_server.scenarios import Arming, Scenario, ScenarioError
 from mock_server.settings import DEFAULT_KEY, LogFormat, Settings
 from mock_server.sources import SourceMode, is_loopback_host
@@ -70,11 +71,19 @@ class Flag:
     switch: bool = False  # given means true; its variable is true for 1, true or yes
     default_text: str | None = None  # how help shows a default Settings cannot spell
     variable_name: str | None = None  # when it is not the flag's name (a repeatable's plural)
+    profile_key: str | None = None  # sets this key of the profile instead of a Settings field
 
     @property
     def variable(self) -> str:
         name = self.variable_name or self.name.removeprefix("--")
         return ENV_PREFIX + name.upper().replace("-", "_")
+
+
+def _profile_file(value: str) -> Profile:
+    try:
+        return Profile.load(Path(value))
+    except ProfileError as error:
+        raise argparse.ArgumentTypeError(f"{value}: {error}") from error
 
 
 def _plan_keys(value: str) -> tuple[tuple[str, Plan], ...]:
@@ -163,12 +172,23 @@ FLAGS = (
         choices=tuple(fmt.value for fmt in LogFormat),
     ),
     Flag(
+        "--profile",
+        "profile",
+        "a JSON profile (schemas/profile.json) setting the behaviours the reference leaves "
+        "open: error statuses, pricing rule, webhook attempts and more; a flag given as well "
+        "wins over it",
+        _profile_file,
+        metavar="FILE",
+        default_text="the mock's own choices, listed at /_mock/fidelity",
+    ),
+    Flag(
         "--pricing",
         "pricing",
         "examples: max(1, round(minutes x rate)) as in the reference's examples; documented: "
-        "durations rounded up, as its prose says",
+        "durations rounded up, as its prose says (profile key pricing)",
         PricingRule,
         choices=tuple(rule.value for rule in PricingRule),
+        profile_key="pricing",
     ),
 )
 # Repeatable: given any number of times, or once as the variable, comma-separated.
@@ -207,7 +227,10 @@ def _shown(value: object) -> str:
 
 
 def _help(flag: Flag) -> str:
-    default = flag.default_text or _shown(getattr(Settings(), flag.field))
+    if flag.profile_key:
+        default = _shown(Settings().profile.value_at(flag.profile_key))
+    else:
+        default = flag.default_text or _shown(getattr(Settings(), flag.field))
     return f"{flag.help} (default: {default}; env {flag.variable})"
 
 
@@ -263,8 +286,9 @@ def _from_environment(flag: Flag) -> Any:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Flags first, then AUDJUST_MOCK_* variables; whatever neither gives stays at Settings'
-    default."""
+    default. A flag that sets a profile key wins over the --profile file."""
     given: dict[str, Any] = {}
+    profile_values: dict[str, Any] = {}
     for flag in FLAGS:
         value = getattr(args, flag.field)
         if flag.switch and not value:
@@ -273,8 +297,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
             value = _from_environment(flag)
         elif flag.choices:
             value = flag.convert(value)
-        if value is not None:
+        if value is None:
+            continue
+        if flag.profile_key:
+            profile_values[flag.profile_key] = _shown(value)
+        else:
             given[flag.field] = value
+    if profile_values:
+        given["profile"] = given.get("profile", Profile()).with_values(profile_values)
     keys = args.api_keys or _from_environment(API_KEYS)
     if keys:
         given["api_keys"] = tuple(keys)
@@ -322,6 +352,10 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
             "(the live API takes only keys from its portal)",
             flush=True,
         )
+    changed = changed_keys(settings.profile)
+    if changed:
+        shown = ", ".join(f"{key}={json.dumps(value)}" for key, value in changed.items())
+        print(f"profile: {shown} (the rest at the mock's defaults)", flush=True)
     if not is_loopback_host(settings.host) and settings.admin_token is None:
         print(
             "listening beyond loopback without --admin-token: /_mock/* control routes are off",

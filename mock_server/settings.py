@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from mock_server.accounts import Plan, PricingRule
+from mock_server.accounts import Plan
 from mock_server.audio.types import DecodeLimits
+from mock_server.profile import Profile
 from mock_server.scenarios import Arming
 from mock_server.sources import SourceMode
 
@@ -37,19 +38,16 @@ class Settings:
     public_sources_only: bool = False  # refuse downloads from private and loopback addresses
     admin_token: str | None = None  # required by /_mock/* when given, or when not on loopback
     sources: SourceMode = SourceMode.AUTO
-    pricing: PricingRule = PricingRule.EXAMPLES
     rate_limit: int = 100
     rate_window_seconds: float = 60.0
     artifact_ttl_seconds: float = 30 * 86400.0
     job_timeout_seconds: float = 420.0
-    webhook_attempts: int = 3
-    webhook_backoff_seconds: tuple[float, ...] = (1.0, 2.0)
-    webhook_timeout_seconds: float = 10.0
     download_max_bytes: int = 200 * 1024 * 1024
     download_timeout_seconds: float = 60.0
     download_max_redirects: int = 5
     max_body_bytes: int = 64 * 1024 * 1024
     decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
+    profile: Profile = field(default_factory=Profile)  # the choices the reference leaves open
     scenarios: tuple[Arming, ...] = ()  # for every matching request of the run
     quiet: bool = False  # serve: no traffic lines
     log_format: LogFormat = LogFormat.TEXT  # serve: traffic lines as text or JSON

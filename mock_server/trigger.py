@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from mock_server.accounts import PricingRule
 from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.export import SegmentGroups, parse_segments_groups
 from mock_server.audio.resize import ResizeInput, parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.operations import Analyze, Export, Operation, Outcome, Resize
+from mock_server.profile import Profile
 from mock_server.scenarios import Fault, Scenario
 
 R = TypeVar("R")
@@ -95,14 +95,14 @@ def operation_for(
     raw_features: bool,
     fmt: ExportFormat,
     urls: Callable[[int], list[str]],
-    pricing: PricingRule,
+    profile: Profile,
     limits: DecodeLimits,
 ) -> Operation:
     """The operation a trigger runs; `urls(n)` names the result URLs of n exported files."""
     if kind is Triggered.ANALYZE:
-        return Analyze(raw_features, pricing, limits)
+        return Analyze(raw_features, profile, limits)
     if kind is Triggered.RESIZE:
         assert prepared.resize is not None
-        return Resize(prepared.resize, pricing)
+        return Resize(prepared.resize, profile)
     assert prepared.groups is not None
-    return Export(prepared.groups, fmt, urls(len(prepared.groups)), pricing, limits)
+    return Export(prepared.groups, fmt, urls(len(prepared.groups)), profile, limits)

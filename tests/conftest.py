@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from mock_server.audio.synth import SongSpec, song_bytes
+from mock_server.profile import Profile
 from mock_server.settings import Settings
 from mock_server.testing import MockServer
 from mock_server.web.app import create_app
@@ -143,12 +144,19 @@ async def files(aiohttp_server: ServerFactory, song_mp3: bytes) -> FileServer:
 
 
 # port 0: each test's results listener on a free port too (test clients choose the API's).
-FAST = Settings(port=0, workers=1, webhook_backoff_seconds=(0.05,), webhook_timeout_seconds=5.0)
+FAST = Settings(
+    port=0,
+    workers=1,
+    profile=Profile(webhook_backoff_seconds=(0.05,), webhook_timeout_seconds=5.0),
+)
 
 
 @pytest.fixture
 async def make_mock(aiohttp_client: ClientFactory) -> Callable[..., Awaitable[AppClient]]:
     async def make(**changes: Any) -> AppClient:
+        """A mock with `changes` to FAST; `profile` may be a dict of dotted profile keys."""
+        if isinstance(changes.get("profile"), dict):
+            changes["profile"] = FAST.profile.with_values(changes["profile"])
         settings = Settings(**{**FAST.__dict__, **changes})
         return await aiohttp_client(create_app(settings))
 

@@ -160,6 +160,8 @@ async def test_every_success_answer_matches_the_document(
     checked = Checked(mock)
     await checked.call("GET", "/_mock/health", 200)
     await checked.call("GET", "/_mock/openapi.json", 200)
+    ledger = await checked.call("GET", "/_mock/fidelity", 200)
+    assert ledger["profile"]["pricing"] == "examples" and ledger["behaviours"]
     await checked.call("POST", "/_mock/keys", 200, body={"key": "free-key", "plan": "free"})
     songs = await checked.call("GET", "/_mock/fixtures", 200)
     await checked.call("GET", "/_mock/fixtures/{name}", 200, params={"name": songs[0]})

@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
+from mock_server.profile import Profile
 from mock_server.schemas import RESULTS_PATH
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode, validate_source_url
@@ -66,8 +67,7 @@ def mock_server() -> Iterator[MockServer]:
         # Sources on loopback (the bundled song, see `confine_urls`) are downloaded; any other
         # host would get a song rendered from its URL, never a download.
         sources=SourceMode.LOCAL,
-        webhook_attempts=1,  # the sink always answers
-        webhook_timeout_seconds=5.0,
+        profile=Profile(webhook_attempts=1, webhook_timeout_seconds=5.0),  # the sink answers
     )
     with MockServer(settings) as server:
         yield server

@@ -69,7 +69,7 @@ async def journal_statuses(mock: AppClient) -> Counter[tuple[str, int | None]]:
 async def test_a_receiver_down_for_every_attempt_leaves_the_result_at_its_url(
     make_mock: MakeMock, receiver: Receiver, down: str
 ) -> None:
-    mock = await make_mock(webhook_attempts=3, webhook_backoff_seconds=(0.05, 0.1))
+    mock = await make_mock(profile={"webhooks.attempts": 3, "webhooks.backoffSeconds": [0.05, 0.1]})
     if down == "refused":
         hook = f"http://127.0.0.1:{closed_port()}/hook"
     else:
@@ -105,7 +105,7 @@ async def test_a_receiver_back_within_the_attempts_gets_exactly_one_delivery(
     make_mock: MakeMock, aiohttp_server: ServerFactory, down: str
 ) -> None:
     # A long backoff in mock time: the receiver comes back, then the clock releases the retry.
-    mock = await make_mock(webhook_attempts=3, webhook_backoff_seconds=(30.0,))
+    mock = await make_mock(profile={"webhooks.attempts": 3, "webhooks.backoffSeconds": [30.0]})
     port = closed_port()
     hooks = Receiver(fail_first=1 if down == "503" else 0)
     if down == "503":

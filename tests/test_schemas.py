@@ -6,10 +6,10 @@ import jsonschema
 import pytest
 from jsonschema import Draft202012Validator
 
-from mock_server.schemas import load_schema, schema_names, validate
+from mock_server.schemas import OWN_SCHEMAS, load_schema, schema_names, validate
 
 # The OpenAPI documents are checked in test_openapi.py and test_control_openapi.py.
-NAMES = schema_names()
+NAMES = schema_names() + sorted(OWN_SCHEMAS)
 ID = "z7yzictf6uct4vo9f70buboy97pgstms"
 
 

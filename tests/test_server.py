@@ -127,7 +127,7 @@ def test_a_flag_beats_its_variable_and_a_variable_beats_the_default(
     monkeypatch.setenv("AUDJUST_MOCK_PUBLIC_SOURCES_ONLY", "yes")
     monkeypatch.setenv("AUDJUST_MOCK_API_KEYS", "a:free,b")
     settings = serve_settings(["--rate-limit", "9"])
-    assert settings.rate_limit == 9 and settings.pricing is PricingRule.DOCUMENTED
+    assert settings.rate_limit == 9 and settings.profile.pricing is PricingRule.DOCUMENTED
     assert settings.public_sources_only is True
     assert settings.api_keys == (("a", Plan.FREE), ("b", Plan.ENTERPRISE))
 

@@ -421,9 +421,7 @@ async def test_an_analysis_counts_once_its_source_is_read(
 
 
 async def test_pricing_can_follow_the_documented_sentence(make_mock: MakeMock) -> None:
-    mock = await make_mock(
-        pricing=__import__("mock_server.accounts").accounts.PricingRule.DOCUMENTED
-    )
+    mock = await make_mock(profile={"pricing": "documented"})
     body = {
         "targetLengthSeconds": 30,
         "similarity": {"data": "~~~", "min": 32, "max": 126},

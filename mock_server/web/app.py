@@ -52,9 +52,9 @@ def _services_context(
                 session=session,
                 now=clock.now,
                 sleep=clock.sleep,
-                max_attempts=settings.webhook_attempts,
-                backoff_seconds=settings.webhook_backoff_seconds,
-                timeout_seconds=settings.webhook_timeout_seconds,
+                max_attempts=settings.profile.webhook_attempts,
+                backoff_seconds=settings.profile.webhook_backoff_seconds,
+                timeout_seconds=settings.profile.webhook_timeout_seconds,
             )
             limits = FetchLimits(
                 max_bytes=settings.download_max_bytes,
@@ -78,6 +78,7 @@ def _services_context(
                 fetcher=fetcher,
                 job_timeout_seconds=settings.job_timeout_seconds,
                 artifact_ttl_seconds=settings.artifact_ttl_seconds,
+                timeout_webhook=settings.profile.timeout_webhook,
                 ledger=JobLedger(None if owned_dir else root / "jobs"),
             )
             runner.start()

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mock_server import fidelity
 from mock_server.accounts import Plan
 from mock_server.scenarios import CATALOGUE, Arming
 from mock_server.schemas import bundled_openapi, control_openapi, with_results_server
@@ -169,10 +170,15 @@ async def mock_openapi(request: web.Request) -> web.Response:
     return _served_here(request, control_openapi())
 
 
+async def fidelity_ledger(request: web.Request) -> web.Response:
+    return web.json_response(fidelity.to_json(request.app[SERVICES].settings.profile))
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/_mock/openapi.json", mock_openapi)
     app.router.add_get("/_mock/health", health)
+    app.router.add_get("/_mock/fidelity", fidelity_ledger)
     app.router.add_get("/_mock/requests", requests)
     app.router.add_get("/_mock/webhooks", webhooks)
     app.router.add_post("/_mock/webhooks/{requestId}/resend", resend_webhook)

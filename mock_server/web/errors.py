@@ -3,9 +3,10 @@
 The reference lists six errors by message (method, key header, key, parameter, rate limit, usage).
 Those six are sent with exactly the listed text, so a client that matches on it behaves as it
 will live; what the mock knows beyond it (which parameter, which limit) goes in the `X-Mock-Detail`
-header and the journal. The reference gives messages, not whole bodies or statuses: the envelope
-and the statuses here are the mock's inference and choice. Errors it does not list (invalid values,
-malformed JSON, unknown routes) are the mock's own, worded `message: detail`.
+header and the journal. The reference gives messages, not whole bodies or statuses: the
+envelope is the mock's inference, and the statuses of the API's errors are the profile's
+(`Profile.errors`), whose defaults are the mock's choice. Errors it does not list (invalid
+values, malformed JSON, unknown routes) are the mock's own, worded `message: detail`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server.jobs import FailureReason
+from mock_server.profile import OPTIONAL_HEADERS, DetailPlacement, ErrorName, Profile
 
 INVALID_METHOD = "Invalid request method"
 MISSING_KEY = "Missing API key header"
@@ -25,9 +27,12 @@ USAGE_EXCEEDED = "Usage limit exceeded"
 NOT_FOUND = "Not found"
 FORBIDDEN = "Forbidden"
 ALLOW_POST = {"Allow": "POST"}  # RFC 9110: a 405 names the methods that are allowed
-# A synchronous resize that fails answers with these (the reference documents no synchronous
-# failure at all: the mock's choice).
-FAILURE_STATUS = {FailureReason.INTERNAL: 500, FailureReason.TIMED_OUT: 504}
+# The profile's error for a synchronous resize that fails (the reference documents no
+# synchronous failure at all).
+FAILURE_ERROR = {
+    FailureReason.INTERNAL: ErrorName.RESIZE_FAILED,
+    FailureReason.TIMED_OUT: ErrorName.RESIZE_TIMED_OUT,
+}
 DETAIL_HEADER = "X-Mock-Detail"  # the mock's explanation of a listed error, beside its bare text
 MAX_DETAIL_CHARS = 1000
 TOO_LARGE = "Request body too large"
@@ -40,7 +45,8 @@ def error_body(message: str) -> dict[str, Any]:
 
 
 class ApiError(Exception):
-    status = 400
+    status = 400  # the mock's own errors; a named one's status is the profile's
+    name: ErrorName | None = None  # the API error a profile sets the status of
     message = ""
     listed = False  # one of the six errors the reference lists by message
 
@@ -51,15 +57,27 @@ class ApiError(Exception):
         self.detail = detail
         self.headers = headers or {}
 
-    def wire_message(self, explain: bool) -> str:
-        """The `message` sent: a listed error's exact text unless `explain`, else the text with
-        the detail after it."""
+    def wire_message(self, profile: Profile) -> str:
+        """The `message` sent: a listed error's exact text, unless the profile puts the detail
+        in the message; anything else's text with the detail after it."""
+        explain = profile.detail is DetailPlacement.MESSAGE
         return self.text if explain or not self.listed else self.message
 
-    def wire_headers(self) -> dict[str, str]:
+    def wire_status(self, profile: Profile) -> int:
+        return self.status if self.name is None else profile.error(self.name).status
+
+    def wire_headers(self, profile: Profile) -> dict[str, str]:
+        """The error's headers, less the optional ones the profile does not send, and the
+        detail."""
+        headers = self.headers
+        if self.name is not None:
+            dropped = set(OPTIONAL_HEADERS.get(self.name, ())) - set(
+                profile.error(self.name).headers
+            )
+            headers = {name: value for name, value in headers.items() if name not in dropped}
         if not self.detail:
-            return self.headers
-        return {**self.headers, DETAIL_HEADER: header_safe(self.detail)}
+            return headers
+        return {**headers, DETAIL_HEADER: header_safe(self.detail)}
 
 
 def header_safe(text: str) -> str:
@@ -69,40 +87,40 @@ def header_safe(text: str) -> str:
 
 
 class InvalidMethod(ApiError):
-    status, message = 405, INVALID_METHOD
+    name, message = ErrorName.INVALID_METHOD, INVALID_METHOD
     listed = True
 
 
 class MissingKey(ApiError):
-    status, message = 401, MISSING_KEY
+    name, message = ErrorName.MISSING_KEY, MISSING_KEY
     listed = True
 
 
 class InvalidKey(ApiError):
-    status, message = 403, INVALID_KEY
+    name, message = ErrorName.INVALID_KEY, INVALID_KEY
     listed = True
 
 
 class MissingParameter(ApiError):
-    status, message = 400, MISSING_PARAMETER
+    name, message = ErrorName.MISSING_PARAMETER, MISSING_PARAMETER
     listed = True
 
 
 class InvalidParameter(ApiError):
-    status, message = 400, INVALID_PARAMETER
+    name, message = ErrorName.INVALID_PARAMETER, INVALID_PARAMETER
 
 
 class MalformedJson(ApiError):
-    status, message = 400, MALFORMED_JSON
+    name, message = ErrorName.MALFORMED_JSON, MALFORMED_JSON
 
 
 class RateLimited(ApiError):
-    status, message = 429, RATE_LIMITED
+    name, message = ErrorName.RATE_LIMITED, RATE_LIMITED
     listed = True
 
 
 class UsageExceeded(ApiError):
-    status, message = 402, USAGE_EXCEEDED
+    name, message = ErrorName.USAGE_EXCEEDED, USAGE_EXCEEDED
     listed = True
 
 
@@ -112,6 +130,12 @@ class Forbidden(ApiError):
 
 class NotFound(ApiError):
     status, message = 404, NOT_FOUND
+
+
+class ResultMissing(NotFound):
+    """A result URL with nothing behind it: pending, failed or expired."""
+
+    name = ErrorName.RESULT_MISSING
 
 
 class TooLarge(ApiError):

@@ -22,8 +22,9 @@ from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
 from mock_server.jobs import Job, JobFailed
 from mock_server.jsonbody import loads_strict
-from mock_server.operations import Analyze, Export, Resize
+from mock_server.operations import Analyze, Export, Resize, export_price
 from mock_server.payloads import failure_payload
+from mock_server.profile import UsageRule
 from mock_server.results import ANALYSIS, JSON_TYPE, RESIZE, export_name, result_url
 from mock_server.services import Services
 from mock_server.sources import validate_source_url
@@ -61,9 +62,18 @@ class Call:
             return None
         return checked_url(name, self.required(name), self.services.settings.allow_file_urls)
 
-    def check_usage(self) -> None:
-        if self.services.accounts.is_exhausted(self.key, self.services.clock.now()):
+    def check_usage(self, price: int | None = None) -> None:
+        """Refuse once the key's usage has reached its limit; under the profile's `exceeded`
+        rule, also when this request's `price` (known at once for resize and export) would
+        take it past the limit."""
+        left = self.services.accounts.remaining(self.key, self.services.clock.now())
+        if left == 0:
             raise errors.UsageExceeded("this key's plan has no credits left in the last 30 days")
+        rule = self.services.settings.profile.usage_rule
+        if left is not None and price is not None and price > left and rule is UsageRule.EXCEEDED:
+            raise errors.UsageExceeded(
+                f"this request costs {price} credits and the key's plan has {left} left"
+            )
 
     def new_job(self, webhook: str | None, source_url: str | None = None) -> Job:
         request_id = self.services.ids.next()
@@ -188,7 +198,7 @@ async def analyze(request: web.Request, call: Call) -> web.Response:
     call.check_usage()
     job = call.new_job(webhook, source)
     settings = call.services.settings
-    analysis = Analyze("raw_features" in features, settings.pricing, settings.decode_limits)
+    analysis = Analyze("raw_features" in features, settings.profile, settings.decode_limits)
     call.services.jobs.submit(job, analysis)  # priced once its source's duration is read
     return _queued(job, resultUrl=result_url(results_base(request), job.request_id, ANALYSIS))
 
@@ -202,16 +212,17 @@ async def resize(request: web.Request, call: Call) -> web.Response:
         call.required("boundaries"),
         call.required("targetLengthSeconds"),
     )
-    call.check_usage()
+    operation = Resize(parsed, call.services.settings.profile)
+    call.check_usage(operation.price())
     job = call.new_job(webhook)
-    operation = Resize(parsed, call.services.settings.pricing)
     runner = call.services.jobs
     if webhook is None:
         try:
             outcome = await runner.perform(job, operation, synchronous=True)
         except JobFailed as failure:
             answer = failure_payload(job.request_id, job.source_url, str(failure))
-            return web.json_response(answer, status=errors.FAILURE_STATUS[failure.reason])
+            error = call.services.settings.profile.error(errors.FAILURE_ERROR[failure.reason])
+            return web.json_response(answer, status=error.status)
         return web.json_response(runner.finish(job, outcome))
     runner.submit(job, operation, operation.price())
     return _queued(job, resultUrl=result_url(results_base(request), job.request_id, RESIZE))
@@ -227,16 +238,17 @@ async def export(request: web.Request, call: Call) -> web.Response:
     if fmt_value not in formats:
         raise errors.InvalidParameter(f"exportFormat must be one of {', '.join(formats)}")
     groups = parse_segments_groups(call.required("segmentsGroups"))
-    call.check_usage()
+    settings = call.services.settings
+    price = export_price(groups, settings.profile.pricing)
+    call.check_usage(price)
     fmt = ExportFormat(fmt_value)
     job = call.new_job(webhook, source)
     base = results_base(request)
     urls = [
         result_url(base, job.request_id, export_name(n, fmt)) for n in range(1, len(groups) + 1)
     ]
-    settings = call.services.settings
-    operation = Export(groups, fmt, urls, settings.pricing, settings.decode_limits)
-    call.services.jobs.submit(job, operation, operation.queued_price())
+    operation = Export(groups, fmt, urls, settings.profile, settings.decode_limits)
+    call.services.jobs.submit(job, operation, price)
     return _queued(job, resultUrls=urls)
 
 
@@ -246,7 +258,7 @@ async def result(request: web.Request) -> web.StreamResponse:
     request[REQUEST_ID] = request_id
     artifact = services.artifacts.get(request_id, name, services.clock.now())
     if artifact is None:
-        raise errors.NotFound(
+        raise errors.ResultMissing(
             f"no result {name} for request {request_id} (pending, failed or expired)"
         )
     if artifact.content_type == JSON_TYPE:

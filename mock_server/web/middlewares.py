@@ -12,6 +12,7 @@ from aiohttp import web
 from mock_server.accounts import mask_key
 from mock_server.journal import JournalEntry
 from mock_server.jsonbody import loads_strict
+from mock_server.profile import DetailPlacement, Profile
 from mock_server.results import ROUTE_NAME as RESULT_ROUTE
 from mock_server.scenarios import API_ROUTES
 from mock_server.sources import is_loopback_host
@@ -40,10 +41,20 @@ def _error_response(
     return web.json_response(errors.error_body(message), status=status, headers=headers)
 
 
+# The control routes are the mock's own: they explain every error and keep their statuses,
+# whatever profile the API plays.
+CONTROL_PROFILE = Profile(detail=DetailPlacement.MESSAGE)
+
+
 def _api_error_response(request: web.Request, error: errors.ApiError) -> web.Response:
-    """A listed error's bare text on the API; the control routes, the mock's own, explain."""
-    explain = request.path.startswith("/_mock/")
-    return _error_response(error.status, error.wire_message(explain), error.wire_headers())
+    """An error as the profile answers it on the API; as the mock does on its control routes."""
+    if request.path.startswith("/_mock/"):
+        profile = CONTROL_PROFILE
+    else:
+        profile = request.app[SERVICES].settings.profile
+    return _error_response(
+        error.wire_status(profile), error.wire_message(profile), error.wire_headers(profile)
+    )
 
 
 def _too_large(request: web.Request) -> web.Response:

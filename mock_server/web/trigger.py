@@ -68,7 +68,7 @@ async def trigger(request: web.Request) -> web.Response:
         raw_features=bool(body.get("rawFeatures", False)),
         fmt=fmt,
         urls=urls,
-        pricing=settings.pricing,
+        profile=settings.profile,
         limits=settings.decode_limits,
     )
     failing = (Scenario.named(Fault.INTERNAL_FAILURE.value, {}),) if body.get("failure") else ()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+from contract_tests.calibration import fidelity_lines, observed_values, write_profile
 from contract_tests.paid import (  # noqa: F401 (fixtures, found by name)
     analysis,
     analysis_again,
@@ -79,6 +81,17 @@ OPTIONS = (
         "60",
     ),
     Option(
+        "--observed-profile",
+        "AUDJUST_OBSERVED_PROFILE",
+        "write what the target did, as an audjust-mock profile, to this file",
+    ),
+    Option(
+        "--observe-rate-limit",
+        "AUDJUST_OBSERVE_RATE_LIMIT",
+        "yes: also send up to 110 refused requests in a row to see the rate limit's answer "
+        "(runs last: the key is then limited for a minute)",
+    ),
+    Option(
         "--result-timeout",
         "AUDJUST_RESULT_TIMEOUT",
         "seconds to wait for a queued request (the reference's 7 minutes)",
@@ -99,6 +112,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 # Where the session leaves what the terminal summary prints.
 SUMMARY = pytest.StashKey[tuple[Report, Budget]]()
+# FILE::FUNCTION -> the outcomes of its cases: what the fidelity ledger's entries are marked by.
+OUTCOMES = pytest.StashKey[dict[str, set[str]]]()
+RATE_LIMIT_TEST = "test_rate_limit.py"
 
 
 @pytest.fixture(scope="session")
@@ -147,6 +163,8 @@ def contract(pytestconfig: pytest.Config) -> Iterator[Contract]:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse a remote run that cannot work before it spends anything."""
+    outcomes: dict[str, set[str]] = {}
+    config.stash[OUTCOMES] = outcomes
     base_url = config.getoption("base_url")
     if not base_url or is_loopback_url(base_url):
         return
@@ -159,6 +177,21 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The rate limit's test last: once it has seen a refusal, the key is limited a while."""
+    items.sort(key=lambda item: RATE_LIMIT_TEST in item.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    if call.when == "call" or call.excinfo is not None:
+        outcome = "passed" if call.excinfo is None else "failed"
+        if call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception):
+            outcome = "skipped"
+        name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
+        item.config.stash[OUTCOMES].setdefault(name, set()).add(outcome)
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
@@ -168,3 +201,10 @@ def pytest_terminal_summary(
     terminalreporter.section("Audjust contract report")
     for line in report.lines(budget):
         terminalreporter.write_line(line)
+    outcomes: dict[str, set[str]] = config.stash[OUTCOMES]
+    for line in fidelity_lines(report, outcomes):
+        terminalreporter.write_line(line)
+    path = config.getoption("observed_profile")
+    if path:
+        write_profile(Path(path), observed_values(report)[0])
+        terminalreporter.write_line(f"observed profile written to {path}")

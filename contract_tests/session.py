@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ class Answer:
     status: int
     content_type: str
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         try:
@@ -60,7 +62,7 @@ class Http:
     ) -> Answer:
         async with self._session.request(method, url, headers=headers, data=data) as response:
             body = await response.read()
-            return Answer(response.status, response.content_type, body)
+            return Answer(response.status, response.content_type, body, dict(response.headers))
 
     def close(self) -> None:
         self._loop.run(self._session.close())
@@ -88,12 +90,23 @@ class Target:
         return self.http.request("GET", url)
 
 
+# A webhook URL with this query is answered 500, every time: how the suite sees retries.
+REFUSE_QUERY = "refuse"
+
+
+def refusing(url: str) -> str:
+    """`url` (the suite's webhook URL, wherever it is public) such that the receiver refuses."""
+    return f"{url}{'&' if '?' in url else '?'}{REFUSE_QUERY}=1"
+
+
 class Receiver:
-    """Listens for webhooks and files each JSON payload under its requestId."""
+    """Listens for webhooks and files each JSON payload under its requestId; on a `refusing`
+    URL it answers 500 and notes when each attempt came."""
 
     def __init__(self, loop: BackgroundLoop, host: str, port: int) -> None:
         self._loop = loop
         self._payloads: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._refused: dict[str, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
         self.unreadable: list[bytes] = []
         app = web.Application()
         app.router.add_post("/{path:.*}", self._receive)
@@ -104,13 +117,22 @@ class Receiver:
         body = await request.read()
         try:
             payload = json.loads(body)
-            self._payloads[str(payload["requestId"])].append(payload)
+            request_id = str(payload["requestId"])
         except (ValueError, KeyError, TypeError):
             self.unreadable.append(body)
+            return web.json_response({"received": True})
+        if REFUSE_QUERY in request.query:
+            self._refused[request_id].append((time.monotonic(), payload))
+            return web.json_response({"received": False}, status=500)
+        self._payloads[request_id].append(payload)
         return web.json_response({"received": True})
 
     def payloads(self, request_id: str) -> list[dict[str, Any]]:
         return list(self._payloads.get(request_id, []))
+
+    def refused(self, request_id: str) -> list[tuple[float, dict[str, Any]]]:
+        """(monotonic arrival time, payload) of each refused attempt for `request_id`."""
+        return list(self._refused.get(request_id, []))
 
     def close(self) -> None:
         self._loop.run(self._runner.cleanup())
@@ -254,6 +276,13 @@ class Report:
     pricing: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     notes: list[str] = field(default_factory=list)
     appended_text: dict[str, str] = field(default_factory=dict)  # listed message -> one seen
+    allow_header: dict[bool, int] = field(default_factory=dict)  # Allow sent? -> how often
+    observed: dict[str, Any] = field(default_factory=dict)  # profile key -> what the target did
+    unobserved: dict[str, str] = field(default_factory=dict)  # profile key -> why it was not seen
+
+    def observe(self, key: str, value: Any) -> None:
+        """The target's behaviour for profile `key`, written to --observed-profile."""
+        self.observed[key] = value
 
     def lines(self, budget: Budget) -> list[str]:
         lines = [f"target: {self.target}"]

@@ -29,6 +29,7 @@ INI_WORKERS = "audjust_mock_workers"
 INI_SEED = "audjust_mock_seed"
 INI_SOURCES = "audjust_mock_sources"
 INI_PROFILE = "audjust_mock_profile"
+PROFILE = pytest.StashKey[Profile]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,6 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[PROFILE] = _profile(config)  # a bad profile stops the run before any test
     config.addinivalue_line(
         "markers",
         "audjust(keys={KEY: PLAN}, scenarios=[NAME;param=value, ...], sources=MODE): extra API "
@@ -77,7 +79,7 @@ def _settings(config: pytest.Config) -> Settings:
         workers=int(config.getini(INI_WORKERS)),
         seed=int(config.getini(INI_SEED)),
         sources=SourceMode(str(config.getini(INI_SOURCES))),
-        profile=_profile(config),
+        profile=config.stash[PROFILE],
     )
 
 

@@ -213,6 +213,11 @@ class WebhookDispatcher:
     def attempts(self) -> list[DeliveryAttempt]:
         return list(self._log)
 
+    def pending(self) -> int:
+        """Deliveries still under way (trying, backing off or held): none means every webhook
+        owed so far has been settled, delivered or given up."""
+        return len(self._tasks)
+
     def resend(self, request_id: str, url: str | None = None) -> Webhook | None:
         """Deliver the final webhook recorded for `request_id` again (to `url`, if given), as a
         new delivery with attempts of its own; None when none was recorded (or it has left the

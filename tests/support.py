@@ -13,7 +13,7 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,13 @@ KEY = {"X-API-Key": "test-key"}  # the mock's default key, as a header
 TINY_SIMILARITY = {"data": "~~~", "min": 32, "max": 126}  # two beats
 # The smallest resize the API accepts: no audio, answered at once.
 TINY_RESIZE = {"targetLengthSeconds": 1, "similarity": TINY_SIMILARITY, "boundaries": [0, 1]}
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+    """Poll `condition` until it holds; a TimeoutError after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not await condition():
+            await asyncio.sleep(0.05)
 
 
 def free_port() -> int:

@@ -3,10 +3,8 @@ naming exactly the routes the app registers, and the answers over a real socket 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +18,7 @@ from referencing.jsonschema import DRAFT202012
 from mock_server.schemas import control_openapi
 from mock_server.web.app import create_app
 from tests.conftest import AppClient, MakeMock, Receiver
-from tests.support import KEY, TINY_RESIZE
+from tests.support import KEY, TINY_RESIZE, wait_until
 
 TOKEN = "let-me-in"
 DOCUMENT = control_openapi()
@@ -118,12 +116,6 @@ class Checked:
             media_type = response.content_type
         self.seen.add((method, path, status))
         return check_answer(method, path, status, media_type, answer)
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(0.05)
 
 
 # --- the document ---------------------------------------------------------------------------------

@@ -69,6 +69,17 @@ def test_the_readme_first_call_runs_as_written() -> None:
     assert output.splitlines() == ["tempo: 120"]
 
 
+def test_the_profile_walk_through_runs_as_written(tmp_path: Path) -> None:
+    page = ROOT / "docs" / "profiles.md"
+    (document,) = re.findall(r"```json\n(.*?)```", page.read_text(), re.S)
+    profile = tmp_path / "profile.json"
+    profile.write_text(document)
+    (script,) = shell_blocks(page)
+    with serve_process("--profile", str(profile), "--quiet") as origin:
+        output = run_shell(script, {**os.environ, "MOCK": origin}).splitlines()
+    assert output == ['["inferred","documented"]', '{"status":503,"headers":[]}', "503"]
+
+
 def test_every_link_between_the_docs_leads_somewhere() -> None:
     pages = [ROOT / "README.md", ROOT / "BENCHMARKS.md", *sorted((ROOT / "docs").glob("*.md"))]
     for page in pages:
@@ -89,6 +100,7 @@ RUN_ELSEWHERE = {  # blocks run by the tests above
     ("service.md", 0),
     ("control-api.md", 0),
     ("webhooks.md", 0),  # in tests/test_trigger.py
+    ("profiles.md", 0),
 }
 
 

@@ -21,6 +21,7 @@ from mock_server.audio.export import (
 )
 from mock_server.audio.resize import ResizeInput, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
+from mock_server.edges import Edges, edge_analysis, edge_candidates
 from mock_server.profile import PartialExportCharge, Profile, ResultOrder
 from mock_server.results import ANALYSIS, RESIZE, export_name
 from mock_server.scenarios import Fault, Scenario, scenario_note
@@ -91,6 +92,8 @@ class Analyze:
                 shop.count(analyze_cost(declared, self.raw_features, pricing))
         result = await shop.compute(analyze_bytes, data, self.raw_features, self.decode_limits)
         cost = analyze_cost(result["duration"], self.raw_features, pricing)
+        if edges := shop.fault(Fault.CONTRACT_EDGES):  # priced as the true analysis
+            result = await shop.compute(edge_analysis, result, Edges.from_params(edges.params))
         return Analyzed(result, cost)
 
 
@@ -104,7 +107,10 @@ class Resize:
 
     async def run(self, shop: Workshop) -> Resized:
         candidates = await shop.compute(resize_candidates, self.request)
-        return Resized(ordered(candidates, self.profile.result_order), self.price())
+        candidates = ordered(candidates, self.profile.result_order)
+        if edges := shop.fault(Fault.CONTRACT_EDGES):
+            candidates = edge_candidates(candidates, Edges.from_params(edges.params))
+        return Resized(candidates, self.price())
 
 
 # What each order sorts candidates by; the engine gives them best blendedScore first, and a

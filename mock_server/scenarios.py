@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from mock_server.edges import EDGE_CHOICES, EDGE_PARAMS, EDGE_RANGES
 from mock_server.results import ROUTE_NAME as RESULT_ROUTE_NAME
 
 API_ROUTES = frozenset({"/analyze", "/resize", "/export"})
@@ -44,6 +45,7 @@ class Fault(StrEnum):
     INTERNAL_FAILURE = "internal_failure"
     PARTIAL_EXPORT_FAILURE = "partial_export_failure"
     EXPIRED_ARTIFACT = "expired_artifact"
+    CONTRACT_EDGES = "contract_edges"
     WEBHOOK_DUPLICATE = "webhook_duplicate"
     WEBHOOK_DELAYED = "webhook_delayed"
     WEBHOOK_OUT_OF_ORDER = "webhook_out_of_order"
@@ -186,6 +188,20 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
             "Download results as soon as the webhook arrives; on 404, run the request again.",
         ),
         _spec(
+            Fault.CONTRACT_EDGES,
+            Phase.JOB,
+            frozenset({"/analyze", "/resize"}),
+            "valid but unusual results, as the reference allows: feature vectors of `features` "
+            "values; similarity coded from `similarity_min` to `similarity_max`; tempo and "
+            "boundaries at half, double or the same beat (`beat`; the other way where that "
+            "would leave 30-300 BPM), similarity and features to match; only the best "
+            "`candidates` resize results, turned so that the best is not first; prices unchanged",
+            "Read lengths from the data, never 13 or 20; decode similarity with its own min and "
+            "max; allow for a beat off by 2^n; pick a candidate by its blendedScore, not its "
+            "place.",
+            **EDGE_PARAMS,
+        ),
+        _spec(
             Fault.WEBHOOK_DUPLICATE,
             Phase.DELIVERY,
             API_ROUTES,
@@ -269,22 +285,38 @@ class ScenarioError(ValueError):
 
 # The largest value each numeric parameter takes: seconds up to a year of mock time, and
 # bounds that keep a typo from asking for a million deliveries.
-PARAM_MAX = {"times": 100.0, "status": 599.0, "group": 1000.0, "processed": 1.0}
+PARAM_MAX = {
+    "times": 100.0,
+    "status": 599.0,
+    "group": 1000.0,
+    "processed": 1.0,
+    **{name: high for name, (_, high) in EDGE_RANGES.items()},
+}
 DEFAULT_PARAM_MAX = 365 * 86400.0
+# The smallest, where 0 would make no valid payload; and the words a text parameter may be.
+PARAM_MIN = {name: low for name, (low, _) in EDGE_RANGES.items()}
+PARAM_CHOICES: dict[str, tuple[str, ...]] = dict(EDGE_CHOICES)
 
 
 def _param_value(name: str, default: Param, text: str) -> Param:
     if isinstance(default, str):
         if any(mark in text for mark in ";,="):
             raise ScenarioError(f"parameter {name} may not contain ; , or =")
+        choices = PARAM_CHOICES.get(name)
+        if choices is not None and text not in choices:
+            raise ScenarioError(
+                f"parameter {name} must be one of {', '.join(choices)}, not {text!r}"
+            )
         return text
     try:
         value = float(text)
     except ValueError:
         raise ScenarioError(f"parameter {name} must be a number, not {text!r}") from None
-    limit = PARAM_MAX.get(name, DEFAULT_PARAM_MAX)
-    if not 0 <= value <= limit:  # NaN fails this too
-        raise ScenarioError(f"parameter {name} must be a number from 0 to {limit:g}, not {text}")
+    low, limit = PARAM_MIN.get(name, 0.0), PARAM_MAX.get(name, DEFAULT_PARAM_MAX)
+    if not low <= value <= limit:  # NaN fails this too
+        raise ScenarioError(
+            f"parameter {name} must be a number from {low:g} to {limit:g}, not {text}"
+        )
     return value
 
 

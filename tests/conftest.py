@@ -178,6 +178,19 @@ async def post(
     return response.status, document
 
 
+async def queued_webhook(
+    mock: AppClient, path: str, body: Any, receiver: Receiver, headers: dict[str, str] = KEY
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """POST a request that `receiver` gets the webhook of, and wait for it: (ack, webhook), both
+    checked against their schemas. For one request at a time: the next webhook must be its."""
+    before = len(receiver.received)
+    status, ack = await post(mock, path, body, headers)
+    assert status == 200, ack
+    payload = (await receiver.wait_for(before + 1))[before]
+    assert payload["requestId"] == ack["requestId"]
+    return ack, payload
+
+
 # --- bad input: a shared mock, a raw webhook receiver, a file server of unusable audio ---------
 
 

@@ -28,7 +28,9 @@ from mock_server.audio.types import MAX_SECONDS
 from mock_server.scenarios import (
     CATALOGUE,
     DEFAULT_PARAM_MAX,
+    PARAM_CHOICES,
     PARAM_MAX,
+    PARAM_MIN,
     Fault,
     Scenario,
 )
@@ -392,10 +394,13 @@ def scenarios(draw: st.DrawFn, numbers: st.SearchStrategy[float]) -> Scenario:
     params: dict[str, object] = {}
     for name, default in spec.params.items():
         if draw(st.booleans()):
-            if isinstance(default, str):
+            if name in PARAM_CHOICES:
+                params[name] = draw(st.sampled_from(PARAM_CHOICES[name]))
+            elif isinstance(default, str):
                 params[name] = draw(param_names)
             else:  # within the parameter's range: the range itself is tested below
-                params[name] = min(abs(draw(numbers)), PARAM_MAX.get(name, DEFAULT_PARAM_MAX))
+                low, high = PARAM_MIN.get(name, 0.0), PARAM_MAX.get(name, DEFAULT_PARAM_MAX)
+                params[name] = min(max(abs(draw(numbers)), low), high)
     return Scenario.named(spec.fault.value, params)
 
 

@@ -255,6 +255,18 @@ async def test_the_candidates_come_in_the_profiles_order(make_mock: MakeMock) ->
     assert sorted(map(json.dumps, by_score)) == sorted(map(json.dumps, by_dissimilarity))
 
 
+@flips("contractEdges")
+async def test_the_profile_can_turn_the_contract_edges_on_for_every_request(
+    make_mock: MakeMock,
+) -> None:
+    counts = []
+    for edges in (False, True):
+        mock = await make_mock(profile={"contractEdges": edges})
+        async with mock.post("/resize", json=_varied_analysis(), headers=KEY) as response:
+            counts.append(len((await response.json())["result"]))
+    assert counts == [20, 7]  # the scenario's default: the best seven, turned
+
+
 # --- webhooks --------------------------------------------------------------------------------
 
 

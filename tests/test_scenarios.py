@@ -142,6 +142,9 @@ async def test_a_forced_rate_limit_takes_its_retry_after_and_spends_no_quota(
         ("slow;seconds=soon", "must be a number"),
         ("slow;seconds", "param=value"),
         ("partial_export_failure", "applies to /export, not /resize"),
+        # What contract_edges makes is in tests/test_contract_edges.py; here, what it refuses.
+        ("contract_edges;beat=triple", "must be one of half, double, same"),
+        ("contract_edges;similarity_max=64", "must be a number from 80 to 126"),
     ],
 )
 async def test_a_bad_scenario_header_is_a_400_naming_it(

@@ -25,6 +25,7 @@ from tests.conftest import (
     Receiver,
     ServerFactory,
     post,
+    queued_webhook,
     serve_receiver,
 )
 from tests.support import KEY, TINY_RESIZE, explained
@@ -42,10 +43,7 @@ async def analyze(
         "sourceFileUrl": files.url("/song.mp3"),
         "features": features,
     }
-    status, ack = await post(mock, "/analyze", body)
-    assert status == 200, ack
-    (payload,) = await receiver.wait_for(1)
-    assert payload["requestId"] == ack["requestId"]
+    _, payload = await queued_webhook(mock, "/analyze", body, receiver)
     return payload
 
 

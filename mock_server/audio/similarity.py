@@ -50,15 +50,29 @@ def matrix_size(length: int) -> int | None:
 def encode_similarity(
     matrix: NDArray[np.floating[Any]], lo: int = SIMILARITY_MIN, hi: int = SIMILARITY_MAX
 ) -> EncodedSimilarity:
-    """Quantize a symmetric matrix with values in [0, 1] to its character string.
+    """Quantize a symmetric matrix with values in [0, 1] to its character string."""
+    rows, cols = np.tril_indices(matrix.shape[0])
+    return encode_triangle(np.asarray(matrix, dtype=np.float64)[rows, cols], lo, hi)
+
+
+def encode_triangle(
+    values: NDArray[np.floating[Any]], lo: int = SIMILARITY_MIN, hi: int = SIMILARITY_MAX
+) -> EncodedSimilarity:
+    """Quantize the lower triangle's values in [0, 1], row by row, to the character string.
 
     A NaN would cast to an arbitrary byte, likely not printable; it is coded as 0 (unrelated).
     """
-    rows, cols = np.tril_indices(matrix.shape[0])
-    values = np.asarray(matrix, dtype=np.float64)[rows, cols]
     values = np.clip(np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
     codes = (lo + np.floor(values * (hi - lo) + 0.5)).astype(np.uint8)
     return EncodedSimilarity(codes.tobytes().decode("ascii"), lo, hi)
+
+
+def triangle_values(encoded: EncodedSimilarity) -> NDArray[np.float64]:
+    """The lower triangle row by row, each (code - min) / (max - min): no N x N matrix, so a
+    long song's similarity can be re-coded in the memory of its string."""
+    codes = np.frombuffer(encoded.data.encode("latin-1"), dtype=np.uint8).astype(np.float64)
+    values: NDArray[np.float64] = (codes - encoded.min) / float(encoded.max - encoded.min)
+    return values
 
 
 def decode_codes(encoded: EncodedSimilarity) -> NDArray[np.int16]:

@@ -23,7 +23,7 @@ from mock_server.jobs import JobRunner
 from mock_server.journal import Journal
 from mock_server.ledger import JobLedger
 from mock_server.ratelimit import RateLimiter
-from mock_server.scenarios import ScenarioBook
+from mock_server.scenarios import Arming, Fault, Scenario, ScenarioBook
 from mock_server.services import RequestIds, Services
 from mock_server.settings import Settings
 from mock_server.sinks import WebhookSinks
@@ -96,7 +96,7 @@ def _services_context(
                 jobs=runner,
                 ids=RequestIds(settings.seed),
                 sinks=WebhookSinks(),
-                scenarios=ScenarioBook(settings.scenarios),
+                scenarios=ScenarioBook(_for_the_run(settings)),
             )
             app[RESULTS_APP] = _results_app(app[SERVICES])
             results_runner = web.AppRunner(app[RESULTS_APP], handle_signals=False)
@@ -116,6 +116,15 @@ def _services_context(
 
 
 RESULTS_APP = web.AppKey("results_app", web.Application)  # the second listener's app
+
+
+def _for_the_run(settings: Settings) -> tuple[Arming, ...]:
+    """The scenarios every matching request gets: --scenario's, and contract_edges when the
+    profile turns it on."""
+    if not settings.profile.contract_edges:
+        return settings.scenarios
+    edges = Arming(Scenario.named(Fault.CONTRACT_EDGES.value), count=None)
+    return (*settings.scenarios, edges)
 
 
 def _results_port(settings: Settings) -> int:

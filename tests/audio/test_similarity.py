@@ -13,9 +13,11 @@ from mock_server.audio.similarity import (
     decode_codes,
     decode_similarity,
     encode_similarity,
+    encode_triangle,
     parse_similarity,
     triangle_index,
     triangle_size,
+    triangle_values,
 )
 
 
@@ -63,6 +65,16 @@ def test_codes_span_min_to_max() -> None:
     encoded = encode_similarity(np.array([[1.0, 0.0], [0.0, 1.0]]))
     assert encoded.data == "~ ~"
     np.testing.assert_array_equal(decode_codes(encoded), [[94, 0], [0, 94]])
+
+
+def test_the_triangle_alone_codes_and_decodes_as_the_matrix_does() -> None:
+    matrix = random_matrix(30, seed=5)
+    rows, cols = np.tril_indices(30)
+    encoded = encode_similarity(matrix, 40, 100)
+    assert encode_triangle(matrix[rows, cols], 40, 100) == encoded
+    decoded = decode_similarity(encoded)[rows, cols]
+    np.testing.assert_array_equal(triangle_values(encoded), decoded)
+    assert triangle_values(encoded) == pytest.approx(reference_matrix(encoded.data, 40, 100))
 
 
 def test_string_with_quotes_and_backslashes_survives_json() -> None:

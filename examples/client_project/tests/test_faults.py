@@ -18,6 +18,7 @@ import requests
 from jingle_maker import (
     AnalysisResult,
     AudjustClient,
+    Candidate,
     Delivery,
     InvalidApiKey,
     InvalidRequestMethod,
@@ -32,6 +33,7 @@ from jingle_maker import (
     TransientError,
     UsageLimitExceeded,
     make_jingle,
+    pick_best,
 )
 from jingle_maker.webhooks import JobKind
 from support import TINY_ANALYSIS, RecordingSleep, SinkRelay, is_mp3, wait_until
@@ -408,6 +410,57 @@ def test_expired_artifact_twice_is_raised(
     with pytest.raises(ResultNotFound):
         jingle(audjust_mock, client, relay)
     assert statuses(audjust_mock, "/export") == [200, 200]  # one re-export, no more
+
+
+# --- the edges of the contract: what the reference allows, not what is usual -----------------
+
+
+def naive_feature_table(analysis: AnalysisResult) -> list[list[float]]:
+    """Written against the usual payloads: 13 features a beat, as the reference's example has.
+    The reference says "generally 13 items, but this is not guaranteed"."""
+    assert analysis.features is not None
+    return [[vector[i] for i in range(13)] for vector in analysis.features]
+
+
+def naive_best_and_worst(candidates: list[Candidate]) -> tuple[Candidate, Candidate]:
+    """Written against the usual payloads: 20 candidates, best first. The reference says
+    "(generally 20)", and that you may sort them by blendedScore yourself."""
+    return candidates[0], candidates[19]
+
+
+def analysis_with_features(audjust_mock: AudjustMock, client: AudjustClient) -> AnalysisResult:
+    ack = client.analyze(audjust_mock.fixture_url("pop_120"), audjust_mock.webhook_url(), True)
+    return AnalysisResult.from_payload(audjust_mock.wait_for_webhook(ack.request_id, timeout=20))
+
+
+def test_contract_edges_catch_a_client_that_hard_codes_13_features_or_20_candidates(
+    audjust_mock: AudjustMock, client: AudjustClient
+) -> None:
+    usual = analysis_with_features(audjust_mock, client)
+    naive_feature_table(usual)  # the usual payloads let the naive helpers pass...
+    naive_best_and_worst(client.resize(usual, 8))
+
+    audjust_mock.scenario("contract_edges", count=None)  # ...the edges of the contract do not
+    edges = analysis_with_features(audjust_mock, client)
+    with pytest.raises(IndexError):
+        naive_feature_table(edges)
+    candidates = client.resize(edges, 8)
+    with pytest.raises(IndexError):
+        naive_best_and_worst(candidates)
+    assert candidates[0] != pick_best(candidates, 8)  # and the first is not the best
+
+
+@pytest.mark.audjust(scenarios=["contract_edges"])
+def test_the_client_makes_a_jingle_at_the_edges_of_the_contract(
+    audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay
+) -> None:
+    assert is_mp3(jingle(audjust_mock, client, relay))
+    analysis = analysis_with_features(audjust_mock, client)
+    assert analysis.similarity.min != 32 and analysis.similarity.between(3, 3) == 1.0
+    assert analysis.features is not None and len(analysis.features[0]) != 13
+    candidates = client.resize(analysis, 8)
+    best = pick_best(candidates, 8)
+    assert len(candidates) < 20 and best.blended_score == max(c.blended_score for c in candidates)
 
 
 # --- delivery faults: the handler and the polling fallback ----------------------------------

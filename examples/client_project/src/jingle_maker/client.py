@@ -3,7 +3,7 @@
 client = AudjustClient("https://api.audjust.com", os.environ["AUDJUST_API_KEY"])
 ack = client.analyze("https://example.com/song.mp3", "https://example.com/audjust-webhook")
 analysis = AnalysisResult.from_payload(client.fetch_result(ack.result_url))
-best = client.resize(analysis, target_seconds=30)[0]
+best = pick_best(client.resize(analysis, target_seconds=30), 30)  # see jingle.py
 """
 
 from __future__ import annotations
@@ -143,7 +143,8 @@ class AudjustClient:
         return self._parse(Ack.from_json, self._post("analyze", body))
 
     def resize(self, analysis_result: AnalysisResult, target_seconds: float) -> list[Candidate]:
-        """Candidate edits close to `target_seconds`, best first, answered at once (no webhook)."""
+        """Candidate edits close to `target_seconds`, answered at once (no webhook), in the order
+        sent: generally 20 and best first, neither promised (`pick_best` relies on neither)."""
         payload = self._post("resize", self._resize_body(analysis_result, target_seconds))
         return self._parse(candidates_from_payload, payload)
 

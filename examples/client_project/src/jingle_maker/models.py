@@ -156,5 +156,5 @@ class Candidate:
 
 
 def candidates_from_payload(payload: Mapping[str, Any]) -> list[Candidate]:
-    """The candidates of a resize answer, webhook payload or resize.json, best first as sent."""
+    """The candidates of a resize answer, webhook payload or resize.json, in the order sent."""
     return [Candidate.from_json(item) for item in _list(payload, "result")]

@@ -458,6 +458,22 @@ LEDGER: tuple[Behaviour, ...] = (
         unobserved="needs a job that runs past 7 minutes",
     ),
     Behaviour(
+        "input.body_limit",
+        "the largest request body",
+        "64 MiB; a larger one is refused with 413",
+        A,
+        "the reference is silent",
+        unobserved="needs a 64 MiB request (a resize of a very long song comes nearest)",
+    ),
+    Behaviour(
+        "input.source_limits",
+        "the largest source file",
+        "200 MB downloaded and 30 minutes decoded; beyond either the job fails with a webhook",
+        A,
+        "the reference is silent",
+        unobserved="needs a source beyond the live API's own limit, which is unknown",
+    ),
+    Behaviour(
         "job.failure_payload",
         "the failure webhook",
         '{"requestId", "success": false, "message", "sourceFileUrl", "creditCost": 0}',

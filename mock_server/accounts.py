@@ -98,13 +98,35 @@ class Accounts:
         self._keys = dict(keys)
         self._charges: dict[str, dict[str, Charge]] = {}  # key -> request id -> charge
         self._payer: dict[str, str] = {}  # request id -> key
+        self._owner: dict[str, str] = {}  # an added key -> the namespace it was added in
         self.window_seconds = window_seconds
 
     def plan_of(self, key: str) -> Plan | None:
         return self._keys.get(key)
 
-    def add_key(self, key: str, plan: Plan) -> None:
+    def add_key(self, key: str, plan: Plan, namespace: str = "") -> None:
         self._keys[key] = plan
+        self._owner[key] = namespace
+
+    def owner(self, key: str) -> str | None:
+        """The namespace `key` was added in; None for a key the mock was started with."""
+        return self._owner.get(key)
+
+    def reset_namespace(self, namespace: str, request_ids: list[str]) -> list[str]:
+        """Release what `request_ids` counted and drop the keys added in `namespace` with all
+        they spent; the keys dropped."""
+        for request_id in request_ids:
+            self.refund(request_id)
+        dropped = [key for key, owner in self._owner.items() if owner == namespace]
+        for key in dropped:
+            del self._owner[key]
+            if key in self._configured:
+                self._keys[key] = self._configured[key]
+            else:
+                del self._keys[key]
+            for request_id in self._charges.pop(key, {}):
+                self._payer.pop(request_id, None)
+        return dropped
 
     def charge(self, key: str, request_id: str, credits: int, at: float) -> None:
         self._charges.setdefault(key, {})[request_id] = Charge(key, request_id, credits, at)
@@ -140,3 +162,4 @@ class Accounts:
         self._keys = dict(self._configured)
         self._charges.clear()
         self._payer.clear()
+        self._owner.clear()

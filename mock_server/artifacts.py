@@ -7,6 +7,7 @@ serves what it had finished before.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,13 @@ class ArtifactStore:
         if artifact is None or artifact.expires_at <= now:
             return None
         return artifact
+
+    def remove(self, request_ids: Iterable[str]) -> None:
+        """Forget the results of these requests (a namespace's reset)."""
+        for request_id in request_ids:
+            for artifact in self._by_request.pop(request_id, {}).values():
+                artifact.path.unlink(missing_ok=True)
+            (self.root / request_id / INDEX).unlink(missing_ok=True)
 
     def reset(self) -> None:
         for request_id, results in self._by_request.items():

@@ -76,6 +76,7 @@ class Job:
     webhook: str | None
     source_url: str | None = None
     faults: tuple[Scenario, ...] = ()
+    namespace: str = ""  # the namespace that queued it (see namespaces.py)
     state: JobState = JobState.QUEUED
     order: int = 0  # place in acknowledgement order, set when the job is submitted
     task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -162,12 +163,16 @@ class JobRunner:
             self.ledger.opened(job.request_id, job.webhook, job.source_url)
         job.task = asyncio.create_task(self._run(job, operation))
 
-    def _deliver(self, owed: OwedJob, order: int = 0, fault: Scenario | None = None) -> None:
+    def _deliver(
+        self, owed: OwedJob, job: Job | None = None, fault: Scenario | None = None
+    ) -> None:
         """Send a job's final webhook; the ledger forgets the job once delivery has settled
-        (delivered or given up), and keeps it if the mock stops first."""
+        (delivered or given up), and keeps it if the mock stops first. Without `job` (owed
+        from before a restart), in the default namespace and before every other."""
         self.ledger.finished(owed)
         assert owed.payload is not None
-        webhook = Webhook(owed.request_id, owed.webhook, owed.payload, order)
+        order, namespace = (job.order, job.namespace) if job else (0, "")
+        webhook = Webhook(owed.request_id, owed.webhook, owed.payload, order, namespace)
         task = self.webhooks.schedule(webhook, fault)
 
         def settled(done: asyncio.Task[Any]) -> None:
@@ -255,7 +260,7 @@ class JobRunner:
         payload = self.finish(job, outcome)
         if job.webhook:
             owed = OwedJob(job.request_id, job.webhook, job.source_url, payload)
-            self._deliver(owed, job.order, job.delivery_fault())
+            self._deliver(owed, job, job.delivery_fault())
 
     def _finish_failed(
         self, job: Job, message: str, reason: FailureReason = FailureReason.INTERNAL
@@ -268,7 +273,7 @@ class JobRunner:
         if job.webhook:
             failure = failure_payload(job.request_id, job.source_url, message)
             owed = OwedJob(job.request_id, job.webhook, job.source_url, failure)
-            self._deliver(owed, job.order, job.delivery_fault())
+            self._deliver(owed, job, job.delivery_fault())
 
     async def _watch(self) -> None:
         while True:
@@ -298,14 +303,25 @@ class JobRunner:
             )
         return await self.fetcher.fetch(job.source_url)
 
-    def reset(self) -> None:
-        for job in self._unfinished.values():
-            if job.task:
+    def reset(self, namespace: str | None = None) -> list[str]:
+        """Cancel and forget the jobs (of `namespace` only, if given); their request ids."""
+        if namespace is None:
+            for job in self._unfinished.values():
+                if job.task:
+                    job.task.cancel()
+            self._unfinished.clear()
+            self.ledger.clear()
+            self.fetcher.reset()
+            forgotten = list(self.jobs)
+            self.jobs.clear()
+            return forgotten
+        forgotten = [rid for rid, job in self.jobs.items() if job.namespace == namespace]
+        for request_id in forgotten:
+            job = self.jobs.pop(request_id)
+            if self._unfinished.pop(request_id, None) is not None and job.task:
                 job.task.cancel()
-        self._unfinished.clear()
-        self.ledger.clear()
-        self.fetcher.reset()
-        self.jobs.clear()
+            self.ledger.settled(request_id)
+        return forgotten
 
 
 class _JobWorkshop:

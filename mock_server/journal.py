@@ -39,6 +39,22 @@ class JournalEntry:
         }
 
 
+def entry_from_json(document: dict[str, Any]) -> JournalEntry:
+    """An entry as `GET /_mock/requests` gives it (what `to_json` wrote)."""
+    return JournalEntry(
+        method=document["method"],
+        path=document["path"],
+        key=document["key"],
+        body=document["body"],
+        status=document["status"],
+        at=document["at"],
+        duration_ms=document["durationMs"],
+        scenarios=tuple(document["scenarios"]),
+        request_id=document["requestId"],
+        detail=document["detail"],
+    )
+
+
 class Journal:
     def __init__(self, max_entries: int = 10_000) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=max_entries)

@@ -9,6 +9,7 @@ importable from here, where earlier versions had them).
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,18 +18,27 @@ from aiohttp import web
 
 from mock_server.accounts import Plan
 from mock_server.profile import Profile, ProfileError
+from mock_server.remote import RemoteMock
 from mock_server.scenarios import Arming, Scenario
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode
-from mock_server.testing import AudjustMock, MockClock, MockServer, RequestLog
+from mock_server.testing import AudjustMock, MockClock, MockHandle, MockServer, RequestLog
 from mock_server.web.app import create_app
 
-__all__ = ["AudjustMock", "MockClock", "RequestLog"]  # where earlier versions defined them
+__all__ = [
+    "AudjustMock",
+    "MockClock",
+    "MockHandle",
+    "RemoteMock",
+    "RequestLog",
+]  # where earlier versions defined them
 INI_KEY = "audjust_mock_api_key"
 INI_WORKERS = "audjust_mock_workers"
 INI_SEED = "audjust_mock_seed"
 INI_SOURCES = "audjust_mock_sources"
 INI_PROFILE = "audjust_mock_profile"
+INI_URL = "audjust_mock_url"
+INI_NAMESPACE = "audjust_mock_namespace"
 PROFILE = pytest.StashKey[Profile]()
 
 
@@ -41,6 +51,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "local: fetch loopback sources, synthesize every other host (no network); or fetch, "
         "synthesize, auto",
         default=SourceMode.LOCAL.value,
+    )
+    parser.addini(
+        INI_URL,
+        "the base URL of a running mock (audjust-mock serve) to use instead of starting one; "
+        "its admin token, if any, from AUDJUST_MOCK_ADMIN_TOKEN",
+        default="",
+    )
+    parser.addini(
+        INI_NAMESPACE,
+        "with audjust_mock_url: the namespace this suite's journal, sinks, scenarios, keys "
+        "and resets are kept in, apart from other suites sharing the mock",
+        default="",
     )
     parser.addini(
         INI_PROFILE,
@@ -90,11 +112,27 @@ def audjust_mock_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def _audjust_remote_mock(pytestconfig: pytest.Config) -> RemoteMock:
+    """The shared mock named by audjust_mock_url, in audjust_mock_namespace if given."""
+    return RemoteMock(
+        str(pytestconfig.getini(INI_URL)),
+        str(pytestconfig.getini(INI_KEY)),
+        namespace=str(pytestconfig.getini(INI_NAMESPACE)) or None,
+        admin_token=os.environ.get("AUDJUST_MOCK_ADMIN_TOKEN") or None,
+    )
+
+
 @pytest.fixture
-def audjust_mock(
-    audjust_mock_server: MockServer, pytestconfig: pytest.Config, request: pytest.FixtureRequest
-) -> AudjustMock:
-    mock = AudjustMock(audjust_mock_server, str(pytestconfig.getini(INI_KEY)))
+def audjust_mock(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> MockHandle:
+    """A mock reset for this test: the session's own, or the shared one audjust_mock_url names
+    (reset in its namespace only)."""
+    mock: MockHandle
+    if pytestconfig.getini(INI_URL):
+        mock = request.getfixturevalue("_audjust_remote_mock")
+    else:
+        server = request.getfixturevalue("audjust_mock_server")
+        mock = AudjustMock(server, str(pytestconfig.getini(INI_KEY)))
     mock.reset()
     marker = request.node.get_closest_marker("audjust")
     options = marker.kwargs if marker else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 
 class RateLimiter:
@@ -20,6 +21,10 @@ class RateLimiter:
             return times[0] + self.window_seconds - now
         times.append(now)
         return None
+
+    def forget(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._admitted.pop(key, None)
 
     def reset(self) -> None:
         self._admitted.clear()

@@ -12,6 +12,7 @@ from mock_server.artifacts import ArtifactStore
 from mock_server.clock import MockClock
 from mock_server.jobs import JobRunner
 from mock_server.journal import Journal
+from mock_server.namespaces import DEFAULT, Namespaces
 from mock_server.ratelimit import RateLimiter
 from mock_server.scenarios import ScenarioBook
 from mock_server.settings import Settings
@@ -44,24 +45,42 @@ class Services:
     clock: MockClock
     accounts: Accounts
     limiter: RateLimiter
-    journal: Journal
     artifacts: ArtifactStore
     webhooks: WebhookDispatcher
     jobs: JobRunner
     ids: RequestIds
-    sinks: WebhookSinks
-    scenarios: ScenarioBook
+    spaces: Namespaces
     results_port: int = 0  # where the results listener was bound
 
-    def reset(self) -> None:
-        """Back to a fresh start: what a test wants between tests."""
-        self.jobs.reset()
-        self.clock.reset()
-        self.accounts.reset()
-        self.limiter.reset()
-        self.journal.reset()
-        self.artifacts.reset()
-        self.webhooks.reset()
-        self.ids.reset()
-        self.sinks.reset()
-        self.scenarios.reset()
+    # The default namespace's: what a mock used by one suite has.
+    @property
+    def journal(self) -> Journal:
+        return self.spaces.default.journal
+
+    @property
+    def sinks(self) -> WebhookSinks:
+        return self.spaces.default.sinks
+
+    @property
+    def scenarios(self) -> ScenarioBook:
+        return self.spaces.default.scenarios
+
+    def reset(self, namespace: str = DEFAULT) -> None:
+        """Back to a fresh start: what a test wants between tests. In a named namespace, or
+        once one is in use, only that namespace's state: the clock, the request id sequence
+        and the configured keys' rate windows are everyone's."""
+        if namespace == DEFAULT and not self.spaces.named_in_use():
+            self.jobs.reset()
+            self.clock.reset()
+            self.accounts.reset()
+            self.limiter.reset()
+            self.artifacts.reset()
+            self.webhooks.reset()
+            self.ids.reset()
+            self.spaces.reset_all()
+            return
+        request_ids = self.jobs.reset(namespace)
+        self.artifacts.remove(request_ids)
+        self.limiter.forget(self.accounts.reset_namespace(namespace, request_ids))
+        self.webhooks.reset(namespace)
+        self.spaces.get(namespace).reset()

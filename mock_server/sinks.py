@@ -56,6 +56,10 @@ class WebhookSinks:
         ]
         return sorted(found, key=lambda delivery: delivery.arrival)
 
+    def everything(self) -> dict[str, list[Any]]:
+        """Each sink's payloads, in arrival order."""
+        return {name: self.received(name) for name in self._received}
+
     def summary(self) -> dict[str, list[str | None]]:
         """Each sink and the request ids of what it received: what a failed wait reports."""
         return {

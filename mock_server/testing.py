@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -80,39 +81,58 @@ class MockServer:
 
 class MockClock:
     """The mock's clock as seen from a test: rate and usage windows, artifact lifetimes and the
-    7-minute job limit all read it."""
+    7-minute job limit all read it. On a shared server it is everyone's clock: advancing it
+    moves mock time in every namespace."""
 
-    def __init__(self, mock: AudjustMock) -> None:
-        self._mock = mock
-
-    def now(self) -> float:
-        return self._mock.call(lambda services: services.clock.now())
-
-    def advance(self, seconds: float) -> None:
-        self._mock.call(lambda services: services.clock.advance(seconds))
+    def __init__(self, now: Callable[[], float], advance: Callable[[float], None]) -> None:
+        self.now = now
+        self.advance = advance
 
 
-class AudjustMock:
-    """A running mock and the handles a test needs; every call is safe from the test's thread."""
+class MockHandle(ABC):
+    """What a test holds on a mock, in-process (`AudjustMock`) or running elsewhere
+    (`RemoteMock`); every call is safe from the test's thread."""
 
-    def __init__(self, server: MockServer, api_key: str) -> None:
-        self._server = server
-        self.base_url = server.base_url
-        self.results_url = server.results_url  # result URLs start here, not at base_url
-        self.api_key = api_key
-        self.clock = MockClock(self)
+    base_url: str
+    results_url: str  # result URLs start here, not at base_url
+    api_key: str
+    clock: MockClock
 
-    def call(self, action: Callable[[Services], T]) -> T:
-        """Run `action` on the server's own loop, where its state lives."""
-        return self._server.call(lambda: action(self._server.app[SERVICES]))
-
+    @abstractmethod
     def reset(self) -> None:
-        """Journal, sinks, clock, usage, keys, jobs and artifacts back to a fresh start."""
-        self.call(lambda services: services.reset())
+        """Journal, sinks, usage, keys, jobs, artifacts and armed scenarios back to a fresh
+        start (the clock too, unless the mock is shared by namespaces)."""
 
-    def add_key(self, key: str, plan: str | Plan = Plan.ENTERPRISE) -> None:
-        chosen = plan if isinstance(plan, Plan) else Plan.named(plan)
-        self.call(lambda services: services.accounts.add_key(key, chosen))
+    @abstractmethod
+    def add_key(self, key: str, plan: str | Plan = Plan.ENTERPRISE) -> None: ...
+
+    @abstractmethod
+    def arm(self, arming: Arming) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def use_sources(self, mode: str | SourceMode) -> None:
+        """Where sources come from until the next test: `fetch` to really download them."""
+
+    @abstractmethod
+    def webhooks(self, name: str = "default") -> list[Any]: ...
+
+    @abstractmethod
+    def webhooks_for(self, request_id: str, sink: str | None = None) -> list[dict[str, Any]]:
+        """Every delivery of `request_id` to any built-in sink (or only to `sink`), duplicates
+        included, in arrival order."""
+
+    @abstractmethod
+    def resend_webhook(self, request_id: str, to: str | None = None) -> str:
+        """Deliver `request_id`'s recorded final webhook again (to `to`, if given) as a new
+        delivery; the URL it goes to. LookupError when no webhook was recorded for it."""
+
+    @property
+    @abstractmethod
+    def requests(self) -> RequestLog: ...
+
+    @abstractmethod
+    def _sink_summary(self) -> dict[str, list[str | None]]:
+        """Each sink and the request ids of what it received."""
 
     def scenario(
         self,
@@ -127,14 +147,6 @@ class AudjustMock:
         applies to, of `route` and `key` if given; ValueError for an unknown name or parameter."""
         return self.arm(Arming(Scenario.named(name, params), count, route, key))
 
-    def arm(self, arming: Arming) -> dict[str, Any]:
-        return self.call(lambda services: services.scenarios.arm(arming).to_json())
-
-    def use_sources(self, mode: str | SourceMode) -> None:
-        """Where sources come from until the next test: `fetch` to really download them."""
-        chosen = SourceMode(mode)
-        self.call(lambda services: setattr(services.jobs.fetcher, "mode", chosen))
-
     def fixture_url(self, name: str) -> str:
         """A bundled song served by the mock itself: `pop_120` or `pop_120.mp3`."""
         try:
@@ -146,26 +158,6 @@ class AudjustMock:
     def webhook_url(self, name: str = "default") -> str:
         """A built-in receiver that records every payload POSTed to it."""
         return f"{self.base_url}/_mock/sink/{name}"
-
-    def webhooks(self, name: str = "default") -> list[Any]:
-        return self.call(lambda services: services.sinks.received(name))
-
-    def webhooks_for(self, request_id: str, sink: str | None = None) -> list[dict[str, Any]]:
-        """Every delivery of `request_id` to any built-in sink (or only to `sink`), duplicates
-        included, in arrival order."""
-        return self.call(
-            lambda services: [
-                delivery.payload for delivery in services.sinks.deliveries_for(request_id, sink)
-            ]
-        )
-
-    def resend_webhook(self, request_id: str, to: str | None = None) -> str:
-        """Deliver `request_id`'s recorded final webhook again (to `to`, if given) as a new
-        delivery; the URL it goes to. LookupError when no webhook was recorded for it."""
-        webhook = self.call(lambda services: services.webhooks.resend(request_id, to))
-        if webhook is None:
-            raise LookupError(f"no webhook was recorded for request {request_id}")
-        return webhook.url
 
     def wait_for_webhook(
         self, request_id: str, timeout: float = 30.0, sink: str | None = None
@@ -181,13 +173,64 @@ class AudjustMock:
                 where = "any sink" if sink is None else f"sink {sink!r}"
                 raise TimeoutError(
                     f"no webhook for {request_id} reached {where} in {timeout:g} s; "
-                    f"{_describe_sinks(self.call(lambda services: services.sinks.summary()))}"
+                    f"{_describe_sinks(self._sink_summary())}"
                 )
             time.sleep(0.01)
+
+
+class AudjustMock(MockHandle):
+    """The mock this process runs (`MockServer`), reached through its own loop."""
+
+    def __init__(self, server: MockServer, api_key: str) -> None:
+        self._server = server
+        self.base_url = server.base_url
+        self.results_url = server.results_url
+        self.api_key = api_key
+        self.clock = MockClock(
+            lambda: self.call(lambda services: services.clock.now()),
+            lambda seconds: self.call(lambda services: services.clock.advance(seconds)),
+        )
+
+    def call(self, action: Callable[[Services], T]) -> T:
+        """Run `action` on the server's own loop, where its state lives."""
+        return self._server.call(lambda: action(self._server.app[SERVICES]))
+
+    def reset(self) -> None:
+        self.call(lambda services: services.reset())
+
+    def add_key(self, key: str, plan: str | Plan = Plan.ENTERPRISE) -> None:
+        chosen = plan if isinstance(plan, Plan) else Plan.named(plan)
+        self.call(lambda services: services.accounts.add_key(key, chosen))
+
+    def arm(self, arming: Arming) -> dict[str, Any]:
+        return self.call(lambda services: services.scenarios.arm(arming).to_json())
+
+    def use_sources(self, mode: str | SourceMode) -> None:
+        chosen = SourceMode(mode)
+        self.call(lambda services: setattr(services.jobs.fetcher, "mode", chosen))
+
+    def webhooks(self, name: str = "default") -> list[Any]:
+        return self.call(lambda services: services.sinks.received(name))
+
+    def webhooks_for(self, request_id: str, sink: str | None = None) -> list[dict[str, Any]]:
+        return self.call(
+            lambda services: [
+                delivery.payload for delivery in services.sinks.deliveries_for(request_id, sink)
+            ]
+        )
+
+    def resend_webhook(self, request_id: str, to: str | None = None) -> str:
+        webhook = self.call(lambda services: services.webhooks.resend(request_id, to))
+        if webhook is None:
+            raise LookupError(f"no webhook was recorded for request {request_id}")
+        return webhook.url
 
     @property
     def requests(self) -> RequestLog:
         return RequestLog(self.call(lambda services: services.journal.entries()))
+
+    def _sink_summary(self) -> dict[str, list[str | None]]:
+        return self.call(lambda services: services.sinks.summary())
 
 
 def _describe_sinks(summary: dict[str, list[str | None]]) -> str:

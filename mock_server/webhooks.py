@@ -34,6 +34,7 @@ class Webhook:
     url: str
     payload: Mapping[str, Any]
     order: int = 0
+    namespace: str = ""  # the namespace of the request it answers
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class DeliveryAttempt:
     at: float  # mock time
     duration_ms: float
     payload: Mapping[str, Any]
+    namespace: str = ""  # whose log it is in; not shown, as each namespace reads its own
 
     def to_json(self) -> dict[str, Any]:
         """The control API's shape: camelCase, as the API's own payloads are."""
@@ -88,7 +90,7 @@ class WebhookDispatcher:
         self.backoff_seconds = tuple(backoff_seconds)
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._log: deque[DeliveryAttempt] = deque(maxlen=max_log)
-        self._tasks: set[asyncio.Task[DeliveryOutcome]] = set()
+        self._tasks: dict[asyncio.Task[DeliveryOutcome], str] = {}  # -> its namespace
         # Per receiver: webhooks held back, each with its request's order, and the latest order
         # whose webhook has been sent there.
         self._held: defaultdict[str, list[tuple[int, asyncio.Event]]] = defaultdict(list)
@@ -134,6 +136,7 @@ class WebhookDispatcher:
             at=self._now(),
             duration_ms=elapsed_ms,
             payload=webhook.payload,
+            namespace=webhook.namespace,
         )
         self._log.append(attempt)
         if traffic.enabled():
@@ -206,34 +209,54 @@ class WebhookDispatcher:
         self, webhook: Webhook, fault: Scenario | None = None
     ) -> asyncio.Task[DeliveryOutcome]:
         task = asyncio.create_task(self.deliver_with(webhook, fault))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = webhook.namespace
+        task.add_done_callback(self._forget)
         return task
 
-    def attempts(self) -> list[DeliveryAttempt]:
-        return list(self._log)
+    def _forget(self, task: asyncio.Task[DeliveryOutcome]) -> None:
+        self._tasks.pop(task, None)
+
+    def attempts(self, namespace: str | None = None) -> list[DeliveryAttempt]:
+        """Every attempt logged (of `namespace`'s requests only, if given), oldest first."""
+        if namespace is None:
+            return list(self._log)
+        return [attempt for attempt in self._log if attempt.namespace == namespace]
 
     def pending(self) -> int:
         """Deliveries still under way (trying, backing off or held): none means every webhook
         owed so far has been settled, delivered or given up."""
         return len(self._tasks)
 
-    def resend(self, request_id: str, url: str | None = None) -> Webhook | None:
-        """Deliver the final webhook recorded for `request_id` again (to `url`, if given), as a
-        new delivery with attempts of its own; None when none was recorded (or it has left the
-        log). A dropped webhook was recorded too, so it can be sent now."""
-        recorded = next((a for a in reversed(self._log) if a.request_id == request_id), None)
+    def resend(
+        self, request_id: str, url: str | None = None, namespace: str | None = None
+    ) -> Webhook | None:
+        """Deliver the final webhook recorded for `request_id` (in `namespace`, if given) again
+        (to `url`, if given), as a new delivery with attempts of its own; None when none was
+        recorded (or it has left the log). A dropped webhook was recorded too, so it can be
+        sent now."""
+        recorded = next(
+            (a for a in reversed(self.attempts(namespace)) if a.request_id == request_id), None
+        )
         if recorded is None:
             return None
-        webhook = Webhook(request_id, url or recorded.url, recorded.payload)
+        webhook = Webhook(
+            request_id, url or recorded.url, recorded.payload, namespace=recorded.namespace
+        )
         self.schedule(webhook)
         return webhook
 
-    def reset(self) -> None:
-        """Forget the log and drop deliveries still pending, so none lands in the next test."""
+    def reset(self, namespace: str | None = None) -> None:
+        """Forget the log and drop deliveries still pending (of `namespace` only, if given), so
+        none lands in the next test."""
+        for task, owner in list(self._tasks.items()):
+            if namespace is None or owner == namespace:
+                task.cancel()
+        if namespace is not None:
+            kept = [attempt for attempt in self._log if attempt.namespace != namespace]
+            self._log.clear()
+            self._log.extend(kept)
+            return
         self._log.clear()
-        for task in self._tasks:
-            task.cancel()
         self._held.clear()
         self._latest_sent.clear()
 

@@ -207,6 +207,7 @@ async def test_every_success_answer_matches_the_document(
     assert await checked.call("GET", "/_mock/sink/{name}", 200, params={"name": "demo"}) == [
         webhook
     ]
+    assert (await checked.call("GET", "/_mock/sinks", 200))["demo"] == [webhook]
     hook = {"operation": "analyze", "to": f"{mock.make_url('/_mock/sink/triggered')}"}
     triggered = await checked.call("POST", "/_mock/trigger", 200, body=hook)
     assert triggered["operation"] == "analyze" and triggered["resultUrl"]
@@ -258,6 +259,24 @@ async def test_each_error_answer_matches_the_document(
     assert refusal["success"] is False
 
 
+NAMESPACED = sorted(
+    (method, path)
+    for (method, path), operation in documented().items()
+    if {"$ref": "#/components/parameters/Namespace"} in operation.get("parameters", [])
+)
+
+
+@pytest.mark.parametrize(("method", "path"), NAMESPACED)
+async def test_a_namespace_that_is_no_name_is_refused_as_documented(
+    mock: AppClient, method: str, path: str
+) -> None:
+    params = {"name": "x", "requestId": "a" * 32}
+    body = {"url": "http://127.0.0.1:9/x"} if path.endswith("resend") else None
+    bad = {"X-Mock-Namespace": "two words"}
+    refusal = await Checked(mock).call(method, path, 400, params=params, body=body, headers=bad)
+    assert "X-Mock-Namespace" in refusal["message"]
+
+
 def test_every_documented_400_and_404_is_exercised() -> None:
     named = {
         (method, path, int(status))
@@ -265,7 +284,8 @@ def test_every_documented_400_and_404_is_exercised() -> None:
         for status in operation["responses"]
         if status in ("400", "404")
     }
-    assert named == {(method, path, status) for method, path, _, _, _, status in ERRORS}
+    exercised = {(method, path, status) for method, path, _, _, _, status in ERRORS}
+    assert named == exercised | {(method, path, 400) for method, path in NAMESPACED}
 
 
 def _concrete(path: str) -> str:

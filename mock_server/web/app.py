@@ -20,13 +20,12 @@ from mock_server.accounts import Accounts
 from mock_server.artifacts import ArtifactStore
 from mock_server.clock import MockClock
 from mock_server.jobs import JobRunner
-from mock_server.journal import Journal
 from mock_server.ledger import JobLedger
+from mock_server.namespaces import Namespaces
 from mock_server.ratelimit import RateLimiter
-from mock_server.scenarios import Arming, Fault, Scenario, ScenarioBook
+from mock_server.scenarios import Arming, Fault, Scenario
 from mock_server.services import RequestIds, Services
 from mock_server.settings import Settings
-from mock_server.sinks import WebhookSinks
 from mock_server.sources import FetchLimits, SourceFetcher, sources_session
 from mock_server.web import control, handlers
 from mock_server.web.faults import inject_faults
@@ -90,13 +89,11 @@ def _services_context(
                 limiter=RateLimiter(
                     limit=settings.rate_limit, window_seconds=settings.rate_window_seconds
                 ),
-                journal=Journal(),
                 artifacts=artifacts,
                 webhooks=dispatcher,
                 jobs=runner,
                 ids=RequestIds(settings.seed),
-                sinks=WebhookSinks(),
-                scenarios=ScenarioBook(_for_the_run(settings)),
+                spaces=Namespaces(_for_the_run(settings)),
             )
             app[RESULTS_APP] = _results_app(app[SERVICES])
             results_runner = web.AppRunner(app[RESULTS_APP], handle_signals=False)

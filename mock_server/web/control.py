@@ -22,6 +22,7 @@ from mock_server.web.handlers import (
     results_base,
 )
 from mock_server.web.keys import SERVICES
+from mock_server.web.namespace import namespace_of, space_of
 
 
 async def health(request: web.Request) -> web.Response:
@@ -30,12 +31,12 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def requests(request: web.Request) -> web.Response:
-    entries = request.app[SERVICES].journal.entries()
+    entries = space_of(request).journal.entries()
     return web.json_response([entry.to_json() for entry in entries])
 
 
 async def webhooks(request: web.Request) -> web.Response:
-    attempts = request.app[SERVICES].webhooks.attempts()
+    attempts = request.app[SERVICES].webhooks.attempts(namespace_of(request))
     return web.json_response([attempt.to_json() for attempt in attempts])
 
 
@@ -50,14 +51,14 @@ async def resend_webhook(request: web.Request) -> web.Response:
     if url is not None:
         url = checked_url("url", url, allow_file_urls=False)
     request_id = request.match_info["requestId"]
-    webhook = request.app[SERVICES].webhooks.resend(request_id, url)
+    webhook = request.app[SERVICES].webhooks.resend(request_id, url, namespace_of(request))
     if webhook is None:
         raise errors.NotFound(f"no webhook was recorded for request {request_id}")
     return web.json_response({"success": True, "requestId": request_id, "url": webhook.url})
 
 
 async def reset(request: web.Request) -> web.Response:
-    request.app[SERVICES].reset()
+    request.app[SERVICES].reset(namespace_of(request))
     return web.json_response({"success": True})
 
 
@@ -85,12 +86,17 @@ async def advance_clock(request: web.Request) -> web.Response:
 
 async def sink_record(request: web.Request) -> web.Response:
     payload = await read_json(request)
-    request.app[SERVICES].sinks.record(request.match_info["name"], payload)
+    space_of(request).sinks.record(request.match_info["name"], payload)
     return web.json_response({"success": True})
 
 
 async def sink_received(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SERVICES].sinks.received(request.match_info["name"]))
+    return web.json_response(space_of(request).sinks.received(request.match_info["name"]))
+
+
+async def all_sinks(request: web.Request) -> web.Response:
+    """Every sink of the namespace and what it received, in order."""
+    return web.json_response(space_of(request).sinks.everything())
 
 
 async def fixtures(request: web.Request) -> web.Response:
@@ -117,13 +123,13 @@ async def add_key(request: web.Request) -> web.Response:
         chosen = Plan.named(str(plan))
     except ValueError as error:
         raise errors.InvalidParameter(f"plan: {error}") from error
-    request.app[SERVICES].accounts.add_key(key, chosen)
+    request.app[SERVICES].accounts.add_key(key, chosen, namespace_of(request))
     return web.json_response({"success": True, "key": key, "plan": chosen.value})
 
 
 async def scenarios(request: web.Request) -> web.Response:
     """The catalogue, each with what a robust client does about it, and what is armed now."""
-    armed = request.app[SERVICES].scenarios.armed()
+    armed = space_of(request).scenarios.armed()
     return web.json_response(
         {
             "catalogue": [spec.to_json() for spec in CATALOGUE.values()],
@@ -137,7 +143,7 @@ async def arm_scenario(request: web.Request) -> web.Response:
     body = await read_json_object(request, "name", "params", "count", "route", "key")
     try:
         arming = Arming.from_json(body)
-        armed = request.app[SERVICES].scenarios.arm(arming)
+        armed = space_of(request).scenarios.arm(arming)
     except ValueError as error:  # ScenarioError and bad JSON alike
         raise errors.InvalidParameter(f"scenario: {error}") from error
     return web.json_response({"success": True, "armed": armed.to_json()})
@@ -145,7 +151,7 @@ async def arm_scenario(request: web.Request) -> web.Response:
 
 async def disarm_scenarios(request: web.Request) -> web.Response:
     """Back to the scenarios given for the whole run (none, unless `serve --scenario`)."""
-    request.app[SERVICES].scenarios.reset()
+    space_of(request).scenarios.reset()
     return web.json_response({"success": True})
 
 
@@ -190,6 +196,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/fixtures/{name}", fixture_song)
     app.router.add_post("/_mock/sink/{name}", sink_record)
     app.router.add_get("/_mock/sink/{name}", sink_received)
+    app.router.add_get("/_mock/sinks", all_sinks)
     app.router.add_get("/_mock/scenarios", scenarios)
     app.router.add_post("/_mock/scenarios", arm_scenario)
     app.router.add_delete("/_mock/scenarios", disarm_scenarios)

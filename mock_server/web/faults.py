@@ -25,7 +25,8 @@ from mock_server.scenarios import (
     scenario_note,
 )
 from mock_server.web import errors
-from mock_server.web.keys import KEY_HEADER, SERVICES
+from mock_server.web.keys import KEY_HEADER
+from mock_server.web.namespace import space_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SCENARIOS = web.RequestKey("scenarios", list[Scenario])
@@ -103,7 +104,7 @@ def _choose(request: web.Request, route: str) -> list[Scenario]:
             chosen = parse_header(header, route)
         except ScenarioError as problem:
             raise errors.InvalidParameter(f"{HEADER} header: {problem}") from problem
-    book = request.app[SERVICES].scenarios
+    book = space_of(request).scenarios
     return chosen + book.take(route, request.headers.get(KEY_HEADER))
 
 

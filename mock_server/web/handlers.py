@@ -31,6 +31,7 @@ from mock_server.sources import validate_source_url
 from mock_server.web import errors
 from mock_server.web.faults import SCENARIOS
 from mock_server.web.keys import KEY_HEADER, SERVICES
+from mock_server.web.namespace import namespace_of
 
 PARSED_BODY = web.RequestKey("parsed_body", dict[str, Any])  # parsed once, read by the journal
 # The job a request queued or whose result it fetched, for the journal.
@@ -85,6 +86,7 @@ class Call:
             webhook=webhook,
             source_url=source_url,
             faults=tuple(self.request.get(SCENARIOS, ())),
+            namespace=namespace_of(self.request),
         )
 
 

@@ -20,6 +20,7 @@ from mock_server.web import errors
 from mock_server.web.faults import NO_ANSWER, SCENARIOS
 from mock_server.web.handlers import PARSED_BODY, REQUEST_ID
 from mock_server.web.keys import KEY_HEADER, SERVICES
+from mock_server.web.namespace import namespace_of, namespace_or_default
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -102,8 +103,15 @@ def _body_summary(request: web.Request, body: bytes) -> dict[str, object]:
 async def guard_control(request: web.Request, handler: Handler) -> web.StreamResponse:
     """/_mock/* can reset state, mint keys and read the journal: with --admin-token it needs that
     token; without one it is served only when the mock listens on loopback."""
-    if not request.path.startswith("/_mock/") or _open_control_route(request):
+    if not request.path.startswith("/_mock/"):
         return await handler(request)
+    if not _open_control_route(request):
+        _check_access(request)
+    namespace_of(request)  # a namespace that is no name is a 400 before the body is read
+    return await handler(request)
+
+
+def _check_access(request: web.Request) -> None:
     settings = request.app[SERVICES].settings
     if settings.admin_token is not None:
         given = request.headers.get(ADMIN_HEADER, "")
@@ -116,7 +124,6 @@ async def guard_control(request: web.Request, handler: Handler) -> web.StreamRes
             f"{request.path} is off: the mock listens on {settings.host}, beyond loopback, "
             "and was started without --admin-token"
         )
-    return await handler(request)
 
 
 def _journaled(request: web.Request) -> bool:
@@ -130,7 +137,8 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     services = request.app[SERVICES]
     started, at = time.perf_counter(), services.clock.now()
-    generation = services.journal.generation
+    space = services.spaces.get(namespace_or_default(request))
+    generation = space.journal.generation
     response: web.StreamResponse
     try:
         body = await request.read() if request.can_read_body else b""
@@ -140,7 +148,7 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
     else:
         response = await handler(request)
     key = request.headers.get(KEY_HEADER)
-    services.journal.record(
+    space.journal.record(
         JournalEntry(
             method=request.method,
             path=request.path,

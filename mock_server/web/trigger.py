@@ -19,6 +19,7 @@ from mock_server.trigger import DEFAULT_SONG, KEY, Triggered, operation_for, pre
 from mock_server.web import errors
 from mock_server.web.handlers import REQUEST_ID, checked_url, read_json_object, results_base
 from mock_server.web.keys import SERVICES
+from mock_server.web.namespace import namespace_of
 
 FIELDS = ("operation", "to", "song", "source", "rawFeatures", "format", "targetLengthSeconds")
 
@@ -79,6 +80,7 @@ async def trigger(request: web.Request) -> web.Response:
         webhook=to,
         source_url=None if kind is Triggered.RESIZE else source,
         faults=failing,
+        namespace=namespace_of(request),
     )
     services.jobs.submit(job, operation)
     answer: dict[str, Any] = {"success": True, "requestId": request_id, "operation": kind.value}

@@ -1,0 +1,90 @@
+"""Namespaces: several suites sharing one running mock, each with a journal, sinks, armed
+scenarios, webhook log, keys and reset of its own.
+
+A team often runs one `serve` for several CI jobs or developers; without namespaces one suite's
+reset wipes another's journal. A request is in the namespace its `X-Mock-Namespace` header names;
+without the header, in the namespace that owns its API key (keys added in a namespace belong to
+it, so a client under test needs no extra header), or, for a result download, in its job's; else
+in the default namespace, as before namespaces existed.
+
+Mock time stays one clock for the whole server: advancing it in one namespace advances it for
+all (their held webhooks, rate and usage windows and result lifetimes move with it). Run-wide
+scenarios (`serve --scenario`) apply in every namespace.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mock_server.journal import Journal
+from mock_server.scenarios import Arming, ScenarioBook
+from mock_server.sinks import WebhookSinks
+
+HEADER = "X-Mock-Namespace"
+QUERY = "namespace"  # the same, for a sink's URL: a webhook carries no header of ours
+DEFAULT = ""
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_NAMESPACES = 1_000
+
+
+class NamespaceError(ValueError):
+    """A namespace name the mock cannot use."""
+
+
+def checked_name(text: str) -> str:
+    if not NAME.fullmatch(text):
+        raise NamespaceError(
+            f"{text!r} is not a namespace name: 1-64 of A-Z a-z 0-9 . _ -, starting with a "
+            "letter or digit"
+        )
+    return text
+
+
+@dataclass
+class Space:
+    """What one namespace owns of the mock's state (its jobs, keys and webhook attempts are
+    tagged with its name where they live)."""
+
+    name: str
+    scenarios: ScenarioBook
+    journal: Journal = field(default_factory=Journal)
+    sinks: WebhookSinks = field(default_factory=WebhookSinks)
+
+    def reset(self) -> None:
+        self.journal.reset()
+        self.sinks.reset()
+        self.scenarios.reset()
+
+
+class Namespaces:
+    """The namespaces in use; a name is created on first use, up to MAX_NAMESPACES."""
+
+    def __init__(self, for_the_run: Iterable[Arming] = ()) -> None:
+        self._for_the_run = tuple(for_the_run)
+        self._spaces = {DEFAULT: self._new(DEFAULT)}
+
+    def _new(self, name: str) -> Space:
+        return Space(name, ScenarioBook(self._for_the_run))
+
+    @property
+    def default(self) -> Space:
+        return self._spaces[DEFAULT]
+
+    def get(self, name: str) -> Space:
+        space = self._spaces.get(name)
+        if space is None:
+            if len(self._spaces) > MAX_NAMESPACES:
+                raise NamespaceError(f"more than {MAX_NAMESPACES} namespaces are in use")
+            space = self._spaces[name] = self._new(checked_name(name))
+        return space
+
+    def named_in_use(self) -> bool:
+        """Whether a namespace other than the default has been used."""
+        return len(self._spaces) > 1
+
+    def reset_all(self) -> None:
+        """Every namespace back to the start, the named ones forgotten."""
+        self._spaces = {DEFAULT: self._spaces[DEFAULT]}
+        self.default.reset()

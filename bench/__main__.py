@@ -7,7 +7,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import engine, plugin, service
+from bench import cache, engine, plugin, service
 from bench.timing import Row, table
 
 RESULTS = Path(__file__).with_name("results.md")
@@ -18,6 +18,7 @@ def main() -> None:
     rows.extend(engine.run())
     rows.extend(service.run())
     rows.extend(plugin.run())
+    rows.extend(cache.run())
     report = table(rows)
     print(report)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")

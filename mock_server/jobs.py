@@ -23,9 +23,12 @@ from enum import Enum
 from typing import Any, ParamSpec, TypeVar
 
 from mock_server.accounts import Accounts
+from mock_server.analyses import AnalysisCache, analysis_key
 from mock_server.artifacts import ArtifactStore
+from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.decode import probe_duration
 from mock_server.audio.errors import AudioEngineError
+from mock_server.audio.types import DecodeLimits
 from mock_server.clock import MockClock
 from mock_server.ledger import JobLedger, OwedJob
 from mock_server.operations import EveryGroupFailed, Operation, Outcome
@@ -101,6 +104,7 @@ class JobRunner:
         job_timeout_seconds: float,
         artifact_ttl_seconds: float,
         ledger: JobLedger,
+        analyses: AnalysisCache | None = None,
         timeout_webhook: bool = True,
     ) -> None:
         self.workers = workers
@@ -114,6 +118,7 @@ class JobRunner:
         self.jobs: dict[str, Job] = {}  # the latest KEPT_JOBS, by request id
         self._unfinished: dict[str, Job] = {}  # what the watchdog and a shutdown look at
         self.ledger = ledger
+        self.analyses = analyses or AnalysisCache(None)  # kept across resets: same bytes, same
         self.timeout_webhook = timeout_webhook  # whether a timed-out job's failure is sent
         self._pool = self._new_pool()
         self._watchdog: asyncio.Task[None] | None = None
@@ -333,6 +338,18 @@ class _JobWorkshop:
 
     async def compute(self, fn: Callable[..., R], *args: Any) -> R:
         return await self._runner.compute(fn, *args)
+
+    async def analysis(
+        self, data: bytes, raw_features: bool, limits: DecodeLimits
+    ) -> dict[str, Any]:
+        analyses = self._runner.analyses
+        key = await asyncio.to_thread(analysis_key, data, raw_features, limits)
+        remembered = analyses.get(key)
+        if remembered is not None:
+            return remembered
+        result = await self.compute(analyze_bytes, data, raw_features, limits)
+        analyses.put(key, result)
+        return result
 
     async def source(self) -> bytes:
         return await self._runner.source(self._job)

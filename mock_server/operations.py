@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from mock_server.accounts import PricingRule, analyze_cost, export_cost, resize_cost
-from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.export import (
     ExportedFile,
     ExportFailure,
@@ -64,6 +63,11 @@ class Workshop(Protocol):
 
     async def compute(self, fn: Callable[..., R], *args: Any) -> R: ...
 
+    async def analysis(
+        self, data: bytes, raw_features: bool, limits: DecodeLimits
+    ) -> dict[str, Any]:
+        """The engine's analysis of `data`: computed, or the same result remembered."""
+
     async def source(self) -> bytes: ...
 
     async def probe(self, data: bytes) -> float | None: ...
@@ -90,7 +94,7 @@ class Analyze:
             declared = await shop.probe(data)
             if declared is not None:
                 shop.count(analyze_cost(declared, self.raw_features, pricing))
-        result = await shop.compute(analyze_bytes, data, self.raw_features, self.decode_limits)
+        result = await shop.analysis(data, self.raw_features, self.decode_limits)
         cost = analyze_cost(result["duration"], self.raw_features, pricing)
         if edges := shop.fault(Fault.CONTRACT_EDGES):  # priced as the true analysis
             result = await shop.compute(edge_analysis, result, Edges.from_params(edges.params))

@@ -69,6 +69,11 @@ class LocalWorkshop:
     async def compute(self, fn: Callable[..., R], *args: Any) -> R:
         return fn(*args)
 
+    async def analysis(
+        self, data: bytes, raw_features: bool, limits: DecodeLimits
+    ) -> dict[str, Any]:
+        return analyze_bytes(data, raw_features, limits)
+
     async def source(self) -> bytes:
         return self._data
 

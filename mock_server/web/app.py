@@ -17,6 +17,7 @@ from aiohttp import web
 
 from mock_server import results
 from mock_server.accounts import Accounts
+from mock_server.analyses import AnalysisCache
 from mock_server.artifacts import ArtifactStore
 from mock_server.clock import MockClock
 from mock_server.jobs import JobRunner
@@ -79,6 +80,7 @@ def _services_context(
                 artifact_ttl_seconds=settings.artifact_ttl_seconds,
                 timeout_webhook=settings.profile.timeout_webhook,
                 ledger=JobLedger(None if owned_dir else root / "jobs"),
+                analyses=AnalysisCache(root / "analyses"),
             )
             runner.start()
             runner.recover()

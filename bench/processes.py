@@ -57,13 +57,15 @@ def bare_command(port: int, song: str | None = None) -> list[str]:
 
 
 def start(
-    command: list[str], stderr: IO[str] | int | None = None, ready_line: bool = True
+    command: list[str], stderr: IO[str] | None = None, ready_line: bool = True
 ) -> subprocess.Popen[str]:
-    """Start `command` in a process group of its own (so `stop` reaches any children it forks),
-    and wait for its first line on stdout when it prints one once it listens."""
+    """Start `command` in a process group of its own (so `stop` reaches any children it forks)
+    and wait for its first line on stdout, which the two Python servers print once they listen.
+    With `ready_line` false, its stdout goes where its stderr does and the caller does the waiting.
+    """
     process = subprocess.Popen(
         command,
-        stdout=subprocess.PIPE if ready_line else subprocess.DEVNULL,
+        stdout=subprocess.PIPE if ready_line else stderr,
         stderr=stderr,
         text=True,
         start_new_session=True,

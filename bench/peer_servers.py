@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from bench import ROOT
 from mock_server.schemas import bundled_openapi
 
 PEERS_DIR = ROOT / ".peers"
-INSTALL_TIMEOUT = 180  # seconds per package; a cold npm install here takes 10-30 s
+INSTALL_TIMEOUT = 120  # seconds per command; a cold npm install of one peer here takes 10-30 s
 
 # What WireMock's one stub answers: the reference's acknowledgement, a fixed request id in it.
 STUB_ACK: dict[str, Any] = {
@@ -154,9 +155,9 @@ def wiremock_stub() -> dict[str, Any]:
     }
 
 
-def install(peer: Peer) -> str | None:
-    """Install `peer` into .peers/ unless it is there at its version; None when it can run,
-    else why it cannot."""
+def install(peer: Peer, deadline: float) -> str | None:
+    """Install `peer` into .peers/ unless it is there at its version, by `deadline` (monotonic
+    time); None when it can run, else why it cannot."""
     missing = [tool for tool in ("npm", peer.runtime) if shutil.which(tool) is None]
     if missing:
         return f"{' and '.join(missing)} not found"
@@ -166,32 +167,37 @@ def install(peer: Peer) -> str | None:
     print(f"installing {package} into {PEERS_DIR.relative_to(ROOT)}/", flush=True)
     PEERS_DIR.mkdir(exist_ok=True)
     flags = ("--no-audit", "--no-fund", "--save-exact", "--loglevel=error")
-    return _run_install(["npm", "install", "--prefix", str(PEERS_DIR), *flags, package])
+    return _run_install(["npm", "install", "--prefix", str(PEERS_DIR), *flags, package], deadline)
 
 
-def install_wrk() -> str | None:
+def install_wrk(deadline: float) -> str | None:
     """wrk from Debian's packages when it is not on the PATH; None when it is there after."""
     if shutil.which("wrk"):
         return None
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         return "wrk not found (install it: apt-get install wrk), and apt-get is not usable here"
     print("installing wrk with apt-get", flush=True)
-    failed = _run_install(["apt-get", "install", "-y", "-q", "wrk"])
+    install_it = ["apt-get", "install", "-y", "-q", "wrk"]
+    failed = _run_install(install_it, deadline)
     if failed:  # the package lists may be missing or stale
-        failed = _run_install(["apt-get", "update", "-q"]) or _run_install(
-            ["apt-get", "install", "-y", "-q", "wrk"]
+        failed = _run_install(["apt-get", "update", "-q"], deadline) or _run_install(
+            install_it, deadline
         )
     return failed
 
 
-def _run_install(command: list[str]) -> str | None:
+def _run_install(command: list[str], deadline: float) -> str | None:
+    """None when `command` succeeds by `deadline`; else what went wrong, in its first lines of
+    output (npm's and apt's last lines only point to a log file)."""
+    what = " ".join(command[:2] + command[-1:])
+    timeout = min(INSTALL_TIMEOUT, deadline - time.monotonic())
+    if timeout < 1:
+        return f"no time left in the run's budget for `{what}`"
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
-        )
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return f"`{' '.join(command)}` took over {INSTALL_TIMEOUT} s"
+        return f"`{what}` took over {timeout:.0f} s"
     if done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        return f"`{' '.join(command)}` failed: {last[0]}"
+        said = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        return f"`{what}` failed: {'; '.join(said[:2])}"
     return None

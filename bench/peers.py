@@ -39,6 +39,7 @@ WARMUP_SECONDS = 4.0
 ROUND_SECONDS = 3.0
 ROUNDS = 5
 BUDGET_SECONDS = 330  # the whole run, installs included; rounds that would end later are dropped
+INSTALL_SECONDS = 150  # of the budget, for wrk and the peers (cold here: about 50 s in all)
 READY_SECONDS = 60  # a JVM takes a few seconds to answer its first request
 IDLE_SECONDS = 8  # the mock's last failure webhooks of a round are retried up to 3 s after it
 IDLE_TICKS = 2  # CPU clock ticks (10 ms each) all servers together may use in a window, idle
@@ -165,7 +166,7 @@ def mock_servers() -> list[Server]:
     return chosen
 
 
-def servers(folder: Path) -> tuple[list[Server], list[str]]:
+def servers(folder: Path, install_by: float) -> tuple[list[Server], list[str]]:
     """The mocks, the bare handler and each peer that could be installed; and a line for each
     peer skipped, saying why."""
     port = processes.free_port()
@@ -173,7 +174,7 @@ def servers(folder: Path) -> tuple[list[Server], list[str]]:
     chosen = [*mock_servers(), bare]
     skipped: list[str] = []
     for peer in peer_servers.PEERS:
-        reason = peer_servers.install(peer)
+        reason = peer_servers.install(peer, install_by)
         if reason:
             skipped.append(f"{peer.name}: skipped, {reason}.")
             continue
@@ -435,16 +436,17 @@ def main(arguments: Sequence[str] | None = None) -> int:
         "--pin", action="store_true", help="wrk on core 0 and the servers on core 1 (taskset)"
     )
     options = parser.parse_args(arguments)
-    deadline = time.monotonic() + BUDGET_SECONDS
+    started_at = time.monotonic()
+    deadline, install_by = started_at + BUDGET_SECONDS, started_at + INSTALL_SECONDS
     load_average = os.getloadavg()[0]
-    missing = peer_servers.install_wrk()
+    missing = peer_servers.install_wrk(install_by)
     if missing:
         print(f"make bench-peers needs wrk: {missing}", file=sys.stderr)
         return 1
     pin = pinning(options.pin)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        chosen, skipped = servers(folder)
+        chosen, skipped = servers(folder, install_by)
         for line in skipped:
             print(line, flush=True)
         body = analyze_body(processes.free_port())

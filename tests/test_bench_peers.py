@@ -3,6 +3,9 @@ summing rounds up, and writing the section into BENCHMARKS.md."""
 
 from __future__ import annotations
 
+import shutil
+import time
+
 import pytest
 
 from bench import peer_servers, peers, wrk
@@ -97,3 +100,14 @@ def test_wiremocks_stub_answers_a_valid_acknowledgement() -> None:
 def test_the_jobs_ending_at_once_are_asked_for_by_scenarios_the_mock_knows() -> None:
     for name in peers.AT_ONCE[HEADER].split(", "):
         Scenario.parse(name)
+
+
+def test_a_peer_whose_runtime_is_missing_is_skipped_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found = {"npm": "/usr/bin/npm", "node": "/usr/bin/node"}
+    monkeypatch.setattr(shutil, "which", found.get)
+    (wiremock,) = (p for p in peer_servers.PEERS if p.runtime == "java")
+    assert peer_servers.install(wiremock, time.monotonic() + 60) == "java not found"
+    monkeypatch.setattr(shutil, "which", {}.get)
+    assert peer_servers.install(wiremock, time.monotonic() + 60) == "npm and java not found"

@@ -20,6 +20,8 @@ from typing import Any
 
 from bench import ROOT
 from mock_server.schemas import bundled_openapi
+from mock_server.settings import DEFAULT_KEY
+from mock_server.web.keys import KEY_HEADER
 
 PEERS_DIR = ROOT / ".peers"
 INSTALL_TIMEOUT = 120  # seconds per command; a cold npm install of one peer here takes 10-30 s
@@ -145,7 +147,7 @@ def wiremock_stub() -> dict[str, Any]:
         "request": {
             "method": "POST",
             "urlPath": "/analyze",
-            "headers": {"X-API-Key": {"equalTo": "test-key"}},
+            "headers": {KEY_HEADER: {"equalTo": DEFAULT_KEY}},
         },
         "response": {
             "status": 200,

@@ -10,7 +10,7 @@ EXAMPLE_BIN := $(EXAMPLE)/.venv/bin
 EXAMPLE_STAMP := $(EXAMPLE)/.venv/.installed
 
 .PHONY: install serve test lint typecheck unit contract contract-selfcheck example example-install \
-	stress bench clean wheels image image-test
+	stress bench bench-peers clean wheels image image-test
 
 install: $(STAMP)
 
@@ -81,6 +81,12 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
+# Not part of `make test`: the mock beside Prism, Mockoon and WireMock under wrk, about four
+# minutes; the peers are installed into .peers/ and wrk with apt-get, a peer whose runtime is
+# missing is skipped. Writes its section of BENCHMARKS.md. PIN=1 pins wrk and the servers to cores.
+bench-peers: install
+	$(BIN)/python -m bench.peers $(if $(PIN),--pin)
+
 # The container (docs/container.md). The image is built from wheels made here (pytest's too, for
 # the contract-suite runner image-test builds), so its build needs no network; where the default
 # base cannot be pulled, a Debian base is made here and cached.
@@ -106,4 +112,4 @@ image-test: install
 	container/image-test.sh
 
 clean:
-	rm -rf $(VENV) $(EXAMPLE)/.venv build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(EXAMPLE)/.venv build *.egg-info .pytest_cache .mypy_cache .ruff_cache .peers

@@ -4,17 +4,14 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO
 
 import aiohttp
 
+from bench.processes import bare_command, free_port, serve_command, start, stop
 from bench.timing import Row, ratio, seconds
 from mock_server.audio.synth import SongSpec, song_bytes
 
@@ -23,37 +20,6 @@ ROUND, ROUNDS = 100, 15  # bursts of 100 requests, alternating mock and bare
 CONCURRENCY = 8
 IN_FLIGHT = 8
 KEY = {"X-API-Key": "test-key"}
-
-# A bare aiohttp app: the yardstick for acks, and the file server for sources.
-_BARE_SERVER = """
-import sys
-from aiohttp import web
-song = open(sys.argv[2], "rb").read()
-async def ack(request):
-    await request.read()
-    return web.json_response({"success": True, "message": "Request queued."})
-async def file(request):
-    return web.Response(body=song, content_type="audio/mpeg")
-app = web.Application()
-app.router.add_post("/ack", ack)
-app.router.add_get("/song.mp3", file)
-ready = lambda *args: print("ready", flush=True)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=ready)
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start(command: list[str], stderr: IO[str] | None = None) -> subprocess.Popen[str]:
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    assert process.stdout is not None
-    process.stdout.readline()  # the ready line
-    return process
-
 
 Load = tuple[list[float], float]  # latencies, requests per second
 
@@ -180,13 +146,13 @@ def run() -> list[Row]:
         song.write_bytes(
             song_bytes(SongSpec(tempo_bpm=120, duration_seconds=180, seed=2026), "mp3")
         )
-        mock_port, loud_port, bare_port = _free_port(), _free_port(), _free_port()
+        mock_port, loud_port, bare_port = free_port(), free_port(), free_port()
         # --quiet, as the mock ran before it printed its traffic; a second mock prints its
         # traffic lines (to a file, as CI logs do) for what they cost.
-        mock = _start(_serve(mock_port, "--quiet"))
+        mock = start(serve_command(mock_port, "--quiet"))
         log = (Path(folder) / "traffic.log").open("w")
-        loud = _start(_serve(loud_port), stderr=log)
-        bare = _start([sys.executable, "-c", _BARE_SERVER, str(bare_port), str(song)])
+        loud = start(serve_command(loud_port), stderr=log)
+        bare = start(bare_command(bare_port, str(song)))
         try:
             time.sleep(1.0)  # let the worker pool finish spawning
             return asyncio.run(
@@ -197,14 +163,5 @@ def run() -> list[Row]:
                 )
             )
         finally:
-            for process in (mock, loud, bare):
-                process.terminate()
-                process.wait(timeout=10)
+            stop((mock, loud, bare))
             log.close()
-
-
-def _serve(port: int, *flags: str) -> list[str]:
-    return [
-        *(sys.executable, "-m", "mock_server", "serve", "--port", str(port)),
-        *("--results-port", "0", "--rate-limit", "100000", *flags),
-    ]

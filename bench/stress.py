@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import ROOT
+
 EXAMPLE = ROOT / "examples" / "client_project"
 DEFAULT_ROUNDS = 3
 SUITE_TIMEOUT = 15 * 60  # seconds; a normal round takes a few minutes even under the hog

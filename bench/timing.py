@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -39,15 +39,20 @@ def ratio(ours: float, theirs: float) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    """A Markdown table, readable on a terminal and in bench/results.md alike."""
+    """The sections' rows as one Markdown table, as bench/results.md holds them."""
     header = ("section", "measure", "ours", "compared to", "ratio", "target")
-    lines = [header] + [
-        (r.section, r.name, r.value, r.compared_to, r.ratio, r.target) for r in rows
-    ]
+    return markdown_table(
+        header, [(r.section, r.name, r.value, r.compared_to, r.ratio, r.target) for r in rows]
+    )
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table with its columns padded, readable on a terminal and in a page alike."""
+    lines = [header, *rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
 
-    def render(cells: tuple[str, ...]) -> str:
+    def render(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([render(lines[0]), rule, *(render(line) for line in lines[1:])])
+    return "\n".join([render(header), rule, *(render(line) for line in rows)])

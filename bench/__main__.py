@@ -7,7 +7,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import cache, engine, plugin, service
+from bench import cache, engine, plugin, real_music, service
 from bench.timing import Row, table
 
 RESULTS = Path(__file__).with_name("results.md")
@@ -16,6 +16,7 @@ RESULTS = Path(__file__).with_name("results.md")
 def main() -> None:
     rows: list[Row] = []
     rows.extend(engine.run())
+    rows.extend(real_music.run())
     rows.extend(service.run())
     rows.extend(plugin.run())
     rows.extend(cache.run())

@@ -3,12 +3,11 @@ acknowledged and awaited to its webhook, with the cache and with it switched off
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 
 from aiohttp import web
 
+from bench.plugin import analyzed
 from bench.timing import Row, ratio, seconds
 from mock_server.analyses import AnalysisCache
 from mock_server.audio.synth import SongSpec, song_bytes
@@ -24,15 +23,7 @@ SONGS = [SongSpec(tempo_bpm=bpm, duration_seconds=120, seed=bpm) for bpm in (96,
 def _suite(mock: AudjustMock, urls: list[str]) -> float:
     started = time.perf_counter()
     for number in range(ANALYSES):
-        body = {"sourceFileUrl": urls[number % len(urls)], "resultWebhook": mock.webhook_url()}
-        request = urllib.request.Request(
-            f"{mock.base_url}/analyze",
-            data=json.dumps(body).encode(),
-            headers={"X-API-Key": mock.api_key, "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request) as answer:
-            request_id = json.loads(answer.read())["requestId"]
-        mock.wait_for_webhook(request_id, timeout=120)
+        analyzed(mock, urls[number % len(urls)])
     return time.perf_counter() - started
 
 

@@ -54,16 +54,21 @@ def _first_analysis() -> float:
     started = time.perf_counter()
     with MockServer() as server:
         mock = AudjustMock(server, "test-key")
-        body = {"sourceFileUrl": mock.fixture_url("pop_120"), "resultWebhook": mock.webhook_url()}
-        request = urllib.request.Request(
-            f"{mock.base_url}/analyze",
-            data=json.dumps(body).encode(),
-            headers={"X-API-Key": mock.api_key, "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request) as answer:
-            request_id = json.loads(answer.read())["requestId"]
-        mock.wait_for_webhook(request_id, timeout=120)
+        analyzed(mock, mock.fixture_url("pop_120"))
         return time.perf_counter() - started
+
+
+def analyzed(mock: AudjustMock, source_url: str) -> None:
+    """Analyse `source_url` as a client would, and wait for the webhook."""
+    body = {"sourceFileUrl": source_url, "resultWebhook": mock.webhook_url()}
+    request = urllib.request.Request(
+        f"{mock.base_url}/analyze",
+        data=json.dumps(body).encode(),
+        headers={"X-API-Key": mock.api_key, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        request_id = json.loads(answer.read())["requestId"]
+    mock.wait_for_webhook(request_id, timeout=120)
 
 
 def _ms(value: float) -> str:

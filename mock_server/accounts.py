@@ -155,9 +155,6 @@ class Accounts:
         limit = plan.credit_limit if plan else 0
         return None if limit is None else max(0, limit - self.used(key, now))
 
-    def is_exhausted(self, key: str, now: float) -> bool:
-        return self.remaining(key, now) == 0
-
     def reset(self) -> None:
         self._keys = dict(self._configured)
         self._charges.clear()

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from contract_tests import rules
+from mock_server import contract_rules as rules
 from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, ServerFactory
 

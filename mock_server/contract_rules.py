@@ -174,6 +174,13 @@ def check_candidate(candidate: dict[str, Any], analysis: dict[str, Any]) -> None
     check_dissimilarity(candidate, analysis["similarity"])
 
 
+def check_listed_error(message: str, status: int, listed: str) -> None:
+    """An error the reference lists, with its listed text first and a 4xx status. Text after it
+    is no failure: the reference lists messages, not whole bodies."""
+    assert message.startswith(listed), f"expected a message starting {listed!r}, got {message!r}"
+    assert 400 <= status < 500, f"{listed!r} came with HTTP {status}"
+
+
 # The reference's acknowledgement, to the letter: its example's message and its result URL shape
 # (`https://results.api.audjust.com/{requestId}/{name}`, a host apart from the API's).
 QUEUED_MESSAGE = "Request queued."

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from mock_server.proxy.app import PROXY, VIOLATIONS_HEADER, Proxy, ProxyConfig, create_proxy_app
+from mock_server.recordings import without_volatile
 from mock_server.web.keys import SERVICES
 from tests.breakers import breaking_proxy
 from tests.conftest import AppClient, FileServer, Receiver, ServerFactory, serve_receiver
@@ -190,10 +191,11 @@ async def test_a_client_receiver_that_is_down_is_retried_by_the_upstream(
     assert status == 200, raw
     request_id = json.loads(raw)["requestId"]
 
-    attempts = await upstream_attempts(upstream, request_id, count=2)
-    assert [attempt["status"] for attempt in attempts] == [502, 502]
+    every = upstream.app[SERVICES].settings.profile.webhook_attempts  # then it gives up
+    attempts = await upstream_attempts(upstream, request_id, count=every)
+    assert [attempt["status"] for attempt in attempts] == [502] * every
     (exchange,) = through.proxy.exchanges
-    assert [delivery.client_status for delivery in exchange.deliveries] == [None, None]
+    assert [delivery.client_status for delivery in exchange.deliveries] == [None] * every
 
 
 async def test_each_breaker_of_the_contract_suite_is_reported(
@@ -288,3 +290,62 @@ async def test_an_upstream_answering_html_passes_through_with_a_violation(
     status, raw, violations = await through.post("/resize", SYNC_RESIZE)
     assert (status, raw.decode(), violations) == (502, page, 1)
     assert through.rules() == {("answer", "", "json")}
+
+
+async def test_a_recording_replays_offline_with_the_same_results(
+    make_mock: Callable[..., Awaitable[AppClient]],
+    make_proxy: MakeProxy,
+    files: FileServer,
+    hooks: Hooks,
+    tmp_path: Path,
+) -> None:
+    """Record through the proxy, stop the source server, replay with a fresh mock: the client
+    gets the recorded results under new ids, and the files at the replaying mock's own URLs."""
+    upstream = await make_mock()
+    through = await make_proxy(origin(upstream), check_results=True, record=tmp_path / "rec")
+    song = files.url("/song.mp3")
+    requests: list[tuple[str, dict[str, Any]]] = [
+        ("/analyze", {"resultWebhook": hooks.url(), "sourceFileUrl": song, "features": []}),
+        ("/resize", SYNC_RESIZE),
+        (
+            "/export",
+            {
+                "resultWebhook": hooks.url(),
+                "sourceFileUrl": song,
+                "exportFormat": "wav",
+                "segmentsGroups": [[[0, 3]], [[1, 2], [4, 5]]],
+            },
+        ),
+    ]
+    recorded = []
+    for path, body in requests:
+        status, raw, _ = await through.post(path, body)
+        assert status == 200, raw
+        answer = json.loads(raw)
+        recorded.append(answer if "result" in answer else await hooks.payload(answer["requestId"]))
+    await through.settled()
+    await files.server.close()  # offline now: the engine could not fetch the source
+
+    replay = await make_mock(replay=tmp_path / "rec")
+    for (path, body), before in zip(requests, recorded, strict=True):
+        async with replay.post(path, json=body, headers=KEY) as answer:
+            assert answer.status == 200
+            ack = await answer.json()
+        after = ack if "result" in ack else await hooks.payload(ack["requestId"])
+        assert after["requestId"] != before["requestId"]
+        assert without_volatile(after) == without_volatile(before)
+    urls = after["resultUrls"]
+    assert all(
+        url.startswith(f"http://127.0.0.1:{replay.app[SERVICES].results_port}/") for url in urls
+    )
+    async with aiohttp.ClientSession() as session:
+        for number, url in enumerate(urls, start=1):
+            async with session.get(url) as served:
+                saved = tmp_path / "rec" / "0003-export" / f"export_{number}.wav"
+                assert await served.read() == saved.read_bytes()
+
+    strict = await make_mock(replay=tmp_path / "rec", replay_strict=True)
+    other = {**SYNC_RESIZE, "targetLengthSeconds": 3}
+    async with strict.post("/resize", json=other, headers=KEY) as refused:
+        assert refused.status == 400
+        assert "the closest is 0002-resize" in (await refused.json())["message"]

@@ -200,10 +200,12 @@ class Proxy:
         """Fetch and check each result URL once the job is done (a failed job has none)."""
         ack = exchange.ack
         urls = ack.get("resultUrls") or ([ack["resultUrl"]] if "resultUrl" in ack else [])
-        if exchange.status != 200 or document.get("success") is False or exchange.results_checked:
+        if exchange.results_started:
+            return  # a webhook the upstream sent again: its files are being checked already
+        exchange.results_started = True
+        if exchange.status != 200 or document.get("success") is False:
             urls = []
-        failures = document.get("failures", {}) if isinstance(document, dict) else {}
-        exchange.results_checked = True
+        failures = document.get("failures", {})
         for index, url in enumerate(urls):
             if url in failures:
                 continue
@@ -218,6 +220,7 @@ class Proxy:
                 exchange.route, sent, index, fetched.status, fetched.body, exchange.request_id or ""
             )
             self.found(exchange, violations)
+        exchange.results_checked = True  # only now is the exchange done
         self.save(exchange)
 
     async def show(self, request: web.Request) -> web.Response:

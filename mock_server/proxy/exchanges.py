@@ -45,7 +45,8 @@ class Exchange:
     deliveries: list[Delivery] = field(default_factory=list)
     results: list[Fetched] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
-    results_checked: bool = False
+    results_started: bool = False  # --check-results: fetching has begun (once per exchange)
+    results_checked: bool = False  # ... and every file is checked
 
     @property
     def ack(self) -> dict[str, Any]:
@@ -66,7 +67,9 @@ class Exchange:
 
     def done(self, check_results: bool) -> bool:
         """Nothing more is expected: what tests and the report wait for."""
-        if self.status is None and self.error is None:
+        if self.error is not None:
+            return True  # the upstream could not be reached: nothing follows
+        if self.status is None:
             return False
         return not self.awaits_webhook and (self.results_checked or not check_results)
 

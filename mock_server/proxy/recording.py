@@ -1,10 +1,10 @@
 """--record DIR: each exchange as a folder a person can read and review in a diff.
 
-`NNNN-route/exchange.json` (format `audjust-mock-recording`, version 1, schema
-`schemas/recording.json`) holds the request, the answer, each webhook and the result files'
+`NNNN-route/exchange.json` holds the request, the answer, each webhook and the result files'
 names, bodies as JSON where they are JSON; result files sit beside it under their result names.
 The key is masked; `volatile` lists the JSON pointers whose values change from run to run
-(ids, URLs), which a comparison or a replay ignores.
+(ids, URLs), which a comparison or a replay ignores. The format (and reading it back) belongs to
+`mock_server.recordings`, which `serve --replay` uses.
 """
 
 from __future__ import annotations
@@ -14,11 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mock_server.proxy.exchanges import Exchange, dumps, pretty
-
-FORMAT = "audjust-mock-recording"
-VERSION = 1
-# Fields whose values differ on every run of the same request.
-VOLATILE_FIELDS = ("requestId", "resultUrl", "resultUrls", "resultWebhook", "failures")
+from mock_server.recordings import EXCHANGE_FILE, FORMAT, VERSION, VOLATILE_FIELDS
 
 
 def folder(root: Path, exchange: Exchange) -> Path:
@@ -54,7 +50,7 @@ def write(root: Path, exchange: Exchange) -> None:
         "violations": [v.as_json() for v in exchange.violations],
     }
     document["volatile"] = sorted(_volatile(document))
-    (where / "exchange.json").write_text(dumps(document))
+    (where / EXCHANGE_FILE).write_text(dumps(document))
 
 
 def _volatile(node: Any, pointer: str = "") -> set[str]:

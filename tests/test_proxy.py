@@ -5,6 +5,8 @@ the upstream's, violations are found and reported, the key is never written in f
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -349,3 +351,27 @@ async def test_a_recording_replays_offline_with_the_same_results(
     async with strict.post("/resize", json=other, headers=KEY) as refused:
         assert refused.status == 400
         assert "the closest is 0002-resize" in (await refused.json())["message"]
+
+
+async def test_a_bad_webhook_gets_the_upstreams_own_refusal(
+    make_mock: Callable[..., Awaitable[AppClient]], make_proxy: MakeProxy
+) -> None:
+    upstream = await make_mock()
+    through = await make_proxy(origin(upstream))
+    body = {**SYNC_RESIZE, "resultWebhook": "not a url"}
+    async with upstream.post("/resize", json=body, headers=KEY) as direct:
+        expected = direct.status, await direct.read()
+    status, raw, violations = await through.post("/resize", body)
+    assert (status, raw, violations) == (*expected, 1) and status == 400
+    assert through.rules() == {("request", "/resultWebhook", "schema:resize-request")}
+
+
+def test_the_command_refuses_an_upstream_that_is_not_a_url() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mock_server", "proxy", "--upstream", "api.audjust.com"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "'api.audjust.com' is not an http(s) URL" in done.stderr

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -150,8 +151,8 @@ class Proxy:
     def _hooked(self, exchange: Exchange, body: bytes) -> bytes:
         """The body with `resultWebhook` pointed at the proxy; as it came when there is none."""
         sent = exchange.sent
-        if not isinstance(sent, dict) or not isinstance(sent.get("resultWebhook"), str):
-            return body
+        if not isinstance(sent, dict) or not is_http_url(sent.get("resultWebhook")):
+            return body  # a bad webhook goes as it came, to get the upstream's own refusal
         exchange.client_webhook = sent["resultWebhook"]
         hook = f"{self.public_url}{HOOK_PATH}/{exchange.number}"
         return json.dumps({**sent, "resultWebhook": hook}, ensure_ascii=False).encode()
@@ -227,6 +228,14 @@ class Proxy:
         """Every exchange so far, with whether it is done: for tests and the curious."""
         done = self.config.check_results
         return web.json_response([{**e.summary(), "done": e.done(done)} for e in self.exchanges])
+
+
+def is_http_url(value: object) -> bool:
+    """Whether `value` is an http(s) URL with a host: what the proxy stands in for."""
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _listed_error(method: str, key: str | None) -> str | None:

@@ -9,14 +9,23 @@ from pathlib import Path
 
 from aiohttp import web
 
-from mock_server.proxy.app import PROXY, ProxyConfig, create_proxy_app
+from mock_server.proxy.app import PROXY, ProxyConfig, create_proxy_app, is_http_url
 
 DEFAULT_PORT = 8081
 
 
+def _http_url(value: str) -> str:
+    if not is_http_url(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
 def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--upstream", required=True, help="the API to forward to, e.g. https://api.audjust.com"
+        "--upstream",
+        required=True,
+        type=_http_url,
+        help="the API to forward to, e.g. https://api.audjust.com",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
@@ -24,6 +33,7 @@ def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--public-url",
+        type=_http_url,
         help="the proxy's origin as the upstream reaches it, for webhooks (a tunnel's URL "
         "when the upstream is the live API; default: the listening address)",
     )
@@ -40,7 +50,7 @@ def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from(args: argparse.Namespace) -> ProxyConfig:
     return ProxyConfig(
-        upstream=args.upstream.rstrip("/"),
+        upstream=args.upstream,
         public_url=args.public_url,
         strict=args.strict,
         check_results=args.check_results,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import soundfile
 
-from contract_tests.rules import RATES, best_first, pricing
 from contract_tests.session import Answer, Contract, Outcome
+from mock_server.contract_rules import RATES, best_first, pricing
 
 # What the suite asks of resize: a length well inside the song.
 TARGET_FRACTION = 2 / 3

@@ -3,9 +3,9 @@ promises (one similarity value per pair of beats, increasing boundaries, feature
 
 from __future__ import annotations
 
-from contract_tests import rules
 from contract_tests.paid import Analysis
 from contract_tests.session import Contract
+from mock_server import contract_rules as rules
 from mock_server.schemas import validate
 
 COMPARED = ("duration", "tempo", "similarity", "boundaries")

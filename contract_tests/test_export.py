@@ -8,10 +8,10 @@ import io
 import pytest
 import soundfile
 
-from contract_tests import rules
-from contract_tests.mp3_frames import frames
 from contract_tests.paid import Export
 from contract_tests.session import Contract
+from mock_server import contract_rules as rules
+from mock_server.audio.mp3_frames import frames
 from mock_server.schemas import validate
 
 # MP3 adds encoder delay and padding (under two frames at 44.1 kHz); WAV adds nothing.

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from contract_tests.paid import Analysis, Resize, resize_request, spend, worst_case
-from contract_tests.rules import RATES
 from contract_tests.session import Answer, Contract, refusing
 from contract_tests.test_errors import BODIES
+from mock_server.contract_rules import RATES
 from mock_server.operations import ORDER_KEYS
 from mock_server.schemas import validate
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests import rules
 from contract_tests.paid import Analysis, Resize
 from contract_tests.session import Contract
+from mock_server import contract_rules as rules
 from mock_server.schemas import validate
 
 FORMS = ["sync", "queued"]

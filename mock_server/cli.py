@@ -1,5 +1,5 @@
-"""The `audjust-mock` command: the mock server (serve) and the engine offline (analyze, resize,
-export).
+"""The `audjust-mock` command: the mock server (serve), the engine offline (analyze, resize,
+export), a webhook on demand (trigger) and the checking proxy (proxy).
 
 Bad input ends with a one-line message on stderr and exit status 2, never a traceback.
 """
@@ -25,6 +25,7 @@ from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.payloads import failure_payload, success_payload
 from mock_server.profile import Profile
+from mock_server.proxy.command import add_proxy_arguments, run_proxy
 from mock_server.results import export_name, result_url
 from mock_server.server import add_serve_arguments, run_serve
 from mock_server.services import RequestIds
@@ -266,12 +267,25 @@ def _add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     serve.set_defaults(run=run_serve)
 
 
+def _add_proxy_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    proxy = commands.add_parser(
+        "proxy",
+        help="forward your traffic to the API and check it against the contract",
+        description="Forward /analyze, /resize and /export to --upstream unchanged, follow each "
+        "job through its webhook (and with --check-results its files) and report every "
+        "broken promise of the contract.",
+    )
+    add_proxy_arguments(proxy)
+    proxy.set_defaults(run=run_proxy)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="audjust-mock", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _add_offline_commands(commands)
     _add_serve_command(commands)
     _add_trigger_command(commands)
+    _add_proxy_command(commands)
     return parser
 
 

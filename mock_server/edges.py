@@ -5,7 +5,7 @@ items, but this is not guaranteed"; similarity is decoded with its own `min` and
 gives "generally 20" results; beat boundaries "may be off by a multiple of 2^n". The
 `contract_edges` scenario bends the engine's true answer into each of these, so that a client's
 tests meet them before production does. Each transform is pure and deterministic, and what it
-makes still keeps every consistency rule of the contract suite (`contract_tests/rules.py`).
+makes still keeps every consistency rule of the contract suite (`mock_server/contract_rules.py`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Beat(StrEnum):
     SAME = "same"
 
 
-# The tempo the contract suite finds plausible (contract_tests.rules.TEMPO_RANGE): a halved or
+# The tempo the contract suite finds plausible (contract_rules.TEMPO_RANGE): a halved or
 # doubled tempo that would leave it goes the other way instead.
 TEMPO_RANGE = (30, 300)
 # Values in a feature vector at most: 6000 beats of 64 stay a few megabytes of JSON.

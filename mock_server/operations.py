@@ -171,4 +171,8 @@ class Export:
         return Exported(self.urls, failures, export_cost(seconds, self.profile.pricing))
 
 
-Operation = Analyze | Resize | Export
+class Operation(Protocol):
+    """Any unit of work the runner can run: the three above, or a replayed recording
+    (`recordings.Replayed`), which makes nothing and returns what was recorded."""
+
+    async def run(self, shop: Workshop) -> Outcome: ...

@@ -190,6 +190,21 @@ FLAGS = (
         choices=tuple(rule.value for rule in PricingRule),
         profile_key="pricing",
     ),
+    Flag(
+        "--replay",
+        "replay",
+        "a folder of recordings (audjust-mock proxy --record): a request matching one gets the "
+        "recorded result under new ids; others go to the engine",
+        Path,
+        metavar="DIR",
+        default_text="none",
+    ),
+    Flag(
+        "--replay-strict",
+        "replay_strict",
+        "with --replay, refuse a request no recording matches, naming the closest",
+        switch=True,
+    ),
 )
 # Repeatable: given any number of times, or once as the variable, comma-separated.
 API_KEYS = Flag(

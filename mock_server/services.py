@@ -14,6 +14,7 @@ from mock_server.jobs import JobRunner
 from mock_server.journal import Journal
 from mock_server.namespaces import DEFAULT, Namespaces
 from mock_server.ratelimit import RateLimiter
+from mock_server.recordings import Replays
 from mock_server.scenarios import ScenarioBook
 from mock_server.settings import Settings
 from mock_server.sinks import WebhookSinks
@@ -51,6 +52,7 @@ class Services:
     ids: RequestIds
     spaces: Namespaces
     results_port: int = 0  # where the results listener was bound
+    replays: Replays | None = None  # serve --replay: recordings answering matching requests
 
     # The default namespace's: what a mock used by one suite has.
     @property

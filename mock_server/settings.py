@@ -51,3 +51,5 @@ class Settings:
     scenarios: tuple[Arming, ...] = ()  # for every matching request of the run
     quiet: bool = False  # serve: no traffic lines
     log_format: LogFormat = LogFormat.TEXT  # serve: traffic lines as text or JSON
+    replay: Path | None = None  # recordings (proxy --record) to answer matching requests from
+    replay_strict: bool = False  # refuse a request no recording matches, naming the closest

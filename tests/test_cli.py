@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from contract_tests.mp3_frames import frames
+from mock_server.audio.mp3_frames import frames
 from mock_server.audio.synth import FIXTURE_SONGS, song_bytes
 from mock_server.cli import main
 

@@ -8,7 +8,7 @@ import re
 import socket
 from pathlib import Path
 
-from tests.support import ROOT, run_shell, serve_process, shell_blocks
+from tests.support import ROOT, free_port, run_shell, serve_process, shell_blocks
 
 
 def test_the_control_api_walk_through_runs_as_written() -> None:
@@ -80,6 +80,22 @@ def test_the_profile_walk_through_runs_as_written(tmp_path: Path) -> None:
     assert output == ['["inferred","documented"]', '{"status":503,"headers":[]}', "503"]
 
 
+def test_the_proxy_walk_through_runs_as_written(tmp_path: Path) -> None:
+    (script,) = shell_blocks(ROOT / "docs" / "proxy.md")
+    ports = {"PROXY_PORT": str(free_port()), "REPLAY_PORT": str(free_port())}
+    with serve_process("--quiet") as origin:
+        env = {**os.environ, "MOCK": origin, "DIR": str(tmp_path), **ports}
+        output = run_shell(script, env).splitlines()
+    assert output == [
+        "X-Mock-Violations: 0",
+        "1 exchange(s), 0 violation(s)",
+        "analysis.json",
+        "exchange.json",
+        "same result: True new id: True",
+    ]
+    assert "test-key" not in (tmp_path / "recording" / "0001-analyze" / "exchange.json").read_text()
+
+
 def test_every_link_between_the_docs_leads_somewhere() -> None:
     pages = [ROOT / "README.md", ROOT / "BENCHMARKS.md", *sorted((ROOT / "docs").glob("*.md"))]
     for page in pages:
@@ -101,6 +117,7 @@ RUN_ELSEWHERE = {  # blocks run by the tests above
     ("control-api.md", 0),
     ("webhooks.md", 0),  # in tests/test_trigger.py
     ("profiles.md", 0),
+    ("proxy.md", 0),
 }
 
 

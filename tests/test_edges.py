@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from contract_tests import rules
+from mock_server import contract_rules as rules
 from mock_server.audio.resize import MAX_BOUNDARIES
 from mock_server.audio.similarity import EncodedSimilarity, encode_similarity, triangle_values
 from mock_server.edges import (

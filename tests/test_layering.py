@@ -13,7 +13,16 @@ import pytest
 import mock_server
 
 PACKAGE = Path(mock_server.__file__).resolve().parent
-ENTRY_POINTS = {"server", "cli", "testing", "remote", "pytest_plugin", "__main__", "__init__"}
+ENTRY_POINTS = {
+    "server",
+    "cli",
+    "testing",
+    "remote",
+    "proxy",
+    "pytest_plugin",
+    "__main__",
+    "__init__",
+}
 ENGINE, DOMAIN, WEB, ENTRY = 0, 1, 2, 3
 LAYER_NAMES = {ENGINE: "the engine", DOMAIN: "the domain", WEB: "the web layer", ENTRY: "entry"}
 

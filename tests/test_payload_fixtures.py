@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from contract_tests import rules
 from fixtures.payloads import DEFAULT_OUT, write_payloads
+from mock_server import contract_rules as rules
 from mock_server.schemas import validate
 from tests.contract import check_analysis, check_candidate
 

@@ -14,8 +14,8 @@ import soundfile as sf
 from aiohttp import web
 from yarl import URL
 
-from contract_tests.mp3_frames import frames
 from mock_server.accounts import Plan
+from mock_server.audio.mp3_frames import frames
 from mock_server.web.errors import DETAIL_HEADER
 from mock_server.web.keys import SERVICES
 from tests.conftest import (

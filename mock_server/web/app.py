@@ -24,6 +24,7 @@ from mock_server.jobs import JobRunner
 from mock_server.ledger import JobLedger
 from mock_server.namespaces import Namespaces
 from mock_server.ratelimit import RateLimiter
+from mock_server.recordings import Replays, load
 from mock_server.scenarios import Arming, Fault, Scenario
 from mock_server.services import RequestIds, Services
 from mock_server.settings import Settings
@@ -96,6 +97,7 @@ def _services_context(
                 jobs=runner,
                 ids=RequestIds(settings.seed),
                 spaces=Namespaces(_for_the_run(settings)),
+                replays=Replays(load(settings.replay)) if settings.replay else None,
             )
             app[RESULTS_APP] = _results_app(app[SERVICES])
             results_runner = web.AppRunner(app[RESULTS_APP], handle_signals=False)

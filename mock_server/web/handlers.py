@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +25,7 @@ from mock_server.jsonbody import loads_strict
 from mock_server.operations import Analyze, Export, Resize, export_price
 from mock_server.payloads import failure_payload
 from mock_server.profile import UsageRule
+from mock_server.recordings import Replayed
 from mock_server.results import ANALYSIS, JSON_TYPE, RESIZE, export_name, result_url
 from mock_server.services import Services
 from mock_server.sources import validate_source_url
@@ -75,6 +76,21 @@ class Call:
             raise errors.UsageExceeded(
                 f"this request costs {price} credits and the key's plan has {left} left"
             )
+
+    def replayed(self, route: str, urls: Sequence[str] = ()) -> Replayed | None:
+        """The recording this request replays (serve --replay), if one matches; with
+        --replay-strict, a request none matches is refused with the closest one named."""
+        replays = self.services.replays
+        if replays is None:
+            return None
+        found = replays.match(route, self.body)
+        if found is not None:
+            return Replayed(found, urls)
+        if self.services.settings.replay_strict:
+            closest = replays.closest(route, self.body)
+            named = f"; the closest is {closest.folder.name}" if closest else ""
+            raise errors.InvalidParameter(f"no recording matches this /{route} request{named}")
+        return None
 
     def new_job(self, webhook: str | None, source_url: str | None = None) -> Job:
         request_id = self.services.ids.next()
@@ -200,7 +216,9 @@ async def analyze(request: web.Request, call: Call) -> web.Response:
     call.check_usage()
     job = call.new_job(webhook, source)
     settings = call.services.settings
-    analysis = Analyze("raw_features" in features, settings.profile, settings.decode_limits)
+    analysis = call.replayed("analyze") or Analyze(
+        "raw_features" in features, settings.profile, settings.decode_limits
+    )
     call.services.jobs.submit(job, analysis)  # priced once its source's duration is read
     return _queued(job, resultUrl=result_url(results_base(request), job.request_id, ANALYSIS))
 
@@ -214,8 +232,9 @@ async def resize(request: web.Request, call: Call) -> web.Response:
         call.required("boundaries"),
         call.required("targetLengthSeconds"),
     )
-    operation = Resize(parsed, call.services.settings.profile)
-    call.check_usage(operation.price())
+    resizing = Resize(parsed, call.services.settings.profile)
+    call.check_usage(resizing.price())
+    operation = call.replayed("resize") or resizing
     job = call.new_job(webhook)
     runner = call.services.jobs
     if webhook is None:
@@ -226,7 +245,7 @@ async def resize(request: web.Request, call: Call) -> web.Response:
             error = call.services.settings.profile.error(errors.FAILURE_ERROR[failure.reason])
             return web.json_response(answer, status=error.status)
         return web.json_response(runner.finish(job, outcome))
-    runner.submit(job, operation, operation.price())
+    runner.submit(job, operation, resizing.price())
     return _queued(job, resultUrl=result_url(results_base(request), job.request_id, RESIZE))
 
 
@@ -249,7 +268,9 @@ async def export(request: web.Request, call: Call) -> web.Response:
     urls = [
         result_url(base, job.request_id, export_name(n, fmt)) for n in range(1, len(groups) + 1)
     ]
-    operation = Export(groups, fmt, urls, settings.profile, settings.decode_limits)
+    operation = call.replayed("export", urls) or Export(
+        groups, fmt, urls, settings.profile, settings.decode_limits
+    )
     call.services.jobs.submit(job, operation, price)
     return _queued(job, resultUrls=urls)
 

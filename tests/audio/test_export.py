@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from contract_tests.mp3_frames import frames
 from mock_server.audio.encode import encode_audio
 from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.export import (
@@ -19,6 +18,7 @@ from mock_server.audio.export import (
     export_groups,
     parse_segments_groups,
 )
+from mock_server.audio.mp3_frames import frames
 from mock_server.audio.types import Audio, DecodeLimits, ExportFormat
 
 RATE = 44100

@@ -1,7 +1,8 @@
 """What the contract promises beyond what a JSON Schema can say, as plain functions.
 
 Each raises AssertionError naming the broken promise. They take documents, not a target, so the
-suite applies them to live answers and the project's tests apply them to the example payloads.
+contract suite applies them to live answers, `audjust-mock proxy` to a client's real traffic and
+the project's tests to the example payloads: one set of rules for all three.
 """
 
 from __future__ import annotations
@@ -149,6 +150,35 @@ def matching_rules(credit_cost: int, minutes: float, rate: int) -> list[str]:
         f"{pricing(minutes, rate)}"
     )
     return rules
+
+
+def check_analysis(result: dict[str, Any]) -> None:
+    """Every rule an analysis `result` keeps: one similarity value per pair of beats, within
+    its min and max, a diagonal near one, increasing boundaries, one feature vector per beat
+    (when features were asked for) and a plausible tempo."""
+    beats = len(result["boundaries"])
+    check_similarity_length(result["similarity"], beats)
+    check_similarity_range(result["similarity"])
+    check_similarity_diagonal(result["similarity"], beats)
+    check_boundaries(result["boundaries"], result["duration"])
+    if "features" in result:
+        check_features(result["features"], beats)
+    check_tempo(result["tempo"])
+
+
+def check_candidate(candidate: dict[str, Any], analysis: dict[str, Any]) -> None:
+    """Every rule a resize candidate keeps against the analysis it was made from: segments on
+    its boundaries, its duration their total, its dissimilarity its cuts'."""
+    check_segments_on_boundaries(candidate, analysis["boundaries"])
+    check_duration(candidate, analysis["boundaries"])
+    check_dissimilarity(candidate, analysis["similarity"])
+
+
+def check_listed_error(message: str, status: int, listed: str) -> None:
+    """An error the reference lists, with its listed text first and a 4xx status. Text after it
+    is no failure: the reference lists messages, not whole bodies."""
+    assert message.startswith(listed), f"expected a message starting {listed!r}, got {message!r}"
+    assert 400 <= status < 500, f"{listed!r} came with HTTP {status}"
 
 
 # The reference's acknowledgement, to the letter: its example's message and its result URL shape

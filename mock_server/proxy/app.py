@@ -1,0 +1,264 @@
+"""The proxy's HTTP side: forward the three endpoints, stand in as the webhook receiver, check
+everything on the way and pass every answer back as it came.
+
+The upstream sees the client's key and body, with only `resultWebhook` pointed at the proxy's
+own receiver; the client sees the upstream's status and bytes, plus `X-Mock-Violations`. A
+webhook is forwarded to the client's receiver once per upstream delivery and the receiver's
+status goes back, so retries are the upstream's, never the proxy's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from mock_server import conformance
+from mock_server.conformance import Violation
+from mock_server.proxy import recording, reports
+from mock_server.proxy.exchanges import Delivery, Exchange, Fetched, masked
+from mock_server.web import errors
+
+KEY_HEADER = "X-API-Key"
+VIOLATIONS_HEADER = "X-Mock-Violations"
+HOOK_PATH = "/_proxy/webhooks"
+EXCHANGES_PATH = "/_proxy/exchanges"
+# Request headers passed upstream: the key and what describes the body; X-Mock-* so a mock
+# upstream's namespaces and scenarios work through the proxy.
+FORWARDED = ("x-api-key", "content-type", "accept", "user-agent")
+# Answer headers the proxy cannot pass as they are: aiohttp sets length and encoding anew.
+DROPPED = (
+    "content-length",
+    "transfer-encoding",
+    "content-encoding",
+    "connection",
+    "date",
+    "server",
+)
+STRICT_MESSAGE = "Request breaks the contract's request schema; not forwarded (--strict)"
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    upstream: str
+    # The proxy's origin as the upstream reaches it; None: the listening address, set at start.
+    public_url: str | None = None
+    strict: bool = False
+    check_results: bool = False
+    record: Path | None = None
+    report: Path | None = None
+    junit: Path | None = None
+
+
+class Proxy:
+    """Every exchange of one running proxy, and the one client session it forwards with."""
+
+    def __init__(self, config: ProxyConfig) -> None:
+        self.config = config
+        self.public_url = (config.public_url or "").rstrip("/")
+        self.exchanges: list[Exchange] = []
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        assert self._session is not None, "the proxy is not running"
+        return self._session
+
+    async def lifetime(self, app: web.Application) -> AsyncIterator[None]:
+        # No total timeout: a slow upstream stays as slow as it is, and the client's own timeout
+        # decides, as it would without the proxy.
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+        yield
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._session.close()
+
+    def found(self, exchange: Exchange, violations: list[Violation]) -> None:
+        """Keep, print and write down new violations."""
+        for violation in violations:
+            print(violation.line(), flush=True)
+        exchange.violations.extend(violations)
+        self.save(exchange)
+
+    def save(self, exchange: Exchange) -> None:
+        if self.config.record is not None:
+            recording.write(self.config.record, exchange)
+        if self.config.report is not None:
+            reports.write_json(self.config.report, self.exchanges)
+        if self.config.junit is not None:
+            reports.write_junit(self.config.junit, self.exchanges)
+
+    async def forward(self, request: web.Request) -> web.StreamResponse:
+        route = request.match_info["route"]
+        body = await request.read()
+        key = request.headers.get(KEY_HEADER)
+        sent = conformance.parse_json(body)
+        exchange = Exchange(len(self.exchanges) + 1, route, masked(key), body, sent)
+        self.exchanges.append(exchange)
+        listed = _listed_error(request.method, key)
+        if listed is None:
+            self.found(exchange, conformance.check_request(route, body))
+            if self.config.strict and exchange.violations:
+                return self._refuse(exchange)
+        upstream_body = self._hooked(exchange, body)
+        headers = {k: v for k, v in request.headers.items() if _forwarded(k)}
+        url = f"{self.config.upstream}/{route}"
+        try:
+            async with self.session.request(
+                request.method, url, headers=headers, data=upstream_body
+            ) as answer:
+                exchange.answer = await answer.read()
+                exchange.status, exchange.content_type = answer.status, answer.content_type
+                passed = {k: v for k, v in answer.headers.items() if k.lower() not in DROPPED}
+        except aiohttp.ClientError as failure:
+            # The client gets what it would have got from the upstream: a dropped connection.
+            exchange.error = f"{type(failure).__name__}: {failure}"
+            self.save(exchange)
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=502)  # never sent: the connection is gone
+        got = (answer.status, exchange.content_type, exchange.answer)
+        self.found(
+            exchange, conformance.check_answer(route, sent, got, self.config.upstream, listed)
+        )
+        if self.config.check_results and not exchange.awaits_webhook:
+            self._spawn(self._check_results(exchange, exchange.ack))
+        passed[VIOLATIONS_HEADER] = str(len(exchange.violations))
+        return web.Response(status=answer.status, body=exchange.answer, headers=passed)
+
+    def _refuse(self, exchange: Exchange) -> web.Response:
+        document = {
+            "success": False,
+            "message": STRICT_MESSAGE,
+            "violations": [v.as_json() for v in exchange.violations],
+        }
+        exchange.status, exchange.content_type = 422, "application/json"
+        exchange.answer = json.dumps(document).encode()
+        exchange.results_checked = True
+        self.save(exchange)
+        headers = {VIOLATIONS_HEADER: str(len(exchange.violations))}
+        return web.json_response(document, status=422, headers=headers)
+
+    def _hooked(self, exchange: Exchange, body: bytes) -> bytes:
+        """The body with `resultWebhook` pointed at the proxy; as it came when there is none."""
+        sent = exchange.sent
+        if not isinstance(sent, dict) or not is_http_url(sent.get("resultWebhook")):
+            return body  # a bad webhook goes as it came, to get the upstream's own refusal
+        exchange.client_webhook = sent["resultWebhook"]
+        hook = f"{self.public_url}{HOOK_PATH}/{exchange.number}"
+        return json.dumps({**sent, "resultWebhook": hook}, ensure_ascii=False).encode()
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        number = int(request.match_info["number"])
+        if not 1 <= number <= len(self.exchanges):
+            raise web.HTTPNotFound(text="no such exchange")
+        exchange = self.exchanges[number - 1]
+        body = await request.read()
+        first = not exchange.deliveries
+        delivery = Delivery(body, None)
+        exchange.deliveries.append(delivery)
+        if first and isinstance(exchange.sent, dict):
+            self.found(
+                exchange,
+                conformance.check_webhook(exchange.route, exchange.sent, exchange.ack, body),
+            )
+        assert exchange.client_webhook is not None
+        headers = {"Content-Type": request.headers.get("Content-Type", "application/json")}
+        try:
+            async with self.session.post(
+                exchange.client_webhook, data=body, headers=headers
+            ) as answer:
+                delivery.client_status = answer.status
+                reply = await answer.read()
+        except aiohttp.ClientError as failure:
+            # The receiver is down: the upstream sees a failed delivery and retries as it would.
+            delivery.error = f"{type(failure).__name__}: {failure}"
+            self.save(exchange)
+            return web.Response(status=502, text="the client's webhook receiver is unreachable")
+        self.save(exchange)
+        if self.config.check_results and not exchange.awaits_webhook:
+            document = conformance.parse_json(body)
+            self._spawn(
+                self._check_results(exchange, document if isinstance(document, dict) else {})
+            )
+        return web.Response(status=answer.status, body=reply)
+
+    def _spawn(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _check_results(self, exchange: Exchange, document: dict[str, Any]) -> None:
+        """Fetch and check each result URL once the job is done (a failed job has none)."""
+        ack = exchange.ack
+        urls = ack.get("resultUrls") or ([ack["resultUrl"]] if "resultUrl" in ack else [])
+        if exchange.results_started:
+            return  # a webhook the upstream sent again: its files are being checked already
+        exchange.results_started = True
+        if exchange.status != 200 or document.get("success") is False:
+            urls = []
+        failures = document.get("failures", {})
+        for index, url in enumerate(urls):
+            if url in failures:
+                continue
+            try:
+                async with self.session.get(url) as answer:
+                    fetched = Fetched(url, answer.status, answer.content_type, await answer.read())
+            except aiohttp.ClientError as failure:
+                fetched = Fetched(url, 0, "", str(failure).encode())
+            exchange.results.append(fetched)
+            sent = exchange.sent if isinstance(exchange.sent, dict) else {}
+            violations = conformance.check_result(
+                exchange.route, sent, index, fetched.status, fetched.body, exchange.request_id or ""
+            )
+            self.found(exchange, violations)
+        exchange.results_checked = True  # only now is the exchange done
+        self.save(exchange)
+
+    async def show(self, request: web.Request) -> web.Response:
+        """Every exchange so far, with whether it is done: for tests and the curious."""
+        done = self.config.check_results
+        return web.json_response([{**e.summary(), "done": e.done(done)} for e in self.exchanges])
+
+
+def is_http_url(value: object) -> bool:
+    """Whether `value` is an http(s) URL with a host: what the proxy stands in for."""
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _listed_error(method: str, key: str | None) -> str | None:
+    """The reference's listed error this request must get, if it is bound to get one."""
+    if method != "POST":
+        return errors.INVALID_METHOD
+    return errors.MISSING_KEY if key is None else None
+
+
+def _forwarded(header: str) -> bool:
+    lowered = header.lower()
+    return lowered in FORWARDED or lowered.startswith("x-mock-")
+
+
+PROXY = web.AppKey("proxy", Proxy)
+
+
+def create_proxy_app(config: ProxyConfig) -> web.Application:
+    proxy = Proxy(config)
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app[PROXY] = proxy
+    app.cleanup_ctx.append(proxy.lifetime)
+    app.router.add_route("*", "/{route:analyze|resize|export}", proxy.forward)
+    app.router.add_post(HOOK_PATH + "/{number:[0-9]+}", proxy.webhook)
+    app.router.add_get(EXCHANGES_PATH, proxy.show)
+    return app

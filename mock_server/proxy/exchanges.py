@@ -1,0 +1,104 @@
+"""One exchange: a client's request and everything it led to (the upstream's answer, each
+webhook delivery, the result files), with the violations found along the way."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mock_server.accounts import mask_key
+from mock_server.conformance import Violation, parse_json
+
+
+@dataclass
+class Delivery:
+    """One webhook the upstream sent, and what the client's receiver answered it."""
+
+    body: bytes
+    client_status: int | None
+    error: str | None = None
+
+
+@dataclass
+class Fetched:
+    """A result file fetched from its URL (--check-results)."""
+
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+@dataclass
+class Exchange:
+    number: int
+    route: str
+    masked_key: str | None
+    request: bytes
+    sent: Any
+    client_webhook: str | None = None
+    status: int | None = None
+    content_type: str = ""
+    answer: bytes = b""
+    error: str | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+    results: list[Fetched] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    results_started: bool = False  # --check-results: fetching has begun (once per exchange)
+    results_checked: bool = False  # ... and every file is checked
+
+    @property
+    def ack(self) -> dict[str, Any]:
+        document = parse_json(self.answer)
+        return document if isinstance(document, dict) else {}
+
+    @property
+    def request_id(self) -> str | None:
+        found = self.ack.get("requestId")
+        return found if isinstance(found, str) else None
+
+    @property
+    def awaits_webhook(self) -> bool:
+        """Queued with a webhook the proxy receives, and no delivery the client took yet."""
+        if self.client_webhook is None or self.status != 200 or self.request_id is None:
+            return False
+        return not any(d.client_status and 200 <= d.client_status < 300 for d in self.deliveries)
+
+    def done(self, check_results: bool) -> bool:
+        """Nothing more is expected: what tests and the report wait for."""
+        if self.error is not None:
+            return True  # the upstream could not be reached: nothing follows
+        if self.status is None:
+            return False
+        return not self.awaits_webhook and (self.results_checked or not check_results)
+
+    def summary(self) -> dict[str, Any]:
+        """What the report and /_proxy/exchanges show: no body, no key beyond its mask."""
+        return {
+            "number": self.number,
+            "route": f"/{self.route}",
+            "key": self.masked_key,
+            "requestId": self.request_id,
+            "status": self.status,
+            "error": self.error,
+            "webhooks": [d.client_status for d in self.deliveries],
+            "results": [r.status for r in self.results],
+            "violations": [v.as_json() for v in self.violations],
+        }
+
+
+def masked(key: str | None) -> str | None:
+    return None if key is None else mask_key(key)
+
+
+def pretty(data: bytes) -> Any:
+    """A body as a reader wants it in a record: the JSON document, or the text."""
+    document = parse_json(data)
+    if document is not None:
+        return document
+    return {"text": data.decode("utf-8", errors="replace")}
+
+
+def dumps(document: object) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,68 @@
+"""--record DIR: each exchange as a folder a person can read and review in a diff.
+
+`NNNN-route/exchange.json` holds the request, the answer, each webhook and the result files'
+names, bodies as JSON where they are JSON; result files sit beside it under their result names.
+The key is masked; `volatile` lists the JSON pointers whose values change from run to run
+(ids, URLs), which a comparison or a replay ignores. The format (and reading it back) belongs to
+`mock_server.recordings`, which `serve --replay` uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from mock_server.proxy.exchanges import Exchange, dumps, pretty
+from mock_server.recordings import EXCHANGE_FILE, FORMAT, VERSION, VOLATILE_FIELDS
+
+
+def folder(root: Path, exchange: Exchange) -> Path:
+    return root / f"{exchange.number:04d}-{exchange.route}"
+
+
+def write(root: Path, exchange: Exchange) -> None:
+    """(Re)write the exchange's folder: called whenever it learns something."""
+    where = folder(root, exchange)
+    where.mkdir(parents=True, exist_ok=True)
+    files = []
+    for fetched in exchange.results:
+        name = Path(urlsplit(fetched.url).path).name or "result"
+        if fetched.status == 200:
+            (where / name).write_bytes(fetched.body)
+        files.append({"url": fetched.url, "status": fetched.status, "file": name})
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "route": f"/{exchange.route}",
+        "request": {"key": exchange.masked_key, "body": pretty(exchange.request)},
+        "answer": {
+            "status": exchange.status,
+            "contentType": exchange.content_type,
+            "body": pretty(exchange.answer),
+        }
+        if exchange.error is None
+        else {"error": exchange.error},
+        "webhooks": [
+            {"body": pretty(d.body), "clientStatus": d.client_status} for d in exchange.deliveries
+        ],
+        "results": files,
+        "violations": [v.as_json() for v in exchange.violations],
+    }
+    document["volatile"] = sorted(_volatile(document))
+    (where / EXCHANGE_FILE).write_text(dumps(document))
+
+
+def _volatile(node: Any, pointer: str = "") -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{pointer}/{key}"
+            if key in VOLATILE_FIELDS or key == "url":
+                found.add(here)
+            elif key != "violations":
+                found |= _volatile(value, here)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found |= _volatile(value, f"{pointer}/{index}")
+    return found

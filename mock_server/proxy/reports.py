@@ -1,0 +1,50 @@
+"""The summaries CI reads: every violation as JSON (--report) and one JUnit test case per
+exchange (--junit), rewritten whenever an exchange changes so a killed proxy leaves them whole."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from mock_server.proxy.exchanges import Exchange, dumps
+
+REPORT_VERSION = 1
+
+
+def write_json(path: Path, exchanges: Sequence[Exchange]) -> None:
+    violations = [v.as_json() for exchange in exchanges for v in exchange.violations]
+    document = {
+        "version": REPORT_VERSION,
+        "exchanges": [exchange.summary() for exchange in exchanges],
+        "violations": violations,
+    }
+    _replace(path, dumps(document))
+
+
+def write_junit(path: Path, exchanges: Sequence[Exchange]) -> None:
+    failed = sum(1 for exchange in exchanges if exchange.violations)
+    suite = ET.Element(
+        "testsuite",
+        name="audjust-mock proxy",
+        tests=str(len(exchanges)),
+        failures=str(failed),
+        errors="0",
+    )
+    for exchange in exchanges:
+        name = f"{exchange.number:04d} /{exchange.route} {exchange.request_id or '-'}"
+        case = ET.SubElement(suite, "testcase", classname="audjust-mock.proxy", name=name)
+        if exchange.violations:
+            lines = [violation.line() for violation in exchange.violations]
+            failure = ET.SubElement(
+                case, "failure", message=f"{len(lines)} contract violation(s)", type="violation"
+            )
+            failure.text = "\n".join(lines)
+    _replace(path, ET.tostring(suite, encoding="unicode") + "\n")
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write beside and rename, so a reader never sees half a file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)

@@ -1,0 +1,112 @@
+"""The dashboard's server side: the live feed (what it sends, when, to whom), the bodies the
+journal keeps for it, and the result documents it draws. The page itself is tested in a real
+browser by ui_tests/ (make ui-test)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+
+from mock_server.journal import KEPT_EXCHANGES, MAX_BODY_CHARACTERS, Exchange, Journal, JournalEntry
+from tests.conftest import AppClient, MakeMock, Receiver, queued_webhook
+from tests.support import KEY, TINY_RESIZE
+
+TOKEN = "let-me-in"
+
+
+async def next_event(response: aiohttp.ClientResponse, name: str) -> Any:
+    """The data of the next event called `name` on a feed, the others skipped."""
+    while True:
+        text = (await response.content.readuntil(b"\n\n")).decode()
+        head, data = text.strip().split("\n", 1)
+        if head == f"event: {name}":
+            return json.loads(data.removeprefix("data: "))
+
+
+async def test_a_request_reaches_the_feed_with_both_bodies(mock: AppClient) -> None:
+    async with mock.get("/_mock/events") as feed:
+        assert feed.headers["Content-Type"] == "text/event-stream"
+        assert (await next_event(feed, "hello"))["namespace"] == ""
+        async with mock.post("/resize", json=TINY_RESIZE, headers=KEY) as response:
+            ack = await response.json()
+        (entry,) = await next_event(feed, "requests")
+    assert (entry["path"], entry["requestId"], entry["number"]) == ("/resize", ack["requestId"], 0)
+    assert json.loads(entry["exchange"]["request"]) == TINY_RESIZE
+    assert json.loads(entry["exchange"]["answer"]) == ack
+
+
+async def test_the_feed_lists_jobs_with_their_webhook_attempts(
+    mock: AppClient, receiver: Receiver
+) -> None:
+    hooked = {**TINY_RESIZE, "resultWebhook": receiver.url()}
+    ack, _ = await queued_webhook(mock, "/resize", hooked, receiver)
+    async with mock.get("/_mock/events") as feed:
+        (job,) = await next_event(feed, "jobs")
+    assert (job["requestId"], job["state"]) == (ack["requestId"], "succeeded")
+    assert [(a["attempt"], a["delivered"]) for a in job["attempts"]] == [(1, True)]
+
+
+async def test_the_feed_says_when_the_journal_is_reset(mock: AppClient) -> None:
+    async with mock.get("/_mock/events") as feed:
+        await next_event(feed, "hello")
+        async with mock.post("/_mock/reset"):
+            pass
+        assert await next_event(feed, "reset") == {}
+
+
+async def test_the_feed_shows_only_its_namespace(mock: AppClient) -> None:
+    elsewhere = {**KEY, "X-Mock-Namespace": "suite-b"}
+    async with mock.post("/resize", json=TINY_RESIZE, headers=elsewhere):
+        pass
+    async with mock.post("/resize", json=TINY_RESIZE, headers=KEY) as response:
+        ours = await response.json()
+    async with mock.get("/_mock/events") as feed:
+        entries = await next_event(feed, "requests")
+    assert [entry["requestId"] for entry in entries] == [ours["requestId"]]
+
+
+async def test_the_feed_needs_the_admin_token_in_its_header(make_mock: MakeMock) -> None:
+    mock = await make_mock(admin_token=TOKEN)
+    async with mock.get("/_mock/events") as refused:
+        assert refused.status == 403
+    async with mock.get("/_mock/ui") as page:  # static: it asks for the token itself
+        assert page.status == 200 and "text/html" in page.headers["Content-Type"]
+    async with mock.get("/_mock/events", headers={"X-Admin-Token": TOKEN}) as feed:
+        assert (await next_event(feed, "hello"))["namespace"] == ""
+
+
+async def test_a_result_document_is_served_only_in_its_jobs_namespace(
+    mock: AppClient, receiver: Receiver
+) -> None:
+    hooked = {**TINY_RESIZE, "resultWebhook": receiver.url()}
+    ack, payload = await queued_webhook(mock, "/resize", hooked, receiver)
+    path = f"/_mock/results/{ack['requestId']}"
+    async with mock.get(path) as response:
+        assert (await response.json())["result"] == payload["result"]
+    async with mock.get(path, headers={"X-Mock-Namespace": "suite-b"}) as response:
+        assert response.status == 404
+
+
+def entry(path: str) -> JournalEntry:
+    return JournalEntry("POST", path, None, {}, 200, 0.0, 1.0)
+
+
+def test_only_the_latest_bodies_are_kept_and_each_is_cut() -> None:
+    journal = Journal()
+    for number in range(KEPT_EXCHANGES + 5):
+        journal.record(entry(f"/{number}"), 0, Exchange.of(b"{}", b"x" * number))
+    kept = journal.since(0)
+    assert [exchange is None for _, _, exchange in kept[:6]] == [True] * 5 + [False]
+    assert journal.since(KEPT_EXCHANGES + 4)[0][1].path == f"/{KEPT_EXCHANGES + 4}"
+    long = Exchange.of(b"y" * (MAX_BODY_CHARACTERS + 10), b"")
+    assert long.request.startswith("y" * MAX_BODY_CHARACTERS)
+    assert long.request.endswith(f"({MAX_BODY_CHARACTERS + 10} bytes in all)")
+
+
+async def test_the_api_origin_links_to_the_dashboard(mock: AppClient) -> None:
+    async with mock.get("/", headers={"Accept": "text/html"}) as page:
+        assert 'href="/_mock/ui"' in await page.text()
+    async with mock.get("/") as response:
+        assert (await response.json())["dashboard"] == "/_mock/ui"

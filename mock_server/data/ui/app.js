@@ -1,0 +1,336 @@
+// The dashboard (docs/dashboard.md): plain DOM and canvas, no library and no build step, so the
+// page works offline from the files the package ships.
+"use strict";
+
+const TOKEN_KEY = "audjust-mock-admin-token"; // sessionStorage: gone with the tab, never in a URL
+const state = { requests: new Map(), jobs: [], chosen: null };
+const $ = (id) => document.getElementById(id);
+
+function headers() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { "X-Admin-Token": token } : {};
+}
+
+function askForToken() {
+  $("token-form").hidden = false;
+  $("feed-state").textContent = "needs the admin token";
+  $("token").focus();
+}
+
+$("token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $("token").value);
+  $("token-form").hidden = true;
+  connect();
+});
+
+// The feed is read with fetch, not EventSource, so that the token goes in a header.
+async function connect() {
+  let response;
+  try {
+    response = await fetch("/_mock/events", { headers: headers(), cache: "no-store" });
+  } catch (error) {
+    return retry("disconnected");
+  }
+  if (response.status === 403) return askForToken();
+  if (!response.ok) return retry(`feed answered ${response.status}`);
+  $("feed-state").textContent = "live";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      return retry("disconnected");
+    }
+    if (chunk.done) return retry("disconnected");
+    buffered += decoder.decode(chunk.value, { stream: true });
+    let end;
+    while ((end = buffered.indexOf("\n\n")) >= 0) {
+      handle(buffered.slice(0, end));
+      buffered = buffered.slice(end + 2);
+    }
+  }
+}
+
+function retry(why) {
+  $("feed-state").textContent = `${why}; retrying`;
+  setTimeout(connect, 1000);
+}
+
+function handle(text) {
+  const name = /^event: (.*)$/m.exec(text)[1];
+  const data = JSON.parse(/^data: (.*)$/m.exec(text)[1]);
+  if (name === "reset") {
+    state.requests.clear();
+    $("requests").replaceChildren();
+  } else if (name === "requests") {
+    data.forEach(addRequest);
+  } else if (name === "jobs") {
+    state.jobs = data;
+    drawJobs();
+  }
+}
+
+function statusClass(status) {
+  return status !== null && status < 400 ? "status-ok" : "status-bad";
+}
+
+function addRequest(entry) {
+  state.requests.set(entry.number, entry);
+  const button = document.createElement("button");
+  button.type = "button";
+  button.dataset.number = entry.number;
+  if (entry.requestId) button.dataset.requestId = entry.requestId;
+  button.setAttribute("aria-pressed", "false");
+  const status = entry.status === null ? "no answer" : entry.status;
+  const scenarios = entry.scenarios.length ? ` [${entry.scenarios.join(", ")}]` : "";
+  button.innerHTML = `<span class="${statusClass(entry.status)}"></span> <span></span>`;
+  button.children[0].textContent = status;
+  button.children[1].textContent =
+    `${entry.method} ${entry.path} · ${entry.key || "no key"} · ${entry.durationMs.toFixed(1)} ms${scenarios}`;
+  button.addEventListener("click", () => choose(entry.number));
+  const item = document.createElement("li");
+  item.append(button);
+  $("requests").prepend(item);
+}
+
+function pretty(text) {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch (error) {
+    return text;
+  }
+}
+
+function parsed(text) {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    return null;
+  }
+}
+
+function choose(number) {
+  state.chosen = number;
+  for (const button of $("requests").querySelectorAll("button")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.number) === number));
+  }
+  const entry = state.requests.get(number);
+  $("detail-empty").hidden = true;
+  $("detail-body").hidden = false;
+  const kept = entry.exchange;
+  $("detail-request").textContent = kept ? pretty(kept.request) : "(no longer kept: only the latest 100 are)";
+  $("detail-answer").textContent = kept ? pretty(kept.answer) : "";
+  showResult(entry);
+}
+
+function drawJobs() {
+  const list = $("job-list");
+  list.replaceChildren();
+  for (const job of state.jobs) {
+    const item = document.createElement("li");
+    const delivered = job.attempts.some((attempt) => attempt.delivered);
+    const shown = job.state === "succeeded" && delivered ? "delivered" : job.state;
+    const title = document.createElement("div");
+    title.textContent = `${job.requestId} · ${shown}`;
+    title.className = job.state === "failed" ? "status-bad" : "status-ok";
+    item.append(title);
+    for (const attempt of job.attempts) {
+      const line = document.createElement("div");
+      line.className = "attempt";
+      const outcome = attempt.status === null ? attempt.error : `HTTP ${attempt.status}`;
+      line.textContent = `attempt ${attempt.attempt} → ${attempt.url}: ${outcome}`;
+      item.append(line);
+    }
+    if (job.attempts.length) {
+      const resend = document.createElement("button");
+      resend.type = "button";
+      resend.textContent = "Resend webhook";
+      resend.addEventListener("click", () => resendWebhook(job.requestId));
+      item.append(resend);
+    }
+    list.append(item);
+  }
+}
+
+async function resendWebhook(requestId) {
+  await fetch(`/_mock/webhooks/${requestId}/resend`, { method: "POST", headers: headers() });
+}
+
+// --- results ------------------------------------------------------------------------------------
+
+function hideResults() {
+  for (const id of ["analysis-view", "resize-view", "export-view"]) $(id).hidden = true;
+  $("result-empty").hidden = false;
+}
+
+async function showResult(entry) {
+  hideResults();
+  const answer = entry.exchange && parsed(entry.exchange.answer);
+  const sent = entry.exchange && parsed(entry.exchange.request);
+  if (!answer || !entry.requestId) return;
+  if (entry.path === "/export" && answer.resultUrls) return showExport(answer.resultUrls, sent);
+  if (entry.path === "/resize" && Array.isArray(answer.result)) return showResize(answer.result, sent);
+  if (entry.path !== "/analyze" && entry.path !== "/resize") return;
+  const response = await fetch(`/_mock/results/${entry.requestId}`, { headers: headers() });
+  if (!response.ok) return;
+  const document_ = await response.json();
+  if (entry.path === "/analyze") showAnalysis(document_.result);
+  else showResize(document_.result, sent);
+}
+
+function decodeSimilarity(similarity) {
+  // The reference's parseSimilarityMapString: a lower triangle, row by row.
+  const data = similarity.data;
+  const size = Math.round((Math.sqrt(8 * data.length + 1) - 1) / 2);
+  const span = similarity.max - similarity.min;
+  const matrix = Array.from({ length: size }, () => new Float32Array(size));
+  let at = 0;
+  for (let row = 0; row < size; row++) {
+    for (let col = 0; col <= row; col++) {
+      const value = (data.charCodeAt(at++) - similarity.min) / span;
+      matrix[row][col] = value;
+      matrix[col][row] = value;
+    }
+  }
+  return matrix;
+}
+
+function showAnalysis(result) {
+  $("result-empty").hidden = true;
+  $("analysis-view").hidden = false;
+  $("analysis-facts").textContent =
+    `${result.tempo.toFixed(1)} BPM · ${result.duration.toFixed(2)} s · ${result.boundaries.length} beats`;
+  drawBeatGrid(result.boundaries, result.duration);
+  drawHeatMap(decodeSimilarity(result.similarity), result.boundaries);
+}
+
+// Each beat is one pure red column at round(t / duration * (width - 1)): the browser test reads
+// those columns back from a screenshot.
+function drawBeatGrid(boundaries, duration) {
+  const canvas = $("beat-grid");
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#ffffff";
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  context.fillStyle = "#ff0000";
+  for (const time of boundaries) {
+    const x = Math.round((time / duration) * (canvas.width - 1));
+    context.fillRect(x, 0, 1, canvas.height);
+  }
+}
+
+function drawHeatMap(matrix, boundaries) {
+  const canvas = $("heat-map");
+  const size = matrix.length;
+  canvas.width = size;
+  canvas.height = size;
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(size, size);
+  for (let row = 0; row < size; row++) {
+    for (let col = 0; col < size; col++) {
+      const level = Math.round(matrix[row][col] * 255);
+      const at = 4 * (row * size + col);
+      image.data.set([level, level, level, 255], at);
+    }
+  }
+  context.putImageData(image, 0, 0);
+  canvas.onmousemove = (event) => {
+    const box = canvas.getBoundingClientRect();
+    const col = Math.min(size - 1, Math.floor(((event.clientX - box.left) / box.width) * size));
+    const row = Math.min(size - 1, Math.floor(((event.clientY - box.top) / box.height) * size));
+    $("heat-hover").textContent =
+      `beat ${row} (${boundaries[row].toFixed(2)} s) × beat ${col} (${boundaries[col].toFixed(2)} s): ${matrix[row][col].toFixed(3)}`;
+  };
+}
+
+function showResize(candidates, sent) {
+  $("result-empty").hidden = true;
+  $("resize-view").hidden = false;
+  const boundaries = (sent && sent.boundaries) || [];
+  const end = boundaries.length ? boundaries[boundaries.length - 1] : 1;
+  const similarity = sent && sent.similarity ? decodeSimilarity(sent.similarity) : null;
+  const draw = () => {
+    const key = $("lane-order").value;
+    const sign = key === "blendedScore" ? -1 : 1; // best blended score first; others lowest first
+    const sorted = [...candidates].sort((a, b) => sign * (a[key] - b[key]));
+    $("lanes").replaceChildren(...sorted.map((candidate) => lane(candidate, end, similarity)));
+  };
+  $("lane-order").onchange = draw;
+  draw();
+}
+
+function lane(candidate, end, similarity) {
+  const item = document.createElement("li");
+  item.className = "candidate";
+  const bar = document.createElement("div");
+  bar.className = "lane";
+  for (const [start, stop] of candidate.segmentsSeconds) {
+    const kept = document.createElement("span");
+    kept.className = "kept";
+    kept.style.left = `${(100 * start) / end}%`;
+    kept.style.width = `${(100 * (stop - start)) / end}%`;
+    bar.append(kept);
+  }
+  const cuts = [];
+  const beats = candidate.segmentsBeats;
+  for (let i = 1; i < beats.length; i++) {
+    const [from, to] = [beats[i - 1][1], beats[i][0]];
+    const value = similarity ? similarity[from][to].toFixed(3) : "?";
+    cuts.push(`beat ${from}→${to} (similarity ${value})`);
+  }
+  const facts = document.createElement("p");
+  facts.className = "lane-facts";
+  facts.textContent =
+    `score ${candidate.blendedScore.toFixed(4)} · dissimilarity ${candidate.dissimilarity.toFixed(3)} · ${candidate.durationSeconds} s · cuts: ${cuts.join(", ") || "none"}`;
+  item.append(bar, facts);
+  return item;
+}
+
+function showExport(urls, sent) {
+  $("result-empty").hidden = true;
+  $("export-view").hidden = false;
+  const groups = (sent && sent.segmentsGroups) || [];
+  const items = urls.map((url, index) => {
+    const item = document.createElement("li");
+    const label = document.createElement("div");
+    label.textContent = url;
+    const player = document.createElement("audio");
+    player.controls = true;
+    player.preload = "none";
+    player.src = url;
+    item.append(label, player, marks(groups[index] || []));
+    return item;
+  });
+  if (sent && sent.sourceFileUrl) {
+    const item = document.createElement("li");
+    const label = document.createElement("div");
+    label.textContent = `source: ${sent.sourceFileUrl}`;
+    const player = document.createElement("audio");
+    player.controls = true;
+    player.preload = "none";
+    player.src = sent.sourceFileUrl;
+    item.append(label, player);
+    items.push(item);
+  }
+  $("players").className = "players";
+  $("players").replaceChildren(...items);
+}
+
+// An export group's segments over the span they come from, so the cuts show beside the player.
+function marks(segments) {
+  const bar = document.createElement("div");
+  bar.className = "segment-marks";
+  const end = Math.max(1, ...segments.map((segment) => segment[1]));
+  for (const [start, stop] of segments) {
+    const mark = document.createElement("span");
+    mark.style.left = `${(100 * start) / end}%`;
+    mark.style.width = `${(100 * (stop - start)) / end}%`;
+    bar.append(mark);
+  }
+  return bar;
+}
+
+connect();

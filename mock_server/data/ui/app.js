@@ -35,6 +35,7 @@ async function connect() {
   if (response.status === 403) return askForToken();
   if (!response.ok) return retry(`feed answered ${response.status}`);
   $("feed-state").textContent = "live";
+  loadScenarios();
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffered = "";
@@ -208,10 +209,11 @@ function showAnalysis(result) {
   drawHeatMap(decodeSimilarity(result.similarity), result.boundaries);
 }
 
-// Each beat is one pure red column at round(t / duration * (width - 1)): the browser test reads
-// those columns back from a screenshot.
+// Each beat is one pure red column at round(t / duration * (width - 1)), the canvas as wide in
+// pixels as it is shown: the browser test reads those columns back from a screenshot.
 function drawBeatGrid(boundaries, duration) {
   const canvas = $("beat-grid");
+  canvas.width = Math.max(1, Math.floor(canvas.getBoundingClientRect().width));
   const context = canvas.getContext("2d");
   context.fillStyle = "#ffffff";
   context.fillRect(0, 0, canvas.width, canvas.height);
@@ -332,5 +334,49 @@ function marks(segments) {
   }
   return bar;
 }
+
+// --- controls: the same routes the plugin uses ----------------------------------------------------
+
+async function control(method, path, body) {
+  const init = { method, headers: { ...headers(), "Content-Type": "application/json" } };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const response = await fetch(path, init);
+  return response.json();
+}
+
+function showArmed(armed) {
+  const names = armed.map((entry) => entry.scenario);
+  $("armed").textContent = names.length ? `armed: ${names.join(", ")}` : "nothing armed";
+}
+
+async function loadScenarios() {
+  const listing = await control("GET", "/_mock/scenarios");
+  const select = $("scenario");
+  select.replaceChildren(
+    ...listing.catalogue.map((spec) => {
+      const option = document.createElement("option");
+      option.value = spec.name;
+      option.textContent = spec.name;
+      return option;
+    }),
+  );
+  showArmed(listing.armed);
+}
+
+$("arm-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await control("POST", "/_mock/scenarios", { name: $("scenario").value, count: 1 });
+  showArmed((await control("GET", "/_mock/scenarios")).armed);
+});
+$("disarm").addEventListener("click", async () => {
+  await control("DELETE", "/_mock/scenarios");
+  showArmed([]);
+});
+$("clock-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const answer = await control("POST", "/_mock/clock/advance", { seconds: Number($("seconds").value) });
+  $("armed").textContent = `mock time is now ${answer.time}`;
+});
+$("reset").addEventListener("click", () => control("POST", "/_mock/reset"));
 
 connect();

@@ -9,8 +9,9 @@ from typing import Any
 
 import aiohttp
 
+from mock_server.audio.peaks import PEAK_COUNT
 from mock_server.journal import KEPT_EXCHANGES, MAX_BODY_CHARACTERS, Exchange, Journal, JournalEntry
-from tests.conftest import AppClient, MakeMock, Receiver, queued_webhook
+from tests.conftest import AppClient, FileServer, MakeMock, Receiver, queued_webhook
 from tests.support import KEY, TINY_RESIZE
 
 TOKEN = "let-me-in"
@@ -84,7 +85,7 @@ async def test_a_result_document_is_served_only_in_its_jobs_namespace(
     ack, payload = await queued_webhook(mock, "/resize", hooked, receiver)
     path = f"/_mock/results/{ack['requestId']}"
     async with mock.get(path) as response:
-        assert (await response.json())["result"] == payload["result"]
+        assert (await response.json())["document"]["result"] == payload["result"]
     async with mock.get(path, headers={"X-Mock-Namespace": "suite-b"}) as response:
         assert response.status == 404
 
@@ -110,3 +111,14 @@ async def test_the_api_origin_links_to_the_dashboard(mock: AppClient) -> None:
         assert 'href="/_mock/ui"' in await page.text()
     async with mock.get("/") as response:
         assert (await response.json())["dashboard"] == "/_mock/ui"
+
+
+async def test_an_analysis_keeps_a_waveform_summary_for_the_page(
+    mock: AppClient, receiver: Receiver, files: FileServer
+) -> None:
+    body = {"resultWebhook": receiver.url(), "sourceFileUrl": files.url("/song.mp3")}
+    ack, payload = await queued_webhook(mock, "/analyze", body, receiver)
+    async with mock.get(f"/_mock/results/{ack['requestId']}") as response:
+        shown = await response.json()
+    assert shown["document"]["result"] == payload["result"]
+    assert len(shown["peaks"]) == PEAK_COUNT and max(shown["peaks"]) > 50

@@ -17,6 +17,7 @@ from ui_tests.conftest import LAPTOP, PHONE, Page, post, section_starts
 from ui_tests.pixels import rgb
 
 RED = (255, 0, 0)
+WAVE = (0x8A, 0x96, 0xA3)  # app.js draws the waveform in this grey
 
 
 def analyzed(page: Page, song_url: str) -> tuple[str, dict[str, Any]]:
@@ -81,6 +82,13 @@ def test_an_analysis_shows_its_beats_and_lights_the_heat_map_where_the_song_repe
     expected = {round(t / result["duration"] * (width - 1)) for t in result["boundaries"]}
     assert all(min(abs(x - e) for x in drawn) <= 1 for e in expected), (drawn, expected)
     assert all(min(abs(x - e) for e in expected) <= 1 for x in drawn), (drawn, expected)
+    levels = page.mock.call(lambda services: services.jobs.jobs[request_id].peaks)
+    for x in range(0, width, 37):  # the waveform's grey column: as tall as its level says
+        if x in drawn or x - 1 in drawn or x + 1 in drawn:
+            continue
+        grey = int((pixels[:, x] == WAVE).all(axis=1).sum())
+        level = levels[int(x / width * len(levels))]
+        assert abs(grey - level / 255 * pixels.shape[0]) <= 1.5, (x, grey, level)
 
     heat = rgb(page.driver.find_element(By.ID, "heat-map").screenshot_as_png)[:, :, 0]
     matrix = decode_similarity(EncodedSimilarity(**result["similarity"]))

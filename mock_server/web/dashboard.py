@@ -71,8 +71,9 @@ async def asset(request: web.Request) -> web.FileResponse:
 
 
 async def result_document(request: web.Request) -> web.Response:
-    """The analysis or resize document a job of this namespace made, from the results store:
-    the page draws it without fetching from the results origin."""
+    """The analysis or resize document a job of this namespace made, from the results store,
+    with an analysis's waveform summary: the page draws them without fetching from the results
+    origin."""
     services = request.app[SERVICES]
     request_id = request.match_info["requestId"]
     job = services.jobs.jobs.get(request_id)
@@ -81,7 +82,9 @@ async def result_document(request: web.Request) -> web.Response:
         for name in (ANALYSIS, RESIZE):
             stored = services.artifacts.get(request_id, name, now)
             if stored is not None:
-                return web.json_response(json.loads(stored.path.read_bytes()))
+                document = json.loads(stored.path.read_bytes())
+                peaks = list(job.peaks) if job.peaks else None
+                return web.json_response({"document": document, "peaks": peaks})
     raise errors.NotFound(f"no analysis or resize result is kept for request {request_id}")
 
 

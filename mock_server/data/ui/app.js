@@ -178,9 +178,9 @@ async function showResult(entry) {
   if (entry.path !== "/analyze" && entry.path !== "/resize") return;
   const response = await fetch(`/_mock/results/${entry.requestId}`, { headers: headers() });
   if (!response.ok) return;
-  const document_ = await response.json();
-  if (entry.path === "/analyze") showAnalysis(document_.result);
-  else showResize(document_.result, sent);
+  const shown = await response.json();
+  if (entry.path === "/analyze") showAnalysis(shown.document.result, shown.peaks);
+  else showResize(shown.document.result, sent);
 }
 
 function decodeSimilarity(similarity) {
@@ -200,23 +200,30 @@ function decodeSimilarity(similarity) {
   return matrix;
 }
 
-function showAnalysis(result) {
+function showAnalysis(result, peaks) {
   $("result-empty").hidden = true;
   $("analysis-view").hidden = false;
   $("analysis-facts").textContent =
     `${result.tempo.toFixed(1)} BPM · ${result.duration.toFixed(2)} s · ${result.boundaries.length} beats`;
-  drawBeatGrid(result.boundaries, result.duration);
+  drawBeatGrid(result.boundaries, result.duration, peaks || []);
   drawHeatMap(decodeSimilarity(result.similarity), result.boundaries);
 }
 
-// Each beat is one pure red column at round(t / duration * (width - 1)), the canvas as wide in
-// pixels as it is shown: the browser test reads those columns back from a screenshot.
-function drawBeatGrid(boundaries, duration) {
+// The waveform (grey, from the levels the mock kept), then each beat as one pure red column at
+// round(t / duration * (width - 1)), the canvas as wide in pixels as it is shown: the browser
+// test reads both back from a screenshot.
+function drawBeatGrid(boundaries, duration, peaks) {
   const canvas = $("beat-grid");
   canvas.width = Math.max(1, Math.floor(canvas.getBoundingClientRect().width));
   const context = canvas.getContext("2d");
   context.fillStyle = "#ffffff";
   context.fillRect(0, 0, canvas.width, canvas.height);
+  context.fillStyle = "#8a96a3";
+  for (let x = 0; peaks.length && x < canvas.width; x++) {
+    const level = peaks[Math.floor((x / canvas.width) * peaks.length)] / 255;
+    const height = Math.round(level * canvas.height);
+    context.fillRect(x, Math.round((canvas.height - height) / 2), 1, height);
+  }
   context.fillStyle = "#ff0000";
   for (const time of boundaries) {
     const x = Math.round((time / duration) * (canvas.width - 1));

@@ -13,6 +13,7 @@ from selenium.webdriver.support.ui import Select
 from mock_server.audio.similarity import EncodedSimilarity, decode_similarity
 from mock_server.settings import Settings
 from mock_server.testing import AudjustMock, MockServer
+from tests.support import TINY_RESIZE
 from ui_tests.conftest import LAPTOP, PHONE, Page, post, section_starts
 from ui_tests.pixels import rgb
 
@@ -45,15 +46,7 @@ def test_the_page_loads_on_a_laptop_and_a_phone_with_no_console_errors(page: Pag
 
 def test_a_request_appears_in_the_live_list_within_a_second(page: Page) -> None:
     page.open()
-    status, ack = post(
-        page.mock,
-        "/resize",
-        {
-            "targetLengthSeconds": 1,
-            "similarity": {"data": "~~~", "min": 32, "max": 126},
-            "boundaries": [0, 1],
-        },
-    )
+    status, ack = post(page.mock, "/resize", TINY_RESIZE)
     assert status == 200
     page.row(ack["requestId"], seconds=1.0).click()
     answer = page.shown("detail-answer").text
@@ -177,15 +170,7 @@ def test_a_scenario_armed_from_the_page_fails_the_next_request(page: Page) -> No
     page.driver.find_element(By.CSS_SELECTOR, "#arm-form button[type=submit]").click()
     page.wait().until(seen.text_to_be_present_in_element((By.ID, "armed"), "missing_key"))
     page.screenshot("controls", "controls")
-    status, refusal = post(
-        page.mock,
-        "/resize",
-        {
-            "targetLengthSeconds": 1,
-            "similarity": {"data": "~~~", "min": 32, "max": 126},
-            "boundaries": [0, 1],
-        },
-    )
+    status, refusal = post(page.mock, "/resize", TINY_RESIZE)
     assert (status, refusal["success"]) == (401, False), refusal
 
 
@@ -195,15 +180,7 @@ def test_with_an_admin_token_the_page_gets_nothing_until_given_it(page: Page) ->
         guarded.driver.execute_script("sessionStorage.clear()")
         guarded.open(live=False)
         guarded.shown("token-form")
-        status, ack = post(
-            guarded.mock,
-            "/resize",
-            {
-                "targetLengthSeconds": 1,
-                "similarity": {"data": "~~~", "min": 32, "max": 126},
-                "boundaries": [0, 1],
-            },
-        )
+        status, ack = post(guarded.mock, "/resize", TINY_RESIZE)
         assert status == 200
         assert page.driver.find_elements(By.CSS_SELECTOR, "#requests li") == []
         guarded.screenshot("token")

@@ -106,9 +106,9 @@ class Page:
     def __init__(self, driver: WebDriver, mock: AudjustMock) -> None:
         self.driver, self.mock = driver, mock
 
-    def open(self, size: tuple[int, int] = LAPTOP, *, live: bool = True) -> Page:
+    def open(self, size: tuple[int, int] = LAPTOP, *, live: bool = True, query: str = "") -> Page:
         self.driver.set_window_size(*size)
-        self.driver.get(f"{self.mock.base_url}/_mock/ui")
+        self.driver.get(f"{self.mock.base_url}/_mock/ui{query}")
         _console(self.driver)  # start each page with an empty console
         if live:
             self.wait(WAIT_SECONDS).until(
@@ -153,12 +153,15 @@ def page(browser: WebDriver, mock: AudjustMock) -> Page:
     return Page(browser, mock)
 
 
-def post(mock: AudjustMock, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """POST to the mock's API with its key: (status, JSON)."""
+def post(
+    mock: AudjustMock, path: str, body: dict[str, Any], namespace: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """POST to the mock's API with its key (in `namespace`, if given): (status, JSON)."""
+    headers = {"X-API-Key": mock.api_key, "Content-Type": "application/json"}
+    if namespace is not None:
+        headers["X-Mock-Namespace"] = namespace
     request = urllib.request.Request(
-        f"{mock.base_url}{path}",
-        data=json.dumps(body).encode(),
-        headers={"X-API-Key": mock.api_key, "Content-Type": "application/json"},
+        f"{mock.base_url}{path}", data=json.dumps(body).encode(), headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:

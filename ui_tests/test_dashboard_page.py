@@ -188,3 +188,14 @@ def test_with_an_admin_token_the_page_gets_nothing_until_given_it(page: Page) ->
         guarded.driver.find_element(By.CSS_SELECTOR, "#token-form button").click()
         guarded.row(ack["requestId"])
         guarded.driver.execute_script("sessionStorage.clear()")
+
+
+def test_the_page_shows_the_namespace_its_address_names(page: Page) -> None:
+    status, ours = post(page.mock, "/resize", TINY_RESIZE, namespace="suite-b")
+    assert status == 200
+    _, theirs = post(page.mock, "/resize", TINY_RESIZE)
+    page.open(query="?namespace=suite-b")
+    page.row(ours["requestId"])
+    shown = page.driver.find_elements(By.CSS_SELECTOR, "#requests button")
+    assert [b.get_attribute("data-request-id") for b in shown] == [ours["requestId"]]
+    assert theirs["requestId"] != ours["requestId"]

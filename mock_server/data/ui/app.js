@@ -6,9 +6,14 @@ const TOKEN_KEY = "audjust-mock-admin-token"; // sessionStorage: gone with the t
 const state = { requests: new Map(), jobs: [], chosen: null };
 const $ = (id) => document.getElementById(id);
 
+// `?namespace=NAME` in the page's address shows that namespace (docs/control-api.md).
+const NAMESPACE = new URLSearchParams(location.search).get("namespace");
+
 function headers() {
   const token = sessionStorage.getItem(TOKEN_KEY);
-  return token ? { "X-Admin-Token": token } : {};
+  const sent = token ? { "X-Admin-Token": token } : {};
+  if (NAMESPACE) sent["X-Mock-Namespace"] = NAMESPACE;
+  return sent;
 }
 
 function askForToken() {

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import Select
 
@@ -108,6 +109,9 @@ def test_an_analysis_shows_its_beats_and_lights_the_heat_map_where_the_song_repe
         page.driver.find_element(By.ID, "heat-map"),
     )
     assert page.shown("heat-hover").text.startswith("beat 0 (")
+    page.driver.find_element(By.ID, "heat-map").send_keys(Keys.ARROW_DOWN, Keys.ARROW_RIGHT)
+    page.wait().until(seen.text_to_be_present_in_element((By.ID, "heat-hover"), "\u00d7 beat 1 ("))
+    assert page.shown("heat-hover").text.startswith("beat 1 (")
     assert page.console_errors() == []
 
 

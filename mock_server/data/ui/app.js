@@ -251,12 +251,26 @@ function drawHeatMap(matrix, boundaries) {
     }
   }
   context.putImageData(image, 0, 0);
+  let cursor = [0, 0];
+  const describe = (row, col) => {
+    cursor = [row, col];
+    $("heat-hover").textContent =
+      `beat ${row} (${boundaries[row].toFixed(2)} s) × beat ${col} (${boundaries[col].toFixed(2)} s): ${matrix[row][col].toFixed(3)}`;
+  };
   canvas.onmousemove = (event) => {
     const box = canvas.getBoundingClientRect();
     const col = Math.min(size - 1, Math.floor(((event.clientX - box.left) / box.width) * size));
     const row = Math.min(size - 1, Math.floor(((event.clientY - box.top) / box.height) * size));
-    $("heat-hover").textContent =
-      `beat ${row} (${boundaries[row].toFixed(2)} s) × beat ${col} (${boundaries[col].toFixed(2)} s): ${matrix[row][col].toFixed(3)}`;
+    describe(row, col);
+  };
+  // The keyboard's hover: arrow keys move over the cells.
+  const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+  canvas.onkeydown = (event) => {
+    const move = moves[event.key];
+    if (!move) return;
+    event.preventDefault();
+    const clamp = (value) => Math.max(0, Math.min(size - 1, value));
+    describe(clamp(cursor[0] + move[0]), clamp(cursor[1] + move[1]));
   };
 }
 

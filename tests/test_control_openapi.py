@@ -164,6 +164,8 @@ async def test_every_success_answer_matches_the_document(
     ledger = await checked.call("GET", "/_mock/fidelity", 200)
     assert ledger["profile"]["pricing"] == "examples" and ledger["behaviours"]
     await checked.call("POST", "/_mock/keys", 200, body={"key": "free-key", "plan": "free"})
+    listed = await checked.call("GET", "/_mock/keys", 200)
+    assert {"key": "free****", "plan": "free", "used": 0, "limit": 100} in listed
     songs = await checked.call("GET", "/_mock/fixtures", 200)
     await checked.call("GET", "/_mock/fixtures/{name}", 200, params={"name": songs[0]})
     # Every result download from here on gets a scenario, so that the journal lists one.

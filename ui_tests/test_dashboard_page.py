@@ -11,6 +11,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import Select
 
+from mock_server.accounts import mask_key
 from mock_server.audio.similarity import EncodedSimilarity, decode_similarity
 from mock_server.settings import Settings
 from mock_server.testing import AudjustMock, MockServer
@@ -176,6 +177,23 @@ def test_a_scenario_armed_from_the_page_fails_the_next_request(page: Page) -> No
     page.screenshot("controls", "controls")
     status, refusal = post(page.mock, "/resize", TINY_RESIZE)
     assert (status, refusal["success"]) == (401, False), refusal
+
+
+def test_a_key_added_from_the_page_is_listed_with_its_usage_against_its_plan(
+    page: Page,
+) -> None:
+    page.open()
+    page.driver.find_element(By.ID, "new-key").send_keys("from-the-page")
+    Select(page.driver.find_element(By.ID, "new-plan")).select_by_value("free")
+    page.driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
+    listed = (By.CSS_SELECTOR, "#keys tbody")
+    page.wait().until(seen.text_to_be_present_in_element(listed, "from****"))
+    rows = page.driver.find_elements(By.CSS_SELECTOR, "#keys tbody tr")
+    assert [r.text for r in rows if r.text.startswith("from")] == [
+        f"{mask_key('from-the-page')} free 0 of 100"
+    ]
+    assert page.mock.call(lambda services: services.accounts.plan_of("from-the-page")) is not None
+    page.screenshot("keys", "controls")
 
 
 def test_with_an_admin_token_the_page_gets_nothing_until_given_it(page: Page) -> None:

@@ -41,6 +41,7 @@ async function connect() {
   if (!response.ok) return retry(`feed answered ${response.status}`);
   $("feed-state").textContent = "live";
   loadScenarios();
+  loadKeys();
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffered = "";
@@ -77,6 +78,7 @@ function handle(text) {
   } else if (name === "jobs") {
     state.jobs = data;
     drawJobs();
+    loadKeys(); // a job's price counts once it is queued, and a failure gives it back
   }
 }
 
@@ -375,6 +377,28 @@ function showArmed(armed) {
   $("armed").textContent = names.length ? `armed: ${names.join(", ")}` : "nothing armed";
 }
 
+// Keys change with the traffic (usage) and with the controls, so they are read again on both.
+async function loadKeys() {
+  const rows = (await control("GET", "/_mock/keys")).map((account) => {
+    const row = document.createElement("tr");
+    const limit = account.limit === null ? "no limit" : `of ${account.limit}`;
+    for (const text of [account.key, account.plan, `${account.used} ${limit}`]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    return row;
+  });
+  $("keys").tBodies[0].replaceChildren(...rows);
+}
+
+$("key-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await control("POST", "/_mock/keys", { key: $("new-key").value, plan: $("new-plan").value });
+  $("new-key").value = "";
+  loadKeys();
+});
+
 async function loadScenarios() {
   const listing = await control("GET", "/_mock/scenarios");
   const select = $("scenario");
@@ -403,6 +427,9 @@ $("clock-form").addEventListener("submit", async (event) => {
   const answer = await control("POST", "/_mock/clock/advance", { seconds: Number($("seconds").value) });
   $("armed").textContent = `mock time is now ${answer.time}`;
 });
-$("reset").addEventListener("click", () => control("POST", "/_mock/reset"));
+$("reset").addEventListener("click", async () => {
+  await control("POST", "/_mock/reset");
+  loadKeys();
+});
 
 connect();

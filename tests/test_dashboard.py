@@ -5,12 +5,20 @@ browser by ui_tests/ (make ui-test)."""
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import time
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
+import pytest
 
 from mock_server.audio.peaks import PEAK_COUNT
 from mock_server.journal import KEPT_EXCHANGES, MAX_BODY_CHARACTERS, Exchange, Journal, JournalEntry
+from mock_server.testing import MockServer
+from mock_server.web.dashboard import FEEDS
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver, queued_webhook
 from tests.support import KEY, TINY_RESIZE
 
@@ -122,3 +130,23 @@ async def test_an_analysis_keeps_a_waveform_summary_for_the_page(
         shown = await response.json()
     assert shown["document"]["result"] == payload["result"]
     assert len(shown["peaks"]) == PEAK_COUNT and max(shown["peaks"]) > 50
+
+
+def test_a_feed_whose_reader_went_away_ends_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    """As `serve` runs it (a handler is not cancelled when its client goes): the next write
+    finds the connection gone, and the feed ends without an error logged."""
+    with MockServer() as server:
+        address = urlsplit(server.base_url)
+        with socket.create_connection((address.hostname, address.port), timeout=30) as reader:
+            reader.sendall(b"GET /_mock/events HTTP/1.1\r\nHost: mock\r\n\r\n")
+            received = b""
+            while b"event: hello" not in received:
+                received += reader.recv(4096)
+        deadline = time.monotonic() + 30
+        while server.call(lambda: bool(server.app[FEEDS].tasks)):
+            assert time.monotonic() < deadline, "the feed did not end"
+            request = urllib.request.Request(
+                f"{server.base_url}/resize", data=json.dumps(TINY_RESIZE).encode(), headers=KEY
+            )
+            urllib.request.urlopen(request, timeout=30).close()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

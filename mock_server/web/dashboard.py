@@ -130,6 +130,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     feeds.tasks.add(task)
     try:
         await _follow(request, stream)
+    except ConnectionResetError:
+        pass  # the page went away: a feed ends when its reader does
     finally:
         feeds.tasks.discard(task)
     return stream

@@ -154,12 +154,19 @@ def page(browser: WebDriver, mock: AudjustMock) -> Page:
 
 
 def post(
-    mock: AudjustMock, path: str, body: dict[str, Any], namespace: str | None = None
+    mock: AudjustMock,
+    path: str,
+    body: dict[str, Any],
+    namespace: str | None = None,
+    scenario: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """POST to the mock's API with its key (in `namespace`, if given): (status, JSON)."""
+    """POST to the mock's API with its key (in `namespace`, with `scenario`, if given):
+    (status, JSON)."""
     headers = {"X-API-Key": mock.api_key, "Content-Type": "application/json"}
     if namespace is not None:
         headers["X-Mock-Namespace"] = namespace
+    if scenario is not None:
+        headers["X-Mock-Scenario"] = scenario
     request = urllib.request.Request(
         f"{mock.base_url}{path}", data=json.dumps(body).encode(), headers=headers
     )

@@ -168,6 +168,20 @@ def test_each_export_file_has_a_player_on_its_url(page: Page, song_url: str) -> 
     assert page.console_errors() == []
 
 
+def test_a_dropped_webhook_is_sent_again_from_the_jobs_list(page: Page) -> None:
+    page.open()
+    hooked = {**TINY_RESIZE, "resultWebhook": page.mock.webhook_url()}
+    status, ack = post(page.mock, "/resize", hooked, scenario="webhook_dropped")
+    assert status == 200, ack
+    resend = (By.CSS_SELECTOR, f'#job-list li[data-request-id="{ack["requestId"]}"] button')
+    page.wait().until(seen.element_to_be_clickable(resend)).click()
+    assert page.mock.wait_for_webhook(ack["requestId"])["success"] is True
+    item = f'#job-list li[data-request-id="{ack["requestId"]}"]'
+    page.wait().until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, item), "delivered"))
+    page.screenshot("jobs", "jobs")
+    assert page.console_errors() == []
+
+
 def test_a_scenario_armed_from_the_page_fails_the_next_request(page: Page) -> None:
     page.open()
     page.wait().until(lambda driver: driver.find_element(By.ID, "scenario").text)

@@ -140,6 +140,7 @@ function drawJobs() {
   list.replaceChildren();
   for (const job of state.jobs) {
     const item = document.createElement("li");
+    item.dataset.requestId = job.requestId;
     const delivered = job.attempts.some((attempt) => attempt.delivered);
     const shown = job.state === "succeeded" && delivered ? "delivered" : job.state;
     const title = document.createElement("div");

@@ -158,6 +158,7 @@ function drawJobs() {
       const resend = document.createElement("button");
       resend.type = "button";
       resend.textContent = "Resend webhook";
+      resend.className = "resend";
       resend.addEventListener("click", () => resendWebhook(job.requestId));
       item.append(resend);
     }

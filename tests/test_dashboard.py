@@ -130,6 +130,9 @@ async def test_an_analysis_keeps_a_waveform_summary_for_the_page(
         shown = await response.json()
     assert shown["document"]["result"] == payload["result"]
     assert len(shown["peaks"]) == PEAK_COUNT and max(shown["peaks"]) > 50
+    again, _ = await queued_webhook(mock, "/analyze", body, receiver)  # from the analysis cache
+    async with mock.get(f"/_mock/results/{again['requestId']}") as response:
+        assert (await response.json())["peaks"] == shown["peaks"]
 
 
 def test_a_feed_whose_reader_went_away_ends_quietly(caplog: pytest.LogCaptureFixture) -> None:

@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.runtime-installed
-SOURCES := mock_server contract_tests tests fixtures bench examples container_tests
+SOURCES := mock_server contract_tests tests fixtures bench examples container_tests ui_tests
 EXAMPLE := examples/client_project
 EXAMPLE_BIN := $(EXAMPLE)/.venv/bin
 EXAMPLE_STAMP := $(EXAMPLE)/.venv/.installed
 
 .PHONY: install serve test lint typecheck unit contract contract-selfcheck example example-install \
-	stress bench bench-peers clean wheels image image-test
+	stress bench bench-peers clean wheels image image-test ui-test
 
 install: $(STAMP)
 
@@ -71,6 +71,15 @@ example: example-install
 	cd $(EXAMPLE) && .venv/bin/pytest -q -p no:cacheprovider
 
 test: lint typecheck unit contract-selfcheck example
+
+# The dashboard in a real browser (docs/dashboard.md): Debian's chromium and chromium-driver,
+# installed here when missing (as root, as CI runs), driven headless by Selenium. Not part of
+# `make test`, which needs no browser; about 25 s once the browser is there.
+ui-test: install
+	command -v chromium > /dev/null && command -v chromedriver > /dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver; }
+	$(BIN)/pytest ui_tests -p no:cacheprovider
 
 # Not part of `make test`: the example suite and the service tests, STRESS_ROUNDS times (default 3)
 # with every core kept busy, so a test that waits on timing instead of a condition shows itself.

@@ -62,6 +62,12 @@ async def _side_by_side(
     return (ours, count / ours_time), (theirs, count / theirs_time)
 
 
+async def _drain(feed: aiohttp.ClientResponse) -> None:
+    """Read a live feed and throw it away, as a page that only shows it does."""
+    async for _ in feed.content.iter_any():
+        pass
+
+
 def _percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100)[int(share * 100) - 1]
 
@@ -125,6 +131,12 @@ async def _measure(mock: str, bare: str, loud: str) -> list[Row]:
         rows += _latency_rows("idle", *idle)
         printed = await _side_by_side(session, (f"{loud}/analyze", cheap, no_io), f"{bare}/ack")
         rows += _latency_rows("idle, printing its traffic lines (serve's default)", *printed, "")
+        async with session.get(f"{mock}/_mock/events") as feed:  # a dashboard left open
+            reading = asyncio.create_task(_drain(feed))
+            watched = await _side_by_side(session, (f"{mock}/analyze", cheap, no_io), f"{bare}/ack")
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+        rows += _latency_rows("idle, one dashboard feed open (docs/dashboard.md)", *watched, "")
         # The same with each job's own I/O: a download (a 404 from the bare server) and a failure
         # webhook to it, three HTTP exchanges per ack on the mock's loop and two on bare's.
         with_io = await _side_by_side(session, (f"{mock}/analyze", cheap, KEY), f"{bare}/ack")

@@ -108,6 +108,14 @@ class Accounts:
         self._keys[key] = plan
         self._owner[key] = namespace
 
+    def keys_of(self, namespace: str) -> list[tuple[str, Plan]]:
+        """The keys a namespace uses: those the mock was started with, and those it added."""
+        return [
+            (key, plan)
+            for key, plan in self._keys.items()
+            if self._owner.get(key, namespace) == namespace
+        ]
+
     def owner(self, key: str) -> str | None:
         """The namespace `key` was added in; None for a key the mock was started with."""
         return self._owner.get(key)

@@ -5,7 +5,8 @@ The key is what shapes the engine's result: the source bytes' hash, the options 
 the decode limits) and the engine's version, which is a hash of the engine's own source, so any
 change to the engine misses the cache by itself. What is applied after the engine (pricing,
 profiles, contract_edges) is applied to a cached result as to a fresh one, so it need not be in
-the key. Results are kept as the JSON they are sent as, so a hit gives the payload byte for byte;
+the key. Results are kept as the JSON they are sent as, so a hit gives the payload byte for byte
+(the job runner keeps each beside the song's waveform summary, for the dashboard);
 in memory (bounded, least recently used first out) and on disk in one folder (bounded, oldest
 first out), where a restart on the same --data-dir finds them again. A reset keeps them: the same
 bytes analyse the same way in every test.

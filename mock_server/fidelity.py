@@ -458,6 +458,23 @@ LEDGER: tuple[Behaviour, ...] = (
         unobserved="needs a job that runs past 7 minutes",
     ),
     Behaviour(
+        "origin.index",
+        "what GET / on the API origin answers",
+        "links to the mock's dashboard and /openapi.json (HTML for a browser, JSON otherwise)",
+        A,
+        "the reference is silent; the mock's own landing page (docs/dashboard.md)",
+        unobserved="no client of the API reads its root",
+    ),
+    Behaviour(
+        "results.cors",
+        "whether a page on another origin may fetch results",
+        "no CORS headers: the dashboard reads JSON results through /_mock/results and plays "
+        "exports in <audio>, which needs none",
+        A,
+        "the reference is silent",
+        unobserved="a contract run has no browser",
+    ),
+    Behaviour(
         "input.body_limit",
         "the largest request body",
         "64 MiB; a larger one is refused with 413",

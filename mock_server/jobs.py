@@ -25,7 +25,7 @@ from typing import Any, ParamSpec, TypeVar
 from mock_server.accounts import Accounts
 from mock_server.analyses import AnalysisCache, analysis_key
 from mock_server.artifacts import ArtifactStore
-from mock_server.audio.analysis import analyze_bytes
+from mock_server.audio.analysis import analyze_with_peaks
 from mock_server.audio.decode import probe_duration
 from mock_server.audio.errors import AudioEngineError
 from mock_server.audio.types import DecodeLimits
@@ -82,6 +82,7 @@ class Job:
     namespace: str = ""  # the namespace that queued it (see namespaces.py)
     state: JobState = JobState.QUEUED
     order: int = 0  # place in acknowledgement order, set when the job is submitted
+    peaks: bytes = b""  # an analysis's waveform summary, for the dashboard (audio/peaks.py)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def fault(self, fault: Fault) -> Scenario | None:
@@ -342,13 +343,17 @@ class _JobWorkshop:
     async def analysis(
         self, data: bytes, raw_features: bool, limits: DecodeLimits
     ) -> dict[str, Any]:
+        """The analysis, computed or remembered; either way the job keeps the song's waveform
+        summary for the dashboard (audio/peaks.py), remembered beside the result."""
         analyses = self._runner.analyses
         key = await asyncio.to_thread(analysis_key, data, raw_features, limits)
         remembered = analyses.get(key)
-        if remembered is not None:
-            return remembered
-        result = await self.compute(analyze_bytes, data, raw_features, limits)
-        analyses.put(key, result)
+        if remembered is None:
+            fresh, levels = await self.compute(analyze_with_peaks, data, raw_features, limits)
+            remembered = {"result": fresh, "peaks": list(levels)}
+            analyses.put(key, remembered)
+        self._job.peaks = bytes(remembered["peaks"])
+        result: dict[str, Any] = remembered["result"]
         return result
 
     async def source(self) -> bytes:

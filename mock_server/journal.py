@@ -1,5 +1,9 @@
 """The request journal: what clients sent and got (API calls and result downloads), bounded, with
-key secrets masked."""
+key secrets masked.
+
+An entry keeps only the size and field names of a body; the bodies themselves (what the dashboard
+shows on a click) are kept, cut at MAX_BODY_CHARACTERS, for the latest KEPT_EXCHANGES entries only:
+an analysis answer can be 40,000 characters, and 10,000 of them would be most of a gigabyte."""
 
 from __future__ import annotations
 
@@ -39,6 +43,32 @@ class JournalEntry:
         }
 
 
+MAX_BODY_CHARACTERS = 65_536  # a default analysis of a 4-minute song fits whole
+KEPT_EXCHANGES = 100
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A request's body and its answer's, as text, each cut at MAX_BODY_CHARACTERS."""
+
+    request: str
+    answer: str
+
+    @classmethod
+    def of(cls, request: bytes, answer: bytes) -> Exchange:
+        return cls(_text(request), _text(answer))
+
+    def to_json(self) -> dict[str, str]:
+        return {"request": self.request, "answer": self.answer}
+
+
+def _text(body: bytes) -> str:
+    text = body[: MAX_BODY_CHARACTERS * 4].decode("utf-8", errors="replace")
+    if len(text) <= MAX_BODY_CHARACTERS:
+        return text
+    return text[:MAX_BODY_CHARACTERS] + f"\u2026 ({len(body)} bytes in all)"
+
+
 def entry_from_json(document: dict[str, Any]) -> JournalEntry:
     """An entry as `GET /_mock/requests` gives it (what `to_json` wrote)."""
     return JournalEntry(
@@ -59,18 +89,38 @@ class Journal:
     def __init__(self, max_entries: int = 10_000) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=max_entries)
         self.generation = 0  # bumped by reset
+        self.recorded = 0  # entries ever kept: the number of the next one, for the live feed
+        self._exchanges: deque[tuple[int, Exchange]] = deque(maxlen=KEPT_EXCHANGES)
 
-    def record(self, entry: JournalEntry, generation: int) -> None:
+    def record(
+        self, entry: JournalEntry, generation: int, exchange: Exchange | None = None
+    ) -> None:
         """Keep `entry` unless its request began before the last reset: a slow answer from the
         previous test must not land in the next test's journal."""
         if generation == self.generation:
             self._entries.append(entry)
+            if exchange is not None:
+                self._exchanges.append((self.recorded, exchange))
+            self.recorded += 1
             if traffic.enabled():
                 traffic.emit("request", entry.to_json())
 
     def entries(self) -> list[JournalEntry]:
         return list(self._entries)
 
+    def since(self, number: int) -> list[tuple[int, JournalEntry, Exchange | None]]:
+        """The entries from the `number`th kept on (as many as are still kept), each with its
+        number and, for the latest ones, its bodies."""
+        entries = list(self._entries)
+        first = self.recorded - len(entries)
+        bodies = dict(self._exchanges)
+        return [
+            (at, entry, bodies.get(at))
+            for at, entry in enumerate(entries, start=first)
+            if at >= number
+        ]
+
     def reset(self) -> None:
         self._entries.clear()
+        self._exchanges.clear()
         self.generation += 1

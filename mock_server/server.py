@@ -376,6 +376,7 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
             "listening beyond loopback without --admin-token: /_mock/* control routes are off",
             flush=True,
         )
+    print(f"dashboard: http://{settings.host}:{port}/_mock/ui", flush=True)
     handler = _show_traffic(settings)
     await stop.wait()
     await runner.cleanup()

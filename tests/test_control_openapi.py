@@ -117,6 +117,15 @@ class Checked:
         self.seen.add((method, path, status))
         return check_answer(method, path, status, media_type, answer)
 
+    async def first_event(self, path: str) -> bytes:
+        """The first event of a stream that never ends, checked against the document."""
+        async with self.mock.get(path) as response:
+            assert response.status == 200
+            event = await response.content.readuntil(b"\n\n")
+            check_answer("GET", path, 200, response.content_type, event)
+        self.seen.add(("GET", path, 200))
+        return event
+
 
 # --- the document ---------------------------------------------------------------------------------
 
@@ -155,6 +164,8 @@ async def test_every_success_answer_matches_the_document(
     ledger = await checked.call("GET", "/_mock/fidelity", 200)
     assert ledger["profile"]["pricing"] == "examples" and ledger["behaviours"]
     await checked.call("POST", "/_mock/keys", 200, body={"key": "free-key", "plan": "free"})
+    listed = await checked.call("GET", "/_mock/keys", 200)
+    assert {"key": "free****", "plan": "free", "used": 0, "limit": 100} in listed
     songs = await checked.call("GET", "/_mock/fixtures", 200)
     await checked.call("GET", "/_mock/fixtures/{name}", 200, params={"name": songs[0]})
     # Every result download from here on gets a scenario, so that the journal lists one.
@@ -194,6 +205,13 @@ async def test_every_success_answer_matches_the_document(
         ack["requestId"],
     ]
     assert journal[-1]["scenarios"] == ["latency;seconds=0"]
+    stored = await checked.call(
+        "GET", "/_mock/results/{requestId}", 200, params={"requestId": ack["requestId"]}
+    )
+    assert (stored["document"]["result"], stored["peaks"]) == (payload["result"], None)
+    assert (await checked.first_event("/_mock/events")).startswith(b"event: hello\n")
+    await checked.call("GET", "/_mock/ui", 200)
+    await checked.call("GET", "/_mock/ui/{asset}", 200, params={"asset": "app.js"})
 
     lost_id = {"requestId": lost["requestId"]}  # dropped, then sent after all
     path = "/_mock/webhooks/{requestId}/resend"
@@ -242,6 +260,8 @@ ERRORS: list[tuple[str, str, dict[str, str], Any, bytes | None, int]] = [
     ("POST", "/_mock/webhooks/{requestId}/resend", {"requestId": "a" * 32}, None, None, 404),
     ("POST", "/_mock/webhooks/{requestId}/resend", {"requestId": "x"}, {"to": "u"}, None, 400),
     ("POST", "/_mock/trigger", {}, {"operation": "transcode", "to": "http://h/x"}, None, 400),
+    ("GET", "/_mock/ui/{asset}", {"asset": "secrets.txt"}, None, None, 404),
+    ("GET", "/_mock/results/{requestId}", {"requestId": "a" * 32}, None, None, 404),
 ]
 
 
@@ -270,7 +290,7 @@ NAMESPACED = sorted(
 async def test_a_namespace_that_is_no_name_is_refused_as_documented(
     mock: AppClient, method: str, path: str
 ) -> None:
-    params = {"name": "x", "requestId": "a" * 32}
+    params = {"name": "x", "requestId": "a" * 32, "asset": "app.js"}
     body = {"url": "http://127.0.0.1:9/x"} if path.endswith("resend") else None
     bad = {"X-Mock-Namespace": "two words"}
     refusal = await Checked(mock).call(method, path, 400, params=params, body=body, headers=bad)
@@ -289,7 +309,7 @@ def test_every_documented_400_and_404_is_exercised() -> None:
 
 
 def _concrete(path: str) -> str:
-    return path.replace("{name}", "x").replace("{requestId}", "x")
+    return path.replace("{name}", "x").replace("{requestId}", "x").replace("{asset}", "app.js")
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(documented()))

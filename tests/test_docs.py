@@ -110,6 +110,7 @@ NOT_RUN_HERE = {
         "contract.md",
         "make contract BASE_URL=https://api.audjust.com",
     ): "needs the live API and a key",
+    ("dashboard.md", "make ui-test\n"): "needs a browser from apt; .ci/run runs it",
 }
 RUN_ELSEWHERE = {  # blocks run by the tests above
     ("README.md", 1),

@@ -67,6 +67,19 @@ async def test_a_key_added_in_a_namespace_puts_its_requests_there(make_mock: Mak
     assert (await _resize(mock, {"X-API-Key": "key-of-a"}))[0] == 403  # A's reset dropped it
 
 
+async def test_each_namespace_lists_the_started_keys_and_its_own(make_mock: MakeMock) -> None:
+    mock = await make_mock()
+    await mock.post("/_mock/keys", json={"key": "key-of-a", "plan": "free"}, headers=A)
+    await _resize(mock, {"X-API-Key": "key-of-a"})
+    listed = await _get(mock, "/_mock/keys", A)
+    assert {(k["key"], k["plan"], k["limit"]) for k in listed} == {
+        ("test****", "enterprise", None),
+        ("key-****", "free", 100),
+    }
+    assert next(k["used"] for k in listed if k["plan"] == "free") > 0
+    assert [k["key"] for k in await _get(mock, "/_mock/keys", B)] == ["test****"]
+
+
 async def test_sinks_and_webhook_logs_are_kept_apart(
     make_mock: MakeMock, receiver: Receiver
 ) -> None:

@@ -16,6 +16,7 @@ from mock_server.audio.beats import track_beats
 from mock_server.audio.decode import decode_audio
 from mock_server.audio.errors import AudioDecodeError
 from mock_server.audio.features import beat_descriptors, feature_vectors, similarity_matrix
+from mock_server.audio.peaks import peaks
 from mock_server.audio.similarity import EncodedSimilarity, encode_similarity
 from mock_server.audio.spectral import frame_features
 from mock_server.audio.types import Audio, DecodeLimits
@@ -80,3 +81,12 @@ def analyze(audio: Audio, raw_features: bool = False) -> AnalysisResult:
 def analyze_bytes(data: bytes, raw_features: bool, limits: DecodeLimits) -> dict[str, Any]:
     """Decode and analyze in one call: the unit of work a worker process runs."""
     return analyze(decode_audio(data, limits), raw_features).to_json()
+
+
+def analyze_with_peaks(
+    data: bytes, raw_features: bool, limits: DecodeLimits
+) -> tuple[dict[str, Any], bytes]:
+    """`analyze_bytes`, and the waveform summary the dashboard draws (peaks.py), from one decode:
+    the mock keeps the summary, never the source."""
+    audio = decode_audio(data, limits)
+    return analyze(audio, raw_features).to_json(), peaks(audio)

@@ -29,7 +29,7 @@ from mock_server.scenarios import Arming, Fault, Scenario
 from mock_server.services import RequestIds, Services
 from mock_server.settings import Settings
 from mock_server.sources import FetchLimits, SourceFetcher, sources_session
-from mock_server.web import control, handlers
+from mock_server.web import control, dashboard, handlers
 from mock_server.web.faults import inject_faults
 from mock_server.web.keys import SERVICES
 from mock_server.web.middlewares import error_envelope, guard_control, journal
@@ -157,4 +157,5 @@ def create_app(settings: Settings | None = None) -> web.Application:
     ):
         app.router.add_route("*", path, handler)
     control.add_routes(app)
+    dashboard.add_routes(app)
     return app

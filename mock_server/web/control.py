@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from mock_server import fidelity
-from mock_server.accounts import Plan
+from mock_server.accounts import Plan, mask_key
 from mock_server.scenarios import CATALOGUE, Arming
 from mock_server.schemas import bundled_openapi, control_openapi, with_results_server
 from mock_server.songs import SONG_DIR, song_file, song_names
@@ -127,6 +127,23 @@ async def add_key(request: web.Request) -> web.Response:
     return web.json_response({"success": True, "key": key, "plan": chosen.value})
 
 
+async def keys(request: web.Request) -> web.Response:
+    """The namespace's keys, masked, each with its plan and the credits it used in the window."""
+    services = request.app[SERVICES]
+    accounts, now = services.accounts, services.clock.now()
+    return web.json_response(
+        [
+            {
+                "key": mask_key(key),
+                "plan": plan.value,
+                "used": accounts.used(key, now),
+                "limit": plan.credit_limit,
+            }
+            for key, plan in accounts.keys_of(namespace_of(request))
+        ]
+    )
+
+
 async def scenarios(request: web.Request) -> web.Response:
     """The catalogue, each with what a robust client does about it, and what is armed now."""
     armed = space_of(request).scenarios.armed()
@@ -192,6 +209,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_mock/reset", reset)
     app.router.add_post("/_mock/clock/advance", advance_clock)
     app.router.add_post("/_mock/keys", add_key)
+    app.router.add_get("/_mock/keys", keys)
     app.router.add_get("/_mock/fixtures", fixtures)
     app.router.add_get("/_mock/fixtures/{name}", fixture_song)
     app.router.add_post("/_mock/sink/{name}", sink_record)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mock_server.accounts import mask_key
-from mock_server.journal import JournalEntry
+from mock_server.journal import Exchange, JournalEntry
 from mock_server.jsonbody import loads_strict
 from mock_server.profile import DetailPlacement, Profile
 from mock_server.results import ROUTE_NAME as RESULT_ROUTE
@@ -28,10 +28,11 @@ ADMIN_HEADER = "X-Admin-Token"
 
 
 def _open_control_route(request: web.Request) -> bool:
-    """Routes anyone may use: health checks, the bundled songs, and the sinks' receiving end
-    (webhooks, from the mock itself or from a peer, carry no token)."""
+    """Routes anyone may use: health checks, the bundled songs, the dashboard's static page (it
+    asks for the token itself) and the sinks' receiving end (webhooks, from the mock itself or
+    from a peer, carry no token)."""
     path = request.path
-    if path == "/_mock/health" or path.startswith("/_mock/fixtures"):
+    if path == "/_mock/health" or path.startswith(("/_mock/fixtures", "/_mock/ui")):
         return True
     return request.method == "POST" and path.startswith("/_mock/sink/")
 
@@ -131,6 +132,13 @@ def _journaled(request: web.Request) -> bool:
     return request.path in API_ROUTES or request.match_info.route.name == RESULT_ROUTE
 
 
+def _exchange(body: bytes, response: web.StreamResponse) -> Exchange:
+    """The bodies for the dashboard; a streamed answer (a result file) is named, not kept."""
+    if isinstance(response, web.Response) and isinstance(response.body, bytes):
+        return Exchange.of(body, response.body)
+    return Exchange.of(body, f"({response.content_type}, streamed)".encode())
+
+
 @web.middleware
 async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not _journaled(request):
@@ -162,5 +170,6 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
             detail=response.headers.get(errors.DETAIL_HEADER),
         ),
         generation,
+        _exchange(body, response),
     )
     return response

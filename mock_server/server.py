@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -362,6 +363,10 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
             flush=True,
         )
     handler = _show_traffic(settings)
+    # What start-up made (modules, schemas, the catalogue: about 35,000 objects) lives as long as
+    # the process: out of the collector's way, so that a full collection under load walks only
+    # what requests made (such pauses were most of the p99 under wrk).
+    gc.freeze()
     await stop.wait()
     await runner.cleanup()
     if handler is not None:

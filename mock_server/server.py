@@ -322,7 +322,7 @@ def _show_traffic(settings: Settings) -> logging.Handler | None:
     """Traffic lines on stderr, unless --quiet."""
     if settings.quiet:
         return None
-    handler = logging.StreamHandler(sys.stderr)
+    handler = traffic.TurnHandler(sys.stderr, asyncio.get_running_loop())
     text = settings.log_format is LogFormat.TEXT
     handler.setFormatter(traffic.TextFormatter() if text else traffic.JsonFormatter())
     traffic.LOG.addHandler(handler)
@@ -371,6 +371,7 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
     await runner.cleanup()
     if handler is not None:
         traffic.emit("stopped", {"message": "audjust-mock stopped"})
+        handler.flush()
         traffic.LOG.removeHandler(handler)
 
 

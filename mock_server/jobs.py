@@ -71,7 +71,7 @@ INTERNAL_FAILURE = "Internal error while processing the request."
 RESTARTED = "The mock restarted while this request was in flight; submit it again."
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     request_id: str
     key: str
@@ -242,6 +242,10 @@ class JobRunner:
             await self._settle(job, operation)
         finally:
             self._unfinished.pop(job.request_id, None)
+            # Only an unfinished job's task is ever cancelled. A finished one kept would hold
+            # its coroutine and context for each of the KEPT_JOBS jobs: 40,000 objects more for
+            # every full garbage collection to walk, which took up to 200 ms under wrk.
+            job.task = None
 
     async def _settle(self, job: Job, operation: Operation) -> None:
         """Run the job to its one terminal state, and send what that state owes."""

@@ -14,7 +14,7 @@ from typing import Any
 from mock_server import traffic
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JournalEntry:
     method: str
     path: str

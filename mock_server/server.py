@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -336,7 +337,7 @@ def _show_traffic(settings: Settings) -> logging.Handler | None:
     """Traffic lines on stderr, unless --quiet."""
     if settings.quiet:
         return None
-    handler = logging.StreamHandler(sys.stderr)
+    handler = traffic.TurnHandler(sys.stderr, asyncio.get_running_loop())
     text = settings.log_format is LogFormat.TEXT
     handler.setFormatter(traffic.TextFormatter() if text else traffic.JsonFormatter())
     traffic.LOG.addHandler(handler)
@@ -378,10 +379,15 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
         )
     print(f"dashboard: http://{settings.host}:{port}/_mock/ui", flush=True)
     handler = _show_traffic(settings)
+    # What start-up made (modules, schemas, the catalogue: about 35,000 objects) lives as long as
+    # the process: out of the collector's way, so that a full collection under load walks only
+    # what requests made (such pauses were most of the p99 under wrk).
+    gc.freeze()
     await stop.wait()
     await runner.cleanup()
     if handler is not None:
         traffic.emit("stopped", {"message": "audjust-mock stopped"})
+        handler.flush()
         traffic.LOG.removeHandler(handler)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 
@@ -36,8 +37,25 @@ class RequestIds:
         self._faker.seed_instance(self.seed if self.seed is not None else secrets.randbits(64))
 
     def next(self) -> str:
+        if self.seed is None:
+            return _unseeded_id()
         # Faker's own seeded generator, without lexify: 6 µs an id instead of 39 (measured).
         return "".join(self._faker.random.choices(ID_ALPHABET, k=32))
+
+
+# Bytes to ID_ALPHABET, 6 bytes to a character; the 40 bytes past 6 x 36 are dropped, so every
+# character is as likely as every other.
+_TO_ALPHABET = bytes(ord(ID_ALPHABET[n % len(ID_ALPHABET)]) for n in range(256))
+_PAST_ALPHABET = bytes(range(6 * len(ID_ALPHABET), 256))
+
+
+def _unseeded_id() -> str:
+    """An id no seed asked to repeat, from os.urandom: 1 µs against the seeded path's 6, which
+    was 5% of the loop under wrk (a Python call to random() for each of its 32 characters)."""
+    while True:
+        drawn = os.urandom(48).translate(_TO_ALPHABET, _PAST_ALPHABET)  # 40.5 kept on average
+        if len(drawn) >= 32:
+            return drawn[:32].decode()
 
 
 @dataclass

@@ -37,7 +37,7 @@ class Webhook:
     namespace: str = ""  # the namespace of the request it answers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeliveryAttempt:
     request_id: str
     url: str

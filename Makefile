@@ -10,7 +10,7 @@ EXAMPLE_BIN := $(EXAMPLE)/.venv/bin
 EXAMPLE_STAMP := $(EXAMPLE)/.venv/.installed
 
 .PHONY: install serve test lint typecheck unit contract contract-selfcheck example example-install \
-	stress bench bench-peers clean wheels image image-test ui-test
+	stress bench bench-peers clean wheels image image-test ui-test ui-if-present
 
 install: $(STAMP)
 
@@ -70,11 +70,20 @@ example-install: $(EXAMPLE_STAMP)
 example: example-install
 	cd $(EXAMPLE) && .venv/bin/pytest -q -p no:cacheprovider
 
-test: lint typecheck unit contract-selfcheck example
+test: lint typecheck unit contract-selfcheck example ui-if-present
+
+# The dashboard's browser tests inside `make test` when a browser is here, and a plain line saying
+# so when not: `make test` never installs one (make ui-test does).
+ui-if-present: install
+	@if command -v chromium > /dev/null && command -v chromedriver > /dev/null; then \
+		$(BIN)/pytest ui_tests -q -p no:cacheprovider; \
+	else \
+		echo "ui_tests SKIPPED: no chromium and chromedriver here (make ui-test installs them)"; \
+	fi
 
 # The dashboard in a real browser (docs/dashboard.md): Debian's chromium and chromium-driver,
-# installed here when missing (as root, as CI runs), driven headless by Selenium. Not part of
-# `make test`, which needs no browser; about 25 s once the browser is there.
+# installed here when missing (as root, as CI runs), driven headless by Selenium; about 25 s once
+# the browser is there.
 ui-test: install
 	command -v chromium > /dev/null && command -v chromedriver > /dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

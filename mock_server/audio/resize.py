@@ -113,11 +113,23 @@ def _top(scores: NDArray[np.float64], count: int) -> NDArray[np.intp]:
     """Flat indices of the `count` highest finite scores, best first, ties by index."""
     flat = scores.ravel()
     finite = np.flatnonzero(np.isfinite(flat))
-    if finite.size > count:
-        keep = np.argpartition(-flat[finite], count - 1)[:count]
-        finite = finite[keep]
-    order = np.lexsort((finite, -flat[finite]))
-    return finite[order]
+    return finite[_best(flat[finite], finite, count)]
+
+
+def _best(scores: NDArray[np.float64], keys: NDArray[np.intp], count: int) -> NDArray[np.intp]:
+    """Positions of the `count` highest scores, best first, ties by the lower key.
+
+    Ties at the cut-off are settled by key too: argpartition alone keeps whichever tied scores its
+    SIMD path puts first, so the same request gave other candidates on another CPU.
+    """
+    chosen = np.arange(scores.size)
+    if scores.size > count:
+        cutoff = np.partition(scores, scores.size - count)[scores.size - count]
+        better = np.flatnonzero(scores > cutoff)
+        tied = np.flatnonzero(scores == cutoff)
+        tied = tied[np.argsort(keys[tied], kind="stable")[: count - better.size]]
+        chosen = np.concatenate([better, tied])
+    return chosen[np.lexsort((keys[chosen], -scores[chosen]))]
 
 
 def _jump_grid(search: _Search) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_]]:

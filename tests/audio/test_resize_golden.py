@@ -1,5 +1,6 @@
 """Resize candidates, byte for byte, against goldens recorded before the search was made faster
-(issue 20): a faster search must choose the same edits, floats included.
+(issue 20): a faster search must choose the same edits, floats included. Equal scores go to the
+lower index everywhere, so the goldens hold on any CPU (checked with numpy's AVX-512 paths off).
 
 Inputs are regenerated from seeds; their sha256 is stored beside the outputs, so a change in
 numpy's random streams reads as such rather than as a resize regression. Outputs are stored as the

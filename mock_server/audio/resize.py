@@ -3,7 +3,8 @@
 An edit is a list of segments [start, end] (boundary indices) played in order; between two
 segments is a cut from beat e to beat s, costing 1 - S[e][s]. Candidates keep the intro (start at
 0) and the ending (finish at the last boundary) unless the target is shorter than that allows.
-They come from three searches, each vectorised over every pair of beats:
+They come from three searches over every pair of beats (cuts.py finds each one's best without
+scoring them all):
   - one cut: skip forward to shorten, or jump back once to lengthen;
   - one backward cut repeated k times (a loop), for targets up to 10x the song;
   - two cuts combined from the most seamless single cuts.
@@ -27,8 +28,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mock_server.audio.cuts import (
+    Beats,
+    Cuts,
+    Reach,
+    best,
+    best_cuts,
+    most_similar,
+)
 from mock_server.audio.errors import EngineValidationError
-from mock_server.audio.similarity import EncodedSimilarity, decode_codes, parse_similarity
+from mock_server.audio.similarity import (
+    EncodedSimilarity,
+    decode_triangle,
+    parse_similarity,
+    triangle_index,
+)
 from mock_server.audio.types import MAX_SECONDS, finite_number
 
 CANDIDATES = 20
@@ -39,9 +53,11 @@ SEARCH_WIDTH = 300
 POOL_SIZE = 150
 MAX_LOOPS = 64
 DISTINCT_BEATS = 4
-# The search holds a few N x N arrays: this keeps a worker under about 2 GB.
+# 30 minutes at 200 BPM: the similarity string alone is then 18 million characters.
 MAX_BOUNDARIES = 6000
 MIN_SCORED_TARGET = 1e-3  # seconds
+# Slack on a floor derived from a score: far above float rounding, far below any score step.
+ROUNDING = 1e-9
 
 Segment = tuple[int, int]
 
@@ -86,21 +102,27 @@ def parse_resize_input(
 
 @dataclass(frozen=True)
 class _Search:
-    """The decoded problem: codes, similarity, boundary times and target."""
+    """The decoded problem: beat times, similarity codes and the target."""
 
-    codes: NDArray[np.int16]
-    similarity: NDArray[np.float32]
-    times: NDArray[np.float64]
+    beats: Beats
     target: float
     scale: int
 
     @property
+    def times(self) -> NDArray[np.float64]:
+        return self.beats.times
+
+    @property
     def last(self) -> int:
-        return self.times.size - 1
+        return self.beats.count - 1
 
     @property
     def length(self) -> float:
         return float(self.times[-1] - self.times[0])
+
+    def similarity(self, cuts: Cuts) -> NDArray[np.float32]:
+        # float32, divided as when the searches held the N x N matrix: the same scores, bit for bit.
+        return cuts.codes.astype(np.float32) / np.float32(self.scale)
 
     def blended(self, duration: Any, dissimilarity: Any, cuts: Any) -> Any:
         # A target under a millisecond is scored as one, so the score stays finite (JSON has no
@@ -108,86 +130,110 @@ class _Search:
         error = np.abs(duration - self.target) / max(self.target, MIN_SCORED_TARGET)
         return -(WEIGHT_DISSIMILARITY * dissimilarity + WEIGHT_LENGTH * error + WEIGHT_CUT * cuts)
 
+    def within(
+        self, floor: float, *, repeats: int = 1, shortest_miss: float = 0.0
+    ) -> tuple[float, int]:
+        """How far from the target the duration of an edit of `repeats` equal cuts may land
+        (seconds), and the lowest code its cut may have, for it to score `floor` or better. Each
+        term of the score is >= 0, so none may exceed what the others leave at their least; the
+        least dissimilarity is that of the most similar cut in the song (ROUNDING and the
+        thousandth of a code cover float error)."""
+        budget = -floor * (1 + ROUNDING) - WEIGHT_CUT * repeats
+        per_second = WEIGHT_LENGTH / max(self.target, MIN_SCORED_TARGET)
+        least_dissimilarity = (1 - self.beats.highest_code / self.scale) * (1 - 1e-6)
+        length_budget = budget - WEIGHT_DISSIMILARITY * repeats * least_dissimilarity
+        if length_budget < 0:
+            return -1.0, self.scale + 1
+        miss = length_budget / per_second * (1 + ROUNDING) + 1e-6
+        worst = (budget - per_second * shortest_miss) / (WEIGHT_DISSIMILARITY * repeats)
+        return miss, math.ceil(self.scale * (1 - worst * (1 + ROUNDING)) - 1e-3)
+
 
 def _top(scores: NDArray[np.float64], count: int) -> NDArray[np.intp]:
     """Flat indices of the `count` highest finite scores, best first, ties by index."""
     flat = scores.ravel()
     finite = np.flatnonzero(np.isfinite(flat))
-    return finite[_best(flat[finite], finite, count)]
-
-
-def _best(scores: NDArray[np.float64], keys: NDArray[np.intp], count: int) -> NDArray[np.intp]:
-    """Positions of the `count` highest scores, best first, ties by the lower key.
-
-    Ties at the cut-off are settled by key too: argpartition alone keeps whichever tied scores its
-    SIMD path puts first, so the same request gave other candidates on another CPU.
-    """
-    chosen = np.arange(scores.size)
-    if scores.size > count:
-        cutoff = np.partition(scores, scores.size - count)[scores.size - count]
-        better = np.flatnonzero(scores > cutoff)
-        tied = np.flatnonzero(scores == cutoff)
-        tied = tied[np.argsort(keys[tied], kind="stable")[: count - better.size]]
-        chosen = np.concatenate([better, tied])
-    return chosen[np.lexsort((keys[chosen], -scores[chosen]))]
-
-
-def _jump_grid(search: _Search) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.bool_]]:
-    """Every cut e -> s that leaves a non-empty first and last segment."""
-    n = search.times.size
-    ends = np.arange(n)[:, None]
-    starts = np.arange(n)[None, :]
-    valid = (ends >= 1) & (starts <= n - 2) & (ends != starts)
-    return ends, starts, valid
+    return finite[best(flat[finite], finite, count)]
 
 
 def _single_cuts(search: _Search) -> list[list[Segment]]:
-    ends, starts, valid = _jump_grid(search)
+    """One cut, forward to shorten or back to lengthen: [0,e], [s,last]."""
     t = search.times
-    duration = (t[ends] - t[0]) + (t[-1] - t[starts])
-    scores = np.where(valid, search.blended(duration, 1.0 - search.similarity, 1), -np.inf)
-    n = t.size
-    return [[(0, int(i // n)), (int(i % n), search.last)] for i in _top(scores, SEARCH_WIDTH)]
+    shift = search.target - search.length  # the span t[e] - t[s] that lands on the target
+    shortest_miss = max(search.target - 2 * search.length, 0.0)  # a cut lasts under 2 songs
+
+    def score(cuts: Cuts) -> NDArray[np.float64]:
+        duration = (t[cuts.ends] - t[0]) + (t[-1] - t[cuts.starts])
+        scores: NDArray[np.float64] = search.blended(duration, 1.0 - search.similarity(cuts), 1)
+        return scores
+
+    def reach(floor: float) -> Reach:
+        miss, lowest = search.within(floor, shortest_miss=shortest_miss)
+        return Reach([(shift - miss, shift + miss)], lowest)
+
+    found = best_cuts(search.beats, [shift], score, reach, count=SEARCH_WIDTH)
+    return [
+        [(0, e), (s, search.last)]
+        for e, s in zip(found.ends.tolist(), found.starts.tolist(), strict=True)
+    ]
+
+
+def _repeats(search: _Search, span: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.clip(np.round((search.target - search.length) / span), 2, MAX_LOOPS)
 
 
 def _loops(search: _Search) -> list[list[Segment]]:
     """Jump back from e to s, k times over: [0,e], [s,e] x (k-1), [s,last]."""
     if search.target <= search.length:
         return []
-    ends, starts, valid = _jump_grid(search)
     t = search.times
-    span = t[ends] - t[starts]
-    backwards = valid & (span > 0)
-    repeats = np.clip(
-        np.round((search.target - search.length) / np.where(backwards, span, 1)), 2, MAX_LOOPS
-    )
-    duration = search.length + repeats * span
-    cost = repeats * (1.0 - search.similarity)
-    scores = np.where(backwards, search.blended(duration, cost, repeats), -np.inf)
-    n = t.size
-    candidates = []
-    for flat in _top(scores, SEARCH_WIDTH):
-        e, s = int(flat // n), int(flat % n)
-        k = int(repeats[e, s])
-        candidates.append([(0, e), *[(s, e)] * (k - 1), (s, search.last)])
-    return candidates
+    extra = search.target - search.length
+
+    def score(cuts: Cuts) -> NDArray[np.float64]:
+        span = t[cuts.ends] - t[cuts.starts]
+        repeats = _repeats(search, span)
+        duration = search.length + repeats * span
+        cost = repeats * (1.0 - search.similarity(cuts))
+        scores: NDArray[np.float64] = search.blended(duration, cost, repeats)
+        return scores
+
+    def reach(floor: float) -> Reach:
+        # k loops of span d last length + k * d: for each k still affordable, the spans that loop
+        # k times (np.round's halves either way) and land within the miss it allows.
+        spans = []
+        for k in range(fewest, MAX_LOOPS + 1):
+            miss, _ = search.within(floor, repeats=k)
+            if miss < 0:
+                break
+            shortest = extra / (k + 0.5) * (1 - ROUNDING) if k < MAX_LOOPS else 0.0
+            longest = extra / (k - 0.5) * (1 + ROUNDING) if k > 2 else math.inf
+            spans.append((max(shortest, (extra - miss) / k), min(longest, (extra + miss) / k)))
+        return Reach(spans, search.within(floor, repeats=fewest)[1])
+
+    # No cut spans more than the song, so none loops fewer times than one that does.
+    fewest = int(_repeats(search, np.array([search.length]))[0])
+    centres = [extra / k for k in range(fewest, min(fewest + 8, MAX_LOOPS + 1))]
+    found = best_cuts(search.beats, centres, score, reach, count=SEARCH_WIDTH, backward=True)
+    repeats = _repeats(search, t[found.ends] - t[found.starts]).astype(int)
+    return [
+        [(0, e), *[(s, e)] * (k - 1), (s, search.last)]
+        for e, s, k in zip(
+            found.ends.tolist(), found.starts.tolist(), repeats.tolist(), strict=True
+        )
+    ]
 
 
 def _double_cuts(search: _Search) -> list[list[Segment]]:
     """Two cuts, each from the pool of the most seamless single cuts."""
-    ends, starts, valid = _jump_grid(search)
-    n = search.times.size
-    seamless = np.where(valid & (np.abs(ends - starts) >= 2), search.similarity, -np.inf)
-    pool = _top(seamless.astype(np.float64), POOL_SIZE)
-    e, s = pool // n, pool % n
+    pool = most_similar(search.beats, POOL_SIZE, apart=2)
+    e, s = pool.ends, pool.starts
     t = search.times
     first_e, first_s = e[:, None], s[:, None]
     second_e, second_s = e[None, :], s[None, :]
     ordered = first_s < second_e
     duration = (t[first_e] - t[0]) + (t[second_e] - t[first_s]) + (t[-1] - t[second_s])
-    cost = (1.0 - search.similarity[first_e, first_s]) + (
-        1.0 - search.similarity[second_e, second_s]
-    )
+    similar = search.similarity(pool)
+    cost = (1.0 - similar[:, None]) + (1.0 - similar[None, :])
     scores = np.where(ordered, search.blended(duration, cost, 2), -np.inf)
     picks = _top(scores, SEARCH_WIDTH)
     rows, cols = picks // pool.size, picks % pool.size
@@ -237,7 +283,10 @@ class _Scored:
 
 
 def _score(search: _Search, segments: list[Segment]) -> _Scored:
-    cut_codes = sum(int(search.codes[a[1], b[0]]) for a, b in itertools.pairwise(segments))
+    triangle = search.beats.triangle
+    cut_codes = sum(
+        int(triangle[triangle_index(a[1], b[0])]) for a, b in itertools.pairwise(segments)
+    )
     cuts = len(segments) - 1
     dissimilarity = (search.scale * cuts - cut_codes) / search.scale if cuts else 0.0
     duration = float(sum(search.times[e] - search.times[s] for s, e in segments))
@@ -247,14 +296,10 @@ def _score(search: _Search, segments: list[Segment]) -> _Scored:
 
 def resize_candidates(inp: ResizeInput, count: int = CANDIDATES) -> list[dict[str, Any]]:
     """The `result` array: up to `count` distinct candidates, best blendedScore first."""
-    codes = decode_codes(inp.similarity)
-    scale = inp.similarity.max - inp.similarity.min
     search = _Search(
-        codes=codes,
-        similarity=(codes.astype(np.float32) / np.float32(scale)),
-        times=np.asarray(inp.boundaries, dtype=np.float64),
+        beats=Beats(np.asarray(inp.boundaries, dtype=np.float64), decode_triangle(inp.similarity)),
         target=inp.target_seconds,
-        scale=scale,
+        scale=inp.similarity.max - inp.similarity.min,
     )
     proposals = [
         [(0, search.last)],

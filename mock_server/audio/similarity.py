@@ -38,6 +38,13 @@ def triangle_index(row: int, col: int) -> int:
     return (i + 1) * i // 2 + j
 
 
+def triangle_indices(rows: NDArray[np.intp], cols: NDArray[np.intp]) -> NDArray[np.intp]:
+    """triangle_index over arrays (broadcast): where a search reads pairs without the matrix."""
+    high, low = np.maximum(rows, cols), np.minimum(rows, cols)
+    indices: NDArray[np.intp] = (high * (high + 1) >> 1) + low  # a shift: integer division is slow
+    return indices
+
+
 def matrix_size(length: int) -> int | None:
     """N such that N(N+1)/2 == length, or None when no such N exists."""
     n = int((np.sqrt(8 * length + 1) - 1) // 2)
@@ -75,13 +82,27 @@ def triangle_values(encoded: EncodedSimilarity) -> NDArray[np.float64]:
     return values
 
 
+def _checked_size(length: int) -> int:
+    n = matrix_size(length)
+    if n is None:
+        raise EngineValidationError(FIELD, f"data length {length} is not N(N+1)/2 for any N")
+    return n
+
+
+def decode_triangle(encoded: EncodedSimilarity) -> NDArray[np.int16]:
+    """The lower triangle's integer steps above `min` (0 .. max - min), in the string's order.
+
+    Half the size of the matrix and no scatter: a search that reads a few pairs needs no more.
+    """
+    codes = np.frombuffer(encoded.data.encode("latin-1"), dtype=np.uint8)
+    _checked_size(codes.size)
+    return codes.astype(np.int16) - np.int16(encoded.min)
+
+
 def decode_codes(encoded: EncodedSimilarity) -> NDArray[np.int16]:
     """The full symmetric matrix of integer steps above `min` (0 .. max - min)."""
-    codes = np.frombuffer(encoded.data.encode("latin-1"), dtype=np.uint8)
-    n = matrix_size(codes.size)
-    if n is None:
-        raise EngineValidationError(FIELD, f"data length {codes.size} is not N(N+1)/2 for any N")
-    steps = codes.astype(np.int16) - np.int16(encoded.min)
+    steps = decode_triangle(encoded)
+    n = _checked_size(steps.size)
     matrix = np.empty((n, n), dtype=np.int16)
     rows, cols = np.tril_indices(n)
     matrix[rows, cols] = steps

@@ -79,7 +79,7 @@ class Song:
             values = np.clip(values + rng.normal(0, 0.1, (n, n)), 0, 1)
             codes = lo + np.floor((values + values.T) / 2 * (hi - lo) + 0.5).astype(np.int64)
         else:
-            top = lo + 3 if self.shape == "coarse" else hi
+            top = min(lo + 3, hi) if self.shape == "coarse" else hi
             codes = rng.integers(lo, top + 1, (n, n))
         np.fill_diagonal(codes, hi)
         return codes

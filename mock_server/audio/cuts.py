@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from mock_server.audio.similarity import triangle_indices
 
-# Stop widening once the cuts within reach are at most this many times those scored.
+# Stop widening once the cuts within reach are about this many times those scored, or fewer.
 WIDENING = 4
 # Cuts scored at once: about 100 MB of temporaries, whatever the reach.
 BLOCK = 1 << 20
@@ -46,7 +46,13 @@ class Beats:
     @cached_property
     def code_counts(self) -> NDArray[np.intp]:
         """How many triangle entries hold each code (0 .. max - min)."""
-        return np.bincount(self.triangle)
+        # A block at a time: bincount widens what it counts to 8 bytes an entry (52 MB at 3600
+        # beats in one piece, which cost 4x the time).
+        size = int(self.triangle.max()) + 1
+        counts = np.zeros(size, dtype=np.intp)
+        for first in range(0, self.triangle.size, BLOCK):
+            counts += np.bincount(self.triangle[first : first + BLOCK], minlength=size)
+        return counts
 
     @cached_property
     def highest_code(self) -> int:
@@ -60,6 +66,8 @@ class Beats:
 
 @dataclass(frozen=True)
 class Cuts:
+    """Cuts ends[i] -> starts[i] as parallel arrays, with their codes read once."""
+
     ends: Ints
     starts: Ints
     codes: NDArray[np.int16]
@@ -133,7 +141,7 @@ def best_cuts(
             return found
         if found.size == count:
             within = reach(float(scores[-1]))
-            if min(_sizes(beats, within, backward)) <= WIDENING * scored:
+            if _expected(beats, within, backward) <= WIDENING * scored:
                 return _best_within(beats, within, backward, score, count)[0]
         width *= 2
 
@@ -161,6 +169,13 @@ def _sizes(beats: Beats, reach: Reach, backward: bool) -> tuple[int, int]:
     by_span = sum(int(counts.sum()) for _, counts in _rows(beats, reach.spans, backward))
     by_code = 2 * int(beats.code_counts[max(reach.lowest_code, 0) :].sum())
     return by_span, by_code
+
+
+def _expected(beats: Beats, reach: Reach, backward: bool) -> float:
+    """About how many cuts `reach` holds: those its spans allow, thinned by the share of codes it
+    allows (either bound alone can be 10x the cuts that meet both)."""
+    by_span, by_code = _sizes(beats, reach, backward)
+    return by_span * min(by_code / (2 * beats.triangle.size), 1.0)
 
 
 def cuts_within(beats: Beats, reach: Reach, backward: bool) -> Cuts:
@@ -238,8 +253,8 @@ def _with_codes_from(beats: Beats, lowest: int, first: int, stop: int) -> Cuts:
     rows = np.searchsorted(row_starts, positions, "right") - 1
     cols = positions - row_starts[rows]
     codes = beats.triangle[positions]
-    apart = rows != cols
-    rows, cols, codes = rows[apart], cols[apart], codes[apart]
+    off_diagonal = rows != cols
+    rows, cols, codes = rows[off_diagonal], cols[off_diagonal], codes[off_diagonal]
     return Cuts(np.concatenate([rows, cols]), np.concatenate([cols, rows]), np.tile(codes, 2))
 
 
@@ -265,15 +280,17 @@ def _row_starts(n: int) -> Ints:
 
 def most_similar(beats: Beats, count: int, apart: int) -> Cuts:
     """The `count` cuts with the highest codes whose ends are `apart` beats or more from each
-    other, best first, ties by flat index. Counting codes finds the cut-off code; the cuts above
-    it are few, and the ties at it are read from the matrix's first rows, as many as needed."""
+    other, best first, ties by flat index. Counting codes finds the cut-off code. When a block of
+    cuts or fewer reach it, they are read from the triangle; otherwise those above it are, and the
+    ties at it, plentiful then, from the matrix's first rows, as many as needed."""
     n = beats.count
     counts = _kept_code_counts(beats, apart)
     at_least = counts[::-1].cumsum()[::-1]
     cutoff = int(np.flatnonzero(at_least >= count)[-1]) if at_least[0] >= count else 0
-    above = _with_codes_from(beats, cutoff + 1, 0, n)
+    few = at_least[cutoff] <= BLOCK
+    above = _with_codes_from(beats, cutoff if few else cutoff + 1, 0, n)
     pool = [above[_kept(n, above.ends, above.starts, apart=apart)]]
-    missing, first = count - pool[0].size, 0
+    missing, first = 0 if few else count - pool[0].size, 0
     tied_per_row = max(counts[cutoff] / n, 1e-9)
     while missing > 0 and first < n:
         stop = min(n, first + max(8, int(2 * missing / tied_per_row)))

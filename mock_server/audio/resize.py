@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,10 @@ class _Search:
     @property
     def times(self) -> NDArray[np.float64]:
         return self.beats.times
+
+    @cached_property
+    def seconds(self) -> list[float]:
+        return [float(t) for t in self.times]
 
     @property
     def last(self) -> int:
@@ -261,7 +266,7 @@ class _Scored:
     duration: float
     blended: float
 
-    @property
+    @cached_property  # read for every pair of candidates compared
     def cuts(self) -> tuple[Segment, ...]:
         return tuple((a[1], b[0]) for a, b in zip(self.segments, self.segments[1:], strict=False))
 
@@ -289,7 +294,8 @@ def _score(search: _Search, segments: list[Segment]) -> _Scored:
     )
     cuts = len(segments) - 1
     dissimilarity = (search.scale * cuts - cut_codes) / search.scale if cuts else 0.0
-    duration = float(sum(search.times[e] - search.times[s] for s, e in segments))
+    times = search.seconds  # Python floats: the same sums as numpy's, at a tenth of the cost
+    duration = float(sum(times[e] - times[s] for s, e in segments))
     blended = float(search.blended(duration, dissimilarity, cuts))
     return _Scored(tuple(segments), dissimilarity, duration, blended + 0.0)
 

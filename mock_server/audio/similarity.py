@@ -96,7 +96,7 @@ def decode_triangle(encoded: EncodedSimilarity) -> NDArray[np.int16]:
     """
     codes = np.frombuffer(encoded.data.encode("latin-1"), dtype=np.uint8)
     _checked_size(codes.size)
-    return codes.astype(np.int16) - np.int16(encoded.min)
+    return np.subtract(codes, encoded.min, dtype=np.int16)
 
 
 def decode_codes(encoded: EncodedSimilarity) -> NDArray[np.int16]:

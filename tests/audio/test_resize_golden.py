@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mock_server.audio.resize import parse_resize_input, resize_candidates
+from mock_server.audio.resize import ResizeInput, parse_resize_input, resize_candidates
 from mock_server.audio.similarity import SIMILARITY_MAX, SIMILARITY_MIN
 from mock_server.audio.types import MAX_SECONDS
 
@@ -66,13 +66,13 @@ class Song:
     def codes(self) -> np.ndarray:
         rng = np.random.default_rng(self.seed)
         n, lo, hi = self.beats, self.lo, self.hi
-        rows, cols = np.indices((n, n))
         if self.shape == "constant":
             return np.full((n, n), lo + 2 * (hi - lo) // 3)
         if self.shape == "periodic":
             period = 2 + self.seed % 7
             quiet = rng.integers(lo, lo + (hi - lo) // 3 + 1, (n, n))
-            codes = np.where((rows - cols) % period == 0, hi, quiet)
+            beats = np.arange(n)
+            codes = np.where((beats[:, None] - beats[None, :]) % period == 0, hi, quiet)
         elif self.shape == "sections":
             labels = (np.arange(n) // max(2, n // 12)) % 3
             values = np.where(labels[:, None] == labels[None, :], 0.8, 0.2)
@@ -116,8 +116,13 @@ class Song:
         wanted = TARGETS[name](times[-1] - times[0], times[1] - times[0])
         return min(max(wanted, SUBNORMAL), MAX_SECONDS)  # L - 1 beat is 0 for two beats
 
+    @cached_property
+    def parsed(self) -> ResizeInput:
+        """Checked once: checking the similarity string is most of a resize at 3600 beats."""
+        return parse_resize_input(self.request["similarity"], self.request["boundaries"], 1.0)
+
     def resize(self, target: float, count: int) -> str:
-        request = parse_resize_input(self.request["similarity"], self.request["boundaries"], target)
+        request = replace(self.parsed, target_seconds=target)
         return json.dumps(resize_candidates(request, count))
 
 

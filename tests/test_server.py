@@ -147,16 +147,16 @@ def test_every_flag_says_its_default_and_its_variable() -> None:
 
 def serve_and_stop(*flags: str) -> list[str]:
     """Run `serve` with `flags`, send one resize and one refused request, stop it; its stderr."""
-    port, results_port = free_port(), free_port()
-    command = [sys.executable, "-m", "mock_server", "serve", "--workers", "1", *flags]
-    command += ["--port", str(port), "--results-port", str(results_port)]
+    # Port 0: serve binds both origins itself, so no other test can take a port picked here.
+    command = [sys.executable, "-m", "mock_server", "serve", "--workers", "1", "--port", "0"]
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*command, *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
         try:
             assert process.stdout is not None and process.stderr is not None
-            assert "listening" in process.stdout.readline()
-            origin = f"http://127.0.0.1:{port}"
+            listening = re.search(r"listening on (http://\S+)", process.stdout.readline())
+            assert listening, "serve did not say where it listens"
+            origin = listening.group(1)
             hooked = {**TINY_RESIZE, "resultWebhook": f"{origin}/_mock/sink/log"}
             for key, body in (("test-key", hooked), ("wrong", TINY_RESIZE)):
                 request = urllib.request.Request(

@@ -183,6 +183,27 @@ async def test_the_client_receivers_answer_goes_back_so_the_upstream_retries(
     assert [delivery.client_status for delivery in exchange.deliveries] == [503, 200]
 
 
+async def test_a_webhook_without_the_exchanges_secret_is_not_passed_on(
+    make_mock: Callable[..., Awaitable[AppClient]],
+    make_proxy: MakeProxy,
+    aiohttp_server: ServerFactory,
+) -> None:
+    upstream = await make_mock()
+    through = await make_proxy(origin(upstream))
+    receiver = await serve_receiver(aiohttp_server, Receiver())
+    status, raw, _ = await through.post("/resize", {**SYNC_RESIZE, "resultWebhook": receiver.url()})
+    assert status == 200, raw
+    await receiver.wait_for(1)
+    (exchange,) = through.proxy.exchanges
+    forged = {"requestId": json.loads(raw)["requestId"], "success": True, "result": []}
+    for path in ("/_proxy/webhooks/1", "/_proxy/webhooks/1/guessed", "/_proxy/webhooks/2/x"):
+        async with through.client.post(path, json=forged) as answer:
+            assert answer.status == 404, path
+    assert receiver.calls == 1 and len(exchange.deliveries) == 1
+    hooked = upstream.app[SERVICES].webhooks.attempts()[0].url
+    assert hooked.endswith(f"/_proxy/webhooks/1/{exchange.hook_token}")
+
+
 async def test_a_client_receiver_that_is_down_is_retried_by_the_upstream(
     make_mock: Callable[..., Awaitable[AppClient]], make_proxy: MakeProxy
 ) -> None:

@@ -10,6 +10,7 @@ status goes back, so retries are the upstream's, never the proxy's.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -154,7 +155,7 @@ class Proxy:
         if not isinstance(sent, dict) or not is_http_url(sent.get("resultWebhook")):
             return body  # a bad webhook goes as it came, to get the upstream's own refusal
         exchange.client_webhook = sent["resultWebhook"]
-        hook = f"{self.public_url}{HOOK_PATH}/{exchange.number}"
+        hook = f"{self.public_url}{HOOK_PATH}/{exchange.number}/{exchange.hook_token}"
         return json.dumps({**sent, "resultWebhook": hook}, ensure_ascii=False).encode()
 
     async def webhook(self, request: web.Request) -> web.Response:
@@ -162,6 +163,9 @@ class Proxy:
         if not 1 <= number <= len(self.exchanges):
             raise web.HTTPNotFound(text="no such exchange")
         exchange = self.exchanges[number - 1]
+        given = request.match_info["token"].encode()
+        if not hmac.compare_digest(given, exchange.hook_token.encode()):
+            raise web.HTTPNotFound(text="no such exchange")  # a forged webhook goes nowhere
         body = await request.read()
         first = not exchange.deliveries
         delivery = Delivery(body, None)
@@ -259,6 +263,6 @@ def create_proxy_app(config: ProxyConfig) -> web.Application:
     app[PROXY] = proxy
     app.cleanup_ctx.append(proxy.lifetime)
     app.router.add_route("*", "/{route:analyze|resize|export}", proxy.forward)
-    app.router.add_post(HOOK_PATH + "/{number:[0-9]+}", proxy.webhook)
+    app.router.add_post(HOOK_PATH + "/{number:[0-9]+}/{token}", proxy.webhook)
     app.router.add_get(EXCHANGES_PATH, proxy.show)
     return app

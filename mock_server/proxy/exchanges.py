@@ -4,6 +4,7 @@ webhook delivery, the result files), with the violations found along the way."""
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,9 @@ class Exchange:
     violations: list[Violation] = field(default_factory=list)
     results_started: bool = False  # --check-results: fetching has begun (once per exchange)
     results_checked: bool = False  # ... and every file is checked
+    # The secret in this exchange's webhook URL: only the upstream, which was given it, can post
+    # a webhook the proxy forwards to the client. Never reported or recorded.
+    hook_token: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
 
     @property
     def ack(self) -> dict[str, Any]:

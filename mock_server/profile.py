@@ -204,14 +204,7 @@ class Profile:
 
     def with_values(self, values: Mapping[str, Any]) -> Profile:
         """This profile with each dotted key in `values` set to its value."""
-        document = self.to_json()
-        for key, value in values.items():
-            *parents, last = key.split(".")
-            node = document
-            for part in parents:
-                node = node[part]
-            node[last] = value
-        return Profile.from_json(document)
+        return Profile.from_json(_merged(self.to_json(), sparse(values)))
 
 
 def keys() -> list[str]:

@@ -233,7 +233,8 @@ async def resize(request: web.Request, call: Call) -> web.Response:
         call.required("targetLengthSeconds"),
     )
     resizing = Resize(parsed, call.services.settings.profile)
-    call.check_usage(resizing.price())
+    price = resizing.price()
+    call.check_usage(price)
     operation = call.replayed("resize") or resizing
     job = call.new_job(webhook)
     runner = call.services.jobs
@@ -245,7 +246,7 @@ async def resize(request: web.Request, call: Call) -> web.Response:
             error = call.services.settings.profile.error(errors.FAILURE_ERROR[failure.reason])
             return web.json_response(answer, status=error.status)
         return web.json_response(runner.finish(job, outcome))
-    runner.submit(job, operation, resizing.price())
+    runner.submit(job, operation, price)
     return _queued(job, resultUrl=result_url(results_base(request), job.request_id, RESIZE))
 
 

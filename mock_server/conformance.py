@@ -26,6 +26,39 @@ from mock_server.schemas import validate
 ROUTES = ("analyze", "resize", "export")
 SCHEMA_RULE = "schema"
 NOT_JSON = "json"
+# Every rule a violation can name, with the promise it stands for: the proxy's docs list them,
+# and the proxy's tests make each one fire.
+RULES = {
+    NOT_JSON: "a body is JSON (an answer: application/json)",
+    **{
+        f"{SCHEMA_RULE}:{name}": f"the document validates against schemas/{name}.json"
+        for name in (
+            *(f"{route}-request" for route in ROUTES),
+            "error-response",
+            "queued-response",
+            "export-queued-response",
+            *(f"{route}-webhook" for route in ROUTES),
+            "failure-webhook",
+        )
+    },
+    "listed_error": "a request bound to get a listed error gets its message, with a 4xx",
+    "ack_literals": "the acknowledgement says 'Request queued.' and gives one result URL per "
+    "result, at /{requestId}/{name} on an origin of its own",
+    "same_request_id": "the webhook carries the acknowledgement's requestId",
+    "same_source": "the webhook carries the request's sourceFileUrl",
+    "same_result_urls": "an export webhook's resultUrls are the acknowledgement's",
+    "failures_name_result_urls": "an export's failures are keyed by its own result URLs",
+    "analysis": "similarity of N(N+1)/2 values within min..max with a diagonal near one, "
+    "increasing boundaries, one feature vector per beat, a plausible tempo",
+    "candidate": "a resize candidate's segments lie on the boundaries, its duration is their "
+    "total and its dissimilarity its cuts'",
+    "credit_cost": "creditCost is what one of the pricing rules gives",
+    "result_served": "a result URL answers 200",
+    "result_decodes": "an exported file decodes as the format asked for",
+    "result_bitrate": "an MP3 export has the bitrate asked for, in every frame",
+    "result_format": "a WAV export is WAV",
+    "result_duration": "an exported file is as long as its segments",
+}
 # MP3 adds encoder delay and padding (under two frames at 44.1 kHz); WAV adds nothing. The same
 # allowance as the contract suite's export test.
 DURATION_TOLERANCE = {"mp3": 0.1, "wav": 0.02}
@@ -80,16 +113,12 @@ class _Found:
             return False
         return True
 
-    def rule(self, pointer: str, check: Callable[..., object], *args: Any) -> None:
+    def rule(self, pointer: str, name: str, check: Callable[..., object], *args: Any) -> None:
+        """Apply one of `contract_rules` (which raise AssertionError) as the rule `name`."""
         try:
             check(*args)
         except AssertionError as broken:
-            expected = (check.__doc__ or check.__name__).strip().splitlines()[0]
-            self.items.append(
-                Violation(
-                    self.phase, pointer, check.__name__, expected, str(broken), self.request_id
-                )
-            )
+            self.add(pointer, name, RULES[name], str(broken))
 
     def add(self, pointer: str, rule: str, expected: str, actual: str) -> None:
         self.items.append(Violation(self.phase, pointer, rule, expected, actual, self.request_id))
@@ -137,7 +166,14 @@ def check_answer(
         return found.items
     if status != 200 or listed is not None:
         if found.schema("error-response", document) and listed is not None:
-            found.rule("/message", rules.check_listed_error, document["message"], status, listed)
+            found.rule(
+                "/message",
+                "listed_error",
+                rules.check_listed_error,
+                document["message"],
+                status,
+                listed,
+            )
         return found.items
     if route == "resize" and isinstance(sent, dict) and "resultWebhook" not in sent:
         if found.schema("resize-webhook", document):
@@ -147,7 +183,7 @@ def check_answer(
     if found.schema(schema, document):
         names = result_names(route, sent)
         if names:
-            found.rule("", rules.check_ack_literals, document, api_base, names)
+            found.rule("", "ack_literals", rules.check_ack_literals, document, api_base, names)
     return found.items
 
 
@@ -196,21 +232,21 @@ def check_webhook(
 
 def _check_analysis(found: _Found, document: dict[str, Any], sent: dict[str, Any]) -> None:
     result = document["result"]
-    found.rule("/result", rules.check_analysis, result)
+    found.rule("/result", "analysis", rules.check_analysis, result)
     raw = "raw_features" in sent.get("features", [])
     rate = rules.RATES["analyze_raw_features" if raw else "analyze"]
-    found.rule(
-        "/creditCost", rules.matching_rules, document["creditCost"], result["duration"] / 60, rate
-    )
+    _check_cost(found, document["creditCost"], result["duration"] / 60, rate)
+
+
+def _check_cost(found: _Found, cost: object, minutes: float, rate: int) -> None:
+    found.rule("/creditCost", "credit_cost", rules.matching_rules, cost, minutes, rate)
 
 
 def _check_candidates(found: _Found, document: dict[str, Any], sent: dict[str, Any]) -> None:
     for index, candidate in enumerate(document["result"]):
-        found.rule(f"/result/{index}", rules.check_candidate, candidate, sent)
+        found.rule(f"/result/{index}", "candidate", rules.check_candidate, candidate, sent)
     minutes = sent["targetLengthSeconds"] / 60
-    found.rule(
-        "/creditCost", rules.matching_rules, document["creditCost"], minutes, rules.RATES["resize"]
-    )
+    _check_cost(found, document["creditCost"], minutes, rules.RATES["resize"])
 
 
 def _check_export(
@@ -227,13 +263,7 @@ def _check_export(
     if unknown:
         found.add("/failures", "failures_name_result_urls", "only URLs of resultUrls", str(unknown))
     seconds = sum(end - start for group in sent["segmentsGroups"] for start, end in group)
-    found.rule(
-        "/creditCost",
-        rules.matching_rules,
-        document["creditCost"],
-        seconds / 60,
-        rules.RATES["export"],
-    )
+    _check_cost(found, document["creditCost"], seconds / 60, rules.RATES["export"])
 
 
 def check_result(
@@ -250,7 +280,7 @@ def check_result(
         document = parse_json(body)
         if found.schema(f"{route}-webhook", document) and isinstance(document, dict):
             if route == "analyze":
-                found.rule("/result", rules.check_analysis, document["result"])
+                found.rule("/result", "analysis", rules.check_analysis, document["result"])
             else:
                 _check_candidates(found, document, sent)
         return found.items

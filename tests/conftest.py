@@ -22,6 +22,7 @@ from mock_server.testing import MockServer
 from mock_server.web.app import create_app
 from tests.contract import check_payload
 from tests.forged_audio import wav_claiming
+from tests.proxy_client import proxies
 from tests.support import (
     KEY,
     Hooks,
@@ -263,3 +264,6 @@ async def source_url(
     app.router.add_get("/{name:.*}", serve)
     server = await aiohttp_server(app)
     return lambda path: str(server.make_url(path))
+
+
+make_proxy = pytest.fixture(proxies, name="make_proxy")

@@ -193,6 +193,8 @@ class Hooks:
 
     server: Any = None
     bodies: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    # requestId -> the X-Mock-Violations count a checking proxy put on its webhook, if any
+    violations: dict[str, str | None] = dataclasses.field(default_factory=dict)
     arrived: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
     def url(self) -> str:
@@ -200,7 +202,9 @@ class Hooks:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        self.bodies[json.loads(body)["requestId"]] = body
+        request_id = json.loads(body)["requestId"]
+        self.bodies[request_id] = body
+        self.violations[request_id] = request.headers.get("X-Mock-Violations")
         self.arrived.set()
         return web.Response(text="ok")
 

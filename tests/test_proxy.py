@@ -4,12 +4,15 @@ the upstream's, violations are found and reported, the key is never written in f
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import socket
+import struct
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,66 +20,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from mock_server.proxy.app import PROXY, VIOLATIONS_HEADER, Proxy, ProxyConfig, create_proxy_app
 from mock_server.recordings import without_volatile
 from mock_server.web.keys import SERVICES
 from tests.breakers import breaking_proxy
 from tests.conftest import AppClient, FileServer, Receiver, ServerFactory, serve_receiver
+from tests.proxy_client import MakeProxy
 from tests.support import KEY, TINY_RESIZE, Hooks, free_port, wait_until
 
 FULL_KEY = KEY["X-API-Key"]
 SYNC_RESIZE = {**TINY_RESIZE, "targetLengthSeconds": 2, "boundaries": [0, 1.5]}
-
-
-@dataclass
-class Through:
-    """A running proxy and a client session pointed at it."""
-
-    proxy: Proxy
-    client: aiohttp.ClientSession
-
-    async def post(
-        self, path: str, body: Any, headers: dict[str, str] = KEY
-    ) -> tuple[int, bytes, int]:
-        """(status, raw answer, the X-Mock-Violations count)."""
-        async with self.client.post(path, json=body, headers=headers) as answer:
-            return answer.status, await answer.read(), int(answer.headers[VIOLATIONS_HEADER])
-
-    async def settled(self) -> None:
-        """Wait until every exchange expects nothing more (webhooks in, results checked)."""
-        check = self.proxy.config.check_results
-
-        async def done() -> bool:
-            return all(exchange.done(check) for exchange in self.proxy.exchanges)
-
-        await wait_until(done)
-
-    def rules(self) -> set[tuple[str, str, str]]:
-        return {
-            (v.phase, v.pointer, v.rule)
-            for exchange in self.proxy.exchanges
-            for v in exchange.violations
-        }
-
-
-MakeProxy = Callable[..., Awaitable[Through]]
-
-
-@pytest.fixture
-async def make_proxy(aiohttp_server: ServerFactory) -> AsyncIterator[MakeProxy]:
-    sessions: list[aiohttp.ClientSession] = []
-
-    async def make(upstream: str, **config: Any) -> Through:
-        app = create_proxy_app(ProxyConfig(upstream=upstream.rstrip("/"), **config))
-        server = await aiohttp_server(app)
-        origin = str(server.make_url("")).rstrip("/")
-        app[PROXY].public_url = origin
-        sessions.append(aiohttp.ClientSession(base_url=origin))
-        return Through(app[PROXY], sessions[-1])
-
-    yield make
-    for session in sessions:
-        await session.close()
 
 
 def origin(mock: AppClient) -> str:
@@ -150,6 +102,8 @@ async def test_a_client_flow_passes_through_unchanged_with_no_violations(
     assert through.rules() == set()
     fetched = [len(exchange.results) for exchange in through.proxy.exchanges]
     assert fetched == [1, 1, 2, 0, 0]
+    # Done and written down: the proxy holds no body of any of them any more.
+    assert [exchange.held_bytes() for exchange in through.proxy.exchanges] == [0] * 5
     report = json.loads(out["report"].read_text())
     assert report["violations"] == [] and len(report["exchanges"]) == 5
     suite = ET.parse(out["junit"]).getroot()
@@ -159,6 +113,8 @@ async def test_a_client_flow_passes_through_unchanged_with_no_violations(
     assert (out["record"] / "0003-export" / "export_2.mp3").stat().st_size > 1000
     exchange = json.loads((out["record"] / "0001-analyze" / "exchange.json").read_text())
     assert exchange["request"]["key"] == "test****"
+    assert exchange["request"]["body"] == requests["/analyze"]
+    assert exchange["webhooks"][0]["body"]["result"]["tempo"] == 120
     assert "/answer/body/requestId" in exchange["volatile"]
     assert FULL_KEY not in written(tmp_path)
 
@@ -256,21 +212,34 @@ async def test_each_breaker_of_the_contract_suite_is_reported(
     await through.settled()
     found = through.rules()
     assert found == {
-        ("answer", "/result/0", "check_candidate"),
+        ("answer", "/result/0", "candidate"),
         ("answer", "/message", "schema:queued-response"),
         ("answer", "", "schema:export-queued-response"),
-        ("answer", "/message", "check_listed_error"),
-        ("result", "/result", "check_analysis"),
+        ("answer", "/message", "listed_error"),
+        ("result", "/result", "analysis"),
     }
     console = capsys.readouterr().out
-    assert "[check_listed_error] expected" in console
+    assert "[listed_error] expected" in console
     assert "segmentsSeconds says" in console
     report = json.loads(out["report"].read_text())
     assert len(report["violations"]) == 5
     assert {v["requestId"] is not None for v in report["violations"][:3]} == {True}
-    cases = ET.parse(out["junit"]).getroot().iter("testcase")
+    cases = list(ET.parse(out["junit"]).getroot().iter("testcase"))
     failed = [case.get("name", "") for case in cases if case.find("failure") is not None]
     assert [name.split()[1] for name in failed] == ["/resize", "/analyze", "/export", "/resize"]
+    # Each violation, with its location, in every channel: the console, the report, JUnit.
+    for exchange, case in zip(through.proxy.exchanges, cases, strict=True):
+        failure = case.find("failure")
+        for violation in exchange.violations:
+            assert violation.line() in console
+            assert violation.as_json() in report["violations"]
+            assert failure is not None and violation.line() in (failure.text or "")
+    # ... and counted on what the client got: the answers above, and the webhooks, which also
+    # count the result files checked before them (the analysis' hosted similarity).
+    analyzed, exported = (json.loads(answers[n][1])["requestId"] for n in (1, 2))
+    for request_id in (analyzed, exported):
+        await hooks.payload(request_id)
+    assert (hooks.violations[analyzed], hooks.violations[exported]) == ("2", "1")
 
 
 async def test_strict_refuses_a_request_that_breaks_its_schema(
@@ -296,6 +265,77 @@ async def test_an_upstream_that_is_down_drops_the_connection_as_it_would(
         await through.post("/resize", SYNC_RESIZE)
     (exchange,) = through.proxy.exchanges
     assert exchange.error is not None and "Connect" in exchange.error
+
+
+async def test_a_slow_upstream_stays_slow_and_the_clients_own_timeout_decides(
+    make_proxy: MakeProxy, aiohttp_server: ServerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The proxy adds no timeout: a client that gives up on a slow upstream gives up the same
+    way through the proxy, and the answer that comes later is still checked, without a
+    traceback for the connection that is gone."""
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        arrived.set()
+        await release.wait()
+        return web.json_response({"success": False, "message": "Rate limit exceeded"}, status=429)
+
+    app = web.Application()
+    app.router.add_post("/resize", slow)
+    upstream = str((await aiohttp_server(app)).make_url("")).rstrip("/")
+    through = await make_proxy(upstream)
+    patience = aiohttp.ClientTimeout(total=0.5)
+    failures = []
+    for base in (upstream, through.origin):
+        async with aiohttp.ClientSession(timeout=patience) as client:
+            with pytest.raises(TimeoutError) as gave_up:
+                await client.post(f"{base}/resize", json=SYNC_RESIZE, headers=KEY)
+        failures.append(type(gave_up.value))
+        await arrived.wait()  # the upstream has the request, and has not answered
+    assert failures[0] is failures[1]
+    release.set()
+    await through.settled()
+    (exchange,) = through.proxy.exchanges
+    assert (exchange.status, exchange.error) == (429, None)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def resetting_upstream(after: bytes) -> tuple[str, asyncio.Server]:
+    """An upstream that reads a request, writes `after` and resets the connection (RST)."""
+
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(after)
+        await writer.drain()
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    server = await asyncio.start_server(reset, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return f"http://127.0.0.1:{port}", server
+
+
+@pytest.mark.parametrize(
+    "after",
+    [b"", b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 90\r\n\r\n{"],
+    ids=["before-the-answer", "in-the-middle-of-the-body"],
+)
+async def test_an_upstream_that_resets_gives_the_client_a_broken_connection_too(
+    after: bytes, make_proxy: MakeProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    upstream, server = await resetting_upstream(after)
+    async with server:
+        through = await make_proxy(upstream)
+        async with aiohttp.ClientSession() as client:
+            with pytest.raises(aiohttp.ClientError):
+                async with client.post(f"{upstream}/resize", json=SYNC_RESIZE) as direct:
+                    await direct.read()
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await through.post("/resize", SYNC_RESIZE)
+    (exchange,) = through.proxy.exchanges
+    assert exchange.error is not None and exchange.done(check_results=False)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_an_upstream_answering_html_passes_through_with_a_violation(

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -43,6 +43,7 @@ DROPPED = (
     "date",
     "server",
 )
+T = TypeVar("T")
 STRICT_MESSAGE = "Request breaks the contract's request schema; not forwarded (--strict)"
 
 
@@ -58,15 +59,26 @@ class ProxyConfig:
     junit: Path | None = None
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What the proxy asks the upstream for one exchange."""
+
+    method: str
+    route: str
+    headers: dict[str, str]
+    body: bytes
+    listed: str | None  # the listed error the request is bound to get, if any
+
+
 class Proxy:
     """Every exchange of one running proxy, and the one client session it forwards with."""
 
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
         self.public_url = (config.public_url or "").rstrip("/")
-        self.exchanges: list[Exchange] = []
+        self.exchanges: list[Exchange] = []  # exchange N is at N - 1; none is ever removed
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -79,7 +91,7 @@ class Proxy:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         yield
         for task in self._tasks:
-            task.cancel()
+            task.cancel()  # an upstream still answering at shutdown is not waited for
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._session.close()
 
@@ -112,29 +124,53 @@ class Proxy:
                 return self._refuse(exchange)
         upstream_body = self._hooked(exchange, body)
         headers = {k: v for k, v in request.headers.items() if _forwarded(k)}
-        url = f"{self.config.upstream}/{route}"
+        asked = Asked(request.method, route, headers, upstream_body, listed)
+        # Shielded: a client that gives up does not take the exchange with it. The upstream
+        # still answers and its job still ends in a webhook, which the proxy checks and passes on
+        # as it would have reached the client directly.
+        reply = await self._shielded(self._ask_upstream(exchange, asked))
+        if reply is None:
+            # The client gets what it would have got from the upstream: a dropped connection.
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=502)  # never sent: the connection is gone
+        return reply
+
+    async def _ask_upstream(self, exchange: Exchange, asked: Asked) -> web.Response | None:
+        """Forward, check the answer (and a final answer's files) and build the client's reply;
+        None when the upstream could not be heard."""
+        url = f"{self.config.upstream}/{asked.route}"
         try:
             async with self.session.request(
-                request.method, url, headers=headers, data=upstream_body
+                asked.method, url, headers=asked.headers, data=asked.body
             ) as answer:
                 exchange.answer = await answer.read()
                 exchange.status, exchange.content_type = answer.status, answer.content_type
                 passed = {k: v for k, v in answer.headers.items() if k.lower() not in DROPPED}
         except aiohttp.ClientError as failure:
-            # The client gets what it would have got from the upstream: a dropped connection.
             exchange.error = f"{type(failure).__name__}: {failure}"
-            self.save(exchange)
-            if request.transport is not None:
-                request.transport.abort()
-            return web.Response(status=502)  # never sent: the connection is gone
+            self.settle(exchange)
+            return None
         got = (answer.status, exchange.content_type, exchange.answer)
-        self.found(
-            exchange, conformance.check_answer(route, sent, got, self.config.upstream, listed)
+        exchange.request_id = exchange.ack_id()
+        checked = conformance.check_answer(
+            asked.route, exchange.sent, got, self.config.upstream, asked.listed
         )
-        if self.config.check_results and not exchange.awaits_webhook:
-            self._spawn(self._check_results(exchange, exchange.ack))
+        self.found(exchange, checked)
+        if not exchange.awaits_webhook:
+            await self._check_results(exchange, exchange.ack)  # a final answer, or an error
         passed[VIOLATIONS_HEADER] = str(len(exchange.violations))
-        return web.Response(status=answer.status, body=exchange.answer, headers=passed)
+        reply = web.Response(status=answer.status, body=exchange.answer, headers=passed)
+        self.settle(exchange)
+        return reply
+
+    async def _shielded(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run `work` to its end even if the request that started it is cancelled (a client
+        that went away, with handler cancellation on); the proxy waits for it at shutdown."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(task)
 
     def _refuse(self, exchange: Exchange) -> web.Response:
         document = {
@@ -145,8 +181,8 @@ class Proxy:
         exchange.status, exchange.content_type = 422, "application/json"
         exchange.answer = json.dumps(document).encode()
         exchange.results_checked = True
-        self.save(exchange)
         headers = {VIOLATIONS_HEADER: str(len(exchange.violations))}
+        self.settle(exchange)
         return web.json_response(document, status=422, headers=headers)
 
     def _hooked(self, exchange: Exchange, body: bytes) -> bytes:
@@ -160,13 +196,18 @@ class Proxy:
 
     async def webhook(self, request: web.Request) -> web.Response:
         number = int(request.match_info["number"])
-        if not 1 <= number <= len(self.exchanges):
-            raise web.HTTPNotFound(text="no such exchange")
-        exchange = self.exchanges[number - 1]
+        exchange = self.exchanges[number - 1] if 1 <= number <= len(self.exchanges) else None
         given = request.match_info["token"].encode()
-        if not hmac.compare_digest(given, exchange.hook_token.encode()):
+        if exchange is None or not hmac.compare_digest(given, exchange.hook_token.encode()):
             raise web.HTTPNotFound(text="no such exchange")  # a forged webhook goes nowhere
         body = await request.read()
+        kind = request.headers.get("Content-Type", "application/json")
+        status, reply = await self._shielded(self._deliver(exchange, body, kind))
+        return web.Response(status=status, body=reply)
+
+    async def _deliver(self, exchange: Exchange, body: bytes, kind: str) -> tuple[int, bytes]:
+        """Check one webhook delivery, pass it on to the client's receiver and give back what
+        the receiver answered: (status, body)."""
         first = not exchange.deliveries
         delivery = Delivery(body, None)
         exchange.deliveries.append(delivery)
@@ -175,8 +216,11 @@ class Proxy:
                 exchange,
                 conformance.check_webhook(exchange.route, exchange.sent, exchange.ack, body),
             )
+        document = conformance.parse_json(body)
+        # Before the client hears of the job's end, so the count it gets covers the files too.
+        await self._check_results(exchange, document if isinstance(document, dict) else {})
         assert exchange.client_webhook is not None
-        headers = {"Content-Type": request.headers.get("Content-Type", "application/json")}
+        headers = {"Content-Type": kind, VIOLATIONS_HEADER: str(len(exchange.violations))}
         try:
             async with self.session.post(
                 exchange.client_webhook, data=body, headers=headers
@@ -186,31 +230,31 @@ class Proxy:
         except aiohttp.ClientError as failure:
             # The receiver is down: the upstream sees a failed delivery and retries as it would.
             delivery.error = f"{type(failure).__name__}: {failure}"
-            self.save(exchange)
-            return web.Response(status=502, text="the client's webhook receiver is unreachable")
-        self.save(exchange)
-        if self.config.check_results and not exchange.awaits_webhook:
-            document = conformance.parse_json(body)
-            self._spawn(
-                self._check_results(exchange, document if isinstance(document, dict) else {})
-            )
-        return web.Response(status=answer.status, body=reply)
+            self.settle(exchange)
+            return 502, b"the client's webhook receiver is unreachable"
+        self.settle(exchange)
+        return answer.status, reply
 
-    def _spawn(self, work: Any) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def settle(self, exchange: Exchange) -> None:
+        """Write down what the exchange learnt; once nothing more is expected of it, let go of
+        its bodies, so a long-running proxy holds a summary per exchange and no more."""
+        self.save(exchange)
+        if exchange.done(self.config.check_results):
+            exchange.let_go()
 
     async def _check_results(self, exchange: Exchange, document: dict[str, Any]) -> None:
-        """Fetch and check each result URL once the job is done (a failed job has none)."""
+        """Fetch and check each result URL of a finished job once (a failed job has none; a
+        webhook the upstream sends again finds them checked)."""
+        if exchange.results_started:
+            return
+        exchange.results_started = True
         ack = exchange.ack
         urls = ack.get("resultUrls") or ([ack["resultUrl"]] if "resultUrl" in ack else [])
-        if exchange.results_started:
-            return  # a webhook the upstream sent again: its files are being checked already
-        exchange.results_started = True
-        if exchange.status != 200 or document.get("success") is False:
+        finished = "creditCost" in document and document.get("success") is not False
+        if not self.config.check_results or exchange.status != 200 or not finished:
             urls = []
         failures = document.get("failures", {})
+        sent = exchange.sent if isinstance(exchange.sent, dict) else {}
         for index, url in enumerate(urls):
             if url in failures:
                 continue
@@ -220,13 +264,14 @@ class Proxy:
             except aiohttp.ClientError as failure:
                 fetched = Fetched(url, 0, "", str(failure).encode())
             exchange.results.append(fetched)
-            sent = exchange.sent if isinstance(exchange.sent, dict) else {}
             violations = conformance.check_result(
                 exchange.route, sent, index, fetched.status, fetched.body, exchange.request_id or ""
             )
             self.found(exchange, violations)
+            if self.config.record is not None:
+                recording.write_result(self.config.record, exchange, fetched)
+            fetched.body = b""  # checked, and written if recording: held no longer
         exchange.results_checked = True  # only now is the exchange done
-        self.save(exchange)
 
     async def show(self, request: web.Request) -> web.Response:
         """Every exchange so far, with whether it is done: for tests and the curious."""

@@ -46,8 +46,10 @@ class Exchange:
     deliveries: list[Delivery] = field(default_factory=list)
     results: list[Fetched] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
-    results_started: bool = False  # --check-results: fetching has begun (once per exchange)
-    results_checked: bool = False  # ... and every file is checked
+    request_id: str | None = None  # the acknowledgement's, once the upstream has answered
+    results_started: bool = False  # checking the result files has begun (once per exchange)
+    results_checked: bool = False  # ... and every file is checked (or there is none to check)
+    let_go_of_bodies: bool = False  # done: only the summary is held (see `let_go`)
     # The secret in this exchange's webhook URL: only the upstream, which was given it, can post
     # a webhook the proxy forwards to the client. Never reported or recorded.
     hook_token: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
@@ -57,8 +59,8 @@ class Exchange:
         document = parse_json(self.answer)
         return document if isinstance(document, dict) else {}
 
-    @property
-    def request_id(self) -> str | None:
+    def ack_id(self) -> str | None:
+        """The request id the upstream's answer gives, if it gives one."""
         found = self.ack.get("requestId")
         return found if isinstance(found, str) else None
 
@@ -76,6 +78,22 @@ class Exchange:
         if self.status is None:
             return False
         return not self.awaits_webhook and (self.results_checked or not check_results)
+
+    def let_go(self) -> None:
+        """Drop every body once the exchange is done and written down: what stays (numbers,
+        statuses, violations, the client's webhook URL for a late retry) is a few hundred
+        bytes, however large the analyses and audio it carried."""
+        self.request, self.sent, self.answer = b"", None, b""
+        for delivery in self.deliveries:
+            delivery.body = b""
+        for fetched in self.results:
+            fetched.body = b""
+        self.let_go_of_bodies = True
+
+    def held_bytes(self) -> int:
+        """The bodies still held: what `let_go` frees."""
+        bodies = [self.request, self.answer, *(d.body for d in self.deliveries)]
+        return sum(map(len, bodies)) + sum(len(f.body) for f in self.results)
 
     def summary(self) -> dict[str, Any]:
         """What the report and /_proxy/exchanges show: no body, no key beyond its mask."""

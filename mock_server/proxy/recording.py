@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from mock_server.proxy.exchanges import Exchange, dumps, pretty
+from mock_server.proxy.exchanges import Exchange, Fetched, dumps, pretty
 from mock_server.recordings import EXCHANGE_FILE, FORMAT, VERSION, VOLATILE_FIELDS
 
 
@@ -21,16 +21,29 @@ def folder(root: Path, exchange: Exchange) -> Path:
     return root / f"{exchange.number:04d}-{exchange.route}"
 
 
+def _file_name(fetched: Fetched) -> str:
+    return Path(urlsplit(fetched.url).path).name or "result"
+
+
+def write_result(root: Path, exchange: Exchange, fetched: Fetched) -> None:
+    """Save a fetched result file beside exchange.json, once, as soon as it is checked."""
+    if fetched.status == 200:
+        where = folder(root, exchange)
+        where.mkdir(parents=True, exist_ok=True)
+        (where / _file_name(fetched)).write_bytes(fetched.body)
+
+
 def write(root: Path, exchange: Exchange) -> None:
-    """(Re)write the exchange's folder: called whenever it learns something."""
+    """(Re)write the exchange's exchange.json: called whenever it learns something, until it
+    is done and has let go of its bodies (then the file already says all it held)."""
+    if exchange.let_go_of_bodies:
+        return
     where = folder(root, exchange)
     where.mkdir(parents=True, exist_ok=True)
-    files = []
-    for fetched in exchange.results:
-        name = Path(urlsplit(fetched.url).path).name or "result"
-        if fetched.status == 200:
-            (where / name).write_bytes(fetched.body)
-        files.append({"url": fetched.url, "status": fetched.status, "file": name})
+    files = [
+        {"url": fetched.url, "status": fetched.status, "file": _file_name(fetched)}
+        for fetched in exchange.results
+    ]
     document: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,

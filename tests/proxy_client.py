@@ -1,0 +1,69 @@
+"""A client of `audjust-mock proxy` for the proxy's tests: the proxy app served on a real
+socket, a session pointed at it, and a wait for every exchange to be done."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from mock_server.proxy.app import PROXY, VIOLATIONS_HEADER, Proxy, ProxyConfig, create_proxy_app
+from tests.support import KEY, wait_until
+
+ServerFactory = Callable[..., Awaitable[TestServer]]
+
+
+@dataclass
+class Through:
+    """A running proxy and a client session pointed at it."""
+
+    proxy: Proxy
+    client: aiohttp.ClientSession
+    origin: str  # where the proxy listens, for a client of the test's own
+
+    async def post(
+        self, path: str, body: Any, headers: dict[str, str] = KEY
+    ) -> tuple[int, bytes, int]:
+        """(status, raw answer, the X-Mock-Violations count); bytes are sent as they are."""
+        sent = {"data": body} if isinstance(body, bytes) else {"json": body}
+        async with self.client.post(path, headers=headers, **sent) as answer:
+            return answer.status, await answer.read(), int(answer.headers[VIOLATIONS_HEADER])
+
+    async def settled(self) -> None:
+        """Wait until every exchange expects nothing more (webhooks in, results checked)."""
+        check = self.proxy.config.check_results
+
+        async def done() -> bool:
+            return all(exchange.done(check) for exchange in self.proxy.exchanges)
+
+        await wait_until(done)
+
+    def rules(self) -> set[tuple[str, str, str]]:
+        return {
+            (v.phase, v.pointer, v.rule)
+            for exchange in self.proxy.exchanges
+            for v in exchange.violations
+        }
+
+
+MakeProxy = Callable[..., Awaitable[Through]]
+
+
+async def proxies(aiohttp_server: ServerFactory) -> AsyncIterator[MakeProxy]:
+    """The `make_proxy` fixture: a proxy in front of `upstream`, with a client session."""
+    sessions: list[aiohttp.ClientSession] = []
+
+    async def make(upstream: str, **config: Any) -> Through:
+        app = create_proxy_app(ProxyConfig(upstream=upstream.rstrip("/"), **config))
+        server = await aiohttp_server(app)
+        origin = str(server.make_url("")).rstrip("/")
+        app[PROXY].public_url = origin
+        sessions.append(aiohttp.ClientSession(base_url=origin))
+        return Through(app[PROXY], sessions[-1], origin)
+
+    yield make
+    for session in sessions:
+        await session.close()

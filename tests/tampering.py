@@ -1,0 +1,167 @@
+"""An upstream that breaks one promise of the contract on purpose: a real mock behind a front
+that can change what the client sends it, what it answers, the webhooks it posts and the result
+files it serves. The checking proxy's rule tests stand it upstream of the proxy, so that every
+rule the proxy knows is seen to fire on traffic that really went over sockets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from mock_server.web.keys import SERVICES
+
+ServerFactory = Callable[..., Awaitable[TestServer]]
+MakeMock = Callable[..., Awaitable[TestClient[Any, Any]]]
+# (route, or a result file's name; the bytes passing) -> the bytes passed on, or None for a 404.
+Edit = Callable[[str, bytes], bytes | None]
+HOOKS = "/_front/hooks"
+
+
+def unchanged(name: str, data: bytes) -> bytes:
+    return data
+
+
+def json_edit(change: Callable[[str, dict[str, Any]], None]) -> Edit:
+    """An edit that changes the JSON document in place (non-JSON passes unchanged)."""
+
+    def edit(name: str, data: bytes) -> bytes:
+        try:
+            document = json.loads(data)
+        except ValueError:
+            return data
+        change(name, document)
+        return json.dumps(document).encode()
+
+    return edit
+
+
+@dataclass(frozen=True)
+class Tamper:
+    """What the front changes: each edit sees every body of its kind, and changes the ones it
+    is written for."""
+
+    request: Edit = unchanged  # a client's request body, before the mock sees it
+    answer: Edit = unchanged  # the mock's answer
+    webhook: Edit = unchanged  # each webhook the mock posts
+    result: Edit = unchanged  # each result file the mock serves (by file name)
+
+
+@dataclass
+class Front:
+    """A running tampering upstream: the API origin to give the proxy, and the mock behind."""
+
+    origin: str
+    mock: TestClient[Any, Any]
+    # hook number -> (the request's route, the webhook URL it gave)
+    webhooks: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+async def tampering_upstream(
+    aiohttp_server: ServerFactory, make_mock: MakeMock, tamper: Tamper, **settings: Any
+) -> Front:
+    """A mock (with `settings`) behind a front that applies `tamper`. Result URLs point at a
+    second front, on an origin of its own as the reference has them."""
+    session = aiohttp.ClientSession()
+    results_behind: list[str] = []
+
+    async def result(request: web.Request) -> web.Response:
+        async with session.get(results_behind[0] + request.path_qs) as answer:
+            status, data, kind = answer.status, await answer.read(), answer.content_type
+        if status == 200:
+            edited = tamper.result(request.path.rsplit("/", 1)[-1], data)
+            if edited is None:
+                return web.Response(status=404, text="tampered away")
+            data = edited
+        return web.Response(status=status, body=data, content_type=kind)
+
+    results_app = web.Application()
+    results_app.router.add_get("/{path:.*}", result)
+    results_front = await aiohttp_server(results_app)
+    mock = await make_mock(results_url=str(results_front.make_url("")).rstrip("/"), **settings)
+    results_behind.append(f"http://127.0.0.1:{mock.app[SERVICES].results_port}")
+    front = Front("", mock)
+
+    async def forward(request: web.Request) -> web.Response:
+        route = request.match_info["route"]
+        body = tamper.request(route, _hooked(front, route, await request.read())) or b""
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("x-api-key",)}
+        headers["Content-Type"] = "application/json"
+        async with mock.request(request.method, f"/{route}", data=body, headers=headers) as got:
+            status, data = got.status, await got.read()
+        edited = tamper.answer(route, data) or b""
+        kind = "application/json" if _is_json(edited) else "text/html"
+        return web.Response(status=status, body=edited, content_type=kind)
+
+    async def webhook(request: web.Request) -> web.Response:
+        route, target = front.webhooks[int(request.match_info["number"])]
+        data = tamper.webhook(route, await request.read()) or b""
+        async with session.post(target, data=data, headers=_json_type()) as answer:
+            return web.Response(status=answer.status, body=await answer.read())
+
+    async def close(app: web.Application) -> None:
+        await session.close()
+
+    app = web.Application()
+    app.router.add_route("*", "/{route:analyze|resize|export}", forward)
+    app.router.add_post(HOOKS + "/{number:[0-9]+}", webhook)
+    app.on_cleanup.append(close)
+    server = await aiohttp_server(app)
+    front.origin = str(server.make_url("")).rstrip("/")
+    return front
+
+
+def _hooked(front: Front, route: str, body: bytes) -> bytes:
+    """The body with its webhook pointed at the front, which passes each one on (edited)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(document, dict) or not isinstance(document.get("resultWebhook"), str):
+        return body
+    number = len(front.webhooks) + 1
+    front.webhooks[number] = route, document["resultWebhook"]
+    document["resultWebhook"] = f"{front.origin}{HOOKS}/{number}"
+    return json.dumps(document).encode()
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+def _json_type() -> dict[str, str]:
+    return {"Content-Type": "application/json"}
+
+
+@dataclass
+class Inbox:
+    """A client's webhook receiver that keeps each delivery's body and X-Mock-Violations."""
+
+    server: TestServer | None = None
+    deliveries: list[tuple[bytes, str | None]] = field(default_factory=list)
+
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("/hook"))
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.deliveries.append((await request.read(), request.headers.get("X-Mock-Violations")))
+        return web.Response(text="ok")
+
+
+async def serve_inbox(aiohttp_server: ServerFactory) -> Inbox:
+    inbox = Inbox()
+    app = web.Application()
+    app.router.add_post("/hook", inbox.handle)
+    inbox.server = await aiohttp_server(app)
+    return inbox

@@ -55,6 +55,12 @@ export class AudjustClient {
   }
 }
 
+// The candidates best first. The API says to rank them by blendedScore; it does not promise to
+// send them in that order, so a client sorts them itself.
+export function bestFirst(candidates) {
+  return [...candidates].sort((a, b) => b.blendedScore - a.blendedScore);
+}
+
 // A webhook receiver: the Audjust API POSTs each result to it. `publicUrl` is where the API reaches
 // it (a service name in compose, a tunnel for the live API); by default its own address.
 export async function startWebhookReceiver({ host = "127.0.0.1", port = 0, publicUrl } = {}) {

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { AudjustClient, AudjustError, startWebhookReceiver } from "../src/audjust.js";
+import { AudjustClient, AudjustError, bestFirst, startWebhookReceiver } from "../src/audjust.js";
 
 const env = process.env;
 const baseUrl = (env.AUDJUST_BASE_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
@@ -84,7 +84,7 @@ describe("an Audjust client in Node.js", () => {
   test("resize, then export the best edit as WAV", async () => {
     const { similarity, boundaries } = analysis.webhook.result;
     const resized = await client.resize({ similarity, boundaries, targetLengthSeconds: 8 });
-    const best = resized.result[0];
+    const [best] = bestFirst(resized.result);
     const ack = await client.export({
       sourceFileUrl,
       segmentsGroups: [best.segmentsSeconds],

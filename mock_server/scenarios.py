@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from mock_server.edges import EDGE_CHOICES, EDGE_PARAMS, EDGE_RANGES
+from mock_server.profile import ErrorName, Profile
 from mock_server.results import ROUTE_NAME as RESULT_ROUTE_NAME
 
 API_ROUTES = frozenset({"/analyze", "/resize", "/export"})
@@ -63,17 +64,23 @@ class ScenarioSpec:
     fault: Fault
     phase: Phase
     routes: frozenset[str]
-    does: str  # what the mock does
+    # What the mock does; `{invalid_key}` and the like stand for that error's status, which the
+    # running profile decides (`described`).
+    does: str
     advice: str  # what a robust client does about it
     params: Mapping[str, Param] = field(default_factory=dict)  # name -> default
 
-    def to_json(self) -> dict[str, Any]:
+    def described(self, profile: Profile) -> str:
+        """What the mock does under `profile`, with its statuses."""
+        return self.does.format_map({name.value: profile.error(name).status for name in ErrorName})
+
+    def to_json(self, profile: Profile) -> dict[str, Any]:
         return {
             "name": self.fault.value,
             "phase": self.phase.value,
             "routes": sorted(self.routes),
             "params": dict(self.params),
-            "does": self.does,
+            "does": self.described(profile),
             "advice": self.advice,
         }
 
@@ -96,28 +103,29 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
             Fault.INVALID_METHOD,
             Phase.GATE,
             API_ROUTES,
-            "405 Invalid request method",
+            "{invalid_method} Invalid request method",
             "Treat as a bug in your client: always POST; do not retry.",
         ),
         _spec(
             Fault.MISSING_KEY,
             Phase.GATE,
             API_ROUTES,
-            "401 Missing API key header",
+            "{missing_key} Missing API key header",
             "Fail loudly at start-up if the key is not configured; do not retry.",
         ),
         _spec(
             Fault.INVALID_KEY,
             Phase.GATE,
             API_ROUTES,
-            "403 Invalid API Key",
+            "{invalid_key} Invalid API Key",
             "The key was revoked or mistyped: stop sending and alert; retrying cannot help.",
         ),
         _spec(
             Fault.MISSING_PARAMETER,
             Phase.GATE,
             API_ROUTES,
-            "400 Missing parameter: NAME (default: the route's first required parameter)",
+            "{missing_parameter} Missing parameter: NAME (default: the route's first required "
+            "parameter)",
             "Validate before sending; surface the named parameter; do not retry unchanged.",
             name="",
         ),
@@ -125,7 +133,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
             Fault.RATE_LIMITED,
             Phase.GATE,
             API_ROUTES,
-            "429 Rate limit exceeded with Retry-After: retry_after",
+            "{rate_limited} Rate limit exceeded with Retry-After: retry_after",
             "Wait Retry-After seconds, then retry; throttle below 100 requests a minute.",
             retry_after=60.0,
         ),
@@ -133,7 +141,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
             Fault.USAGE_EXCEEDED,
             Phase.GATE,
             API_ROUTES,
-            "402 Usage limit exceeded",
+            "{usage_exceeded} Usage limit exceeded",
             "Stop submitting and tell a human to upgrade the plan; retrying spends nothing.",
         ),
         _spec(
@@ -150,8 +158,8 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
             Fault.NEVER_COMPLETES,
             Phase.JOB,
             API_ROUTES,
-            "no webhook is ever sent and resultUrl stays 404 (a synchronous resize answers 504 "
-            "after the job limit)",
+            "no webhook is ever sent and resultUrl stays {result_missing} (a synchronous resize "
+            "answers {resize_timed_out} after the job limit)",
             "Keep a deadline per request: consider it failed after 7 minutes, as the reference "
             "says.",
         ),
@@ -170,7 +178,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
             Phase.JOB,
             API_ROUTES,
             "the job fails with an internal error: failure webhook (a synchronous resize answers "
-            "500)",
+            "{resize_failed})",
             "Handle success: false in the webhook; resubmit later, at most a few times.",
         ),
         _spec(
@@ -185,7 +193,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
             Fault.EXPIRED_ARTIFACT,
             Phase.JOB,
             API_ROUTES,
-            "the job succeeds but its results expire at once: result URLs answer 404",
+            "the job succeeds but its results expire at once: result URLs answer {result_missing}",
             "Download results as soon as the webhook arrives; on 404, run the request again.",
         ),
         _spec(

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from mock_server.profile import Profile
 from mock_server.scenarios import CATALOGUE, Arming, Fault, Scenario
 from mock_server.web.errors import DETAIL_HEADER
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver
@@ -87,6 +88,19 @@ def export_body(files: FileServer, receiver: Receiver) -> dict[str, Any]:
 
 
 # --- the catalogue and how scenarios are chosen ---------------------------------------------------
+
+
+async def test_the_catalogue_says_the_statuses_of_the_running_profile(
+    make_mock: MakeMock,
+) -> None:
+    profile = {"errors.invalid_key.status": 401, "errors.resize_timed_out.status": 408}
+    mock = await make_mock(profile=profile)
+    async with mock.get("/_mock/scenarios") as response:
+        listing = await response.json()
+    does = {entry["name"]: entry["does"] for entry in listing["catalogue"]}
+    assert does["invalid_key"] == "401 Invalid API Key"
+    assert "a synchronous resize answers 408 after" in does["never_completes"]
+    assert does["missing_key"] == "401 Missing API key header"  # the default, unchanged
 
 
 async def test_the_catalogue_lists_every_scenario_with_advice(mock: AppClient) -> None:
@@ -517,4 +531,4 @@ def test_the_documented_catalogue_matches_the_code() -> None:
         row = next(
             (line for line in readme.splitlines() if line.startswith(f"| `{spec.fault}`")), ""
         )
-        assert spec.does in row and spec.advice in row, spec.fault
+        assert spec.described(Profile()) in row and spec.advice in row, spec.fault

@@ -147,9 +147,10 @@ async def keys(request: web.Request) -> web.Response:
 async def scenarios(request: web.Request) -> web.Response:
     """The catalogue, each with what a robust client does about it, and what is armed now."""
     armed = space_of(request).scenarios.armed()
+    profile = request.app[SERVICES].settings.profile
     return web.json_response(
         {
-            "catalogue": [spec.to_json() for spec in CATALOGUE.values()],
+            "catalogue": [spec.to_json(profile) for spec in CATALOGUE.values()],
             "armed": [entry.to_json() for entry in armed],
         }
     )

@@ -19,6 +19,7 @@ from mock_server.journal import entry_from_json
 from mock_server.namespaces import HEADER, QUERY, checked_name
 from mock_server.scenarios import Arming
 from mock_server.schemas import RESULTS_PATH
+from mock_server.sinks import payload_request_id
 from mock_server.sources import SourceMode
 from mock_server.testing import MockClock, MockHandle, RequestLog
 from mock_server.web.middlewares import ADMIN_HEADER
@@ -135,6 +136,6 @@ class RemoteMock(MockHandle):
 
     def _sink_summary(self) -> dict[str, list[str | None]]:
         return {
-            name: [p.get("requestId") if isinstance(p, dict) else None for p in payloads]
+            name: [payload_request_id(payload) for payload in payloads]
             for name, payloads in self._sinks().items()
         }

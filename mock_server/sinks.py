@@ -25,8 +25,13 @@ class SinkDelivery:
 
     @property
     def request_id(self) -> str | None:
-        found = self.payload.get("requestId") if isinstance(self.payload, dict) else None
-        return found if isinstance(found, str) else None
+        return payload_request_id(self.payload)
+
+
+def payload_request_id(payload: Any) -> str | None:
+    """The requestId a webhook payload carries, if it is one that carries one."""
+    found = payload.get("requestId") if isinstance(payload, dict) else None
+    return found if isinstance(found, str) else None
 
 
 class WebhookSinks:

@@ -3,6 +3,7 @@ so a newcomer, a demo or a test needs no file server."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 SONG_DIR = Path(__file__).resolve().parent / "data" / "songs"
@@ -20,3 +21,10 @@ def song_file(name: str) -> str:
     if file_name not in names:
         raise LookupError(f"no fixture song {name!r}; there are {', '.join(names)}")
     return file_name
+
+
+@functools.cache
+def song_bytes(file_name: str) -> bytes:
+    """A bundled song's bytes, read once: served from memory, so that no request the client
+    drops half-way leaves a file handle open (a few hundred KiB each, four of them)."""
+    return (SONG_DIR / file_name).read_bytes()

@@ -12,7 +12,7 @@ from mock_server import fidelity
 from mock_server.accounts import Plan, mask_key
 from mock_server.scenarios import CATALOGUE, Arming
 from mock_server.schemas import bundled_openapi, control_openapi, with_results_server
-from mock_server.songs import SONG_DIR, song_file, song_names
+from mock_server.songs import song_bytes, song_file, song_names
 from mock_server.web import errors, trigger
 from mock_server.web.handlers import (
     checked_url,
@@ -103,12 +103,12 @@ async def fixtures(request: web.Request) -> web.Response:
     return web.json_response(song_names())
 
 
-async def fixture_song(request: web.Request) -> web.FileResponse:
+async def fixture_song(request: web.Request) -> web.Response:
     try:
         file_name = song_file(request.match_info["name"])
     except LookupError as error:
         raise errors.NotFound(str(error)) from error
-    return web.FileResponse(SONG_DIR / file_name, headers={"Content-Type": "audio/mpeg"})
+    return web.Response(body=song_bytes(file_name), content_type="audio/mpeg")
 
 
 async def add_key(request: web.Request) -> web.Response:

@@ -64,7 +64,10 @@ async def test_a_client_flow_passes_through_unchanged_with_no_violations(
     files: FileServer,
     hooks: Hooks,
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # every log line, to see the key in none of them
     upstream = await make_mock()
     out = {"record": tmp_path / "rec", "report": tmp_path / "r.json", "junit": tmp_path / "j.xml"}
     through = await make_proxy(origin(upstream), check_results=True, **out)
@@ -117,6 +120,8 @@ async def test_a_client_flow_passes_through_unchanged_with_no_violations(
     assert exchange["webhooks"][0]["body"]["result"]["tempo"] == 120
     assert "/answer/body/requestId" in exchange["volatile"]
     assert FULL_KEY not in written(tmp_path)
+    printed = capsys.readouterr()
+    assert FULL_KEY not in printed.out + printed.err + caplog.text
 
 
 async def test_the_client_receivers_answer_goes_back_so_the_upstream_retries(

@@ -33,11 +33,13 @@ class Through:
             return answer.status, await answer.read(), int(answer.headers[VIOLATIONS_HEADER])
 
     async def settled(self) -> None:
-        """Wait until every exchange expects nothing more (webhooks in, results checked)."""
+        """Wait until every exchange expects nothing more (webhooks in, results checked) and
+        the reports say so."""
         check = self.proxy.config.check_results
 
         async def done() -> bool:
-            return all(exchange.done(check) for exchange in self.proxy.exchanges)
+            finished = all(exchange.done(check) for exchange in self.proxy.exchanges)
+            return finished and not self.proxy.reports_pending
 
         await wait_until(done)
 

@@ -44,6 +44,7 @@ DROPPED = (
     "server",
 )
 T = TypeVar("T")
+REPORT_DELAY_SECONDS = 0.2  # --report and --junit are rewritten at most this often, and at exit
 STRICT_MESSAGE = "Request breaks the contract's request schema; not forwarded (--strict)"
 
 
@@ -79,6 +80,7 @@ class Proxy:
         self.exchanges: list[Exchange] = []  # exchange N is at N - 1; none is ever removed
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._reports_due: asyncio.TimerHandle | None = None  # a pending rewrite of the reports
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -94,17 +96,33 @@ class Proxy:
             task.cancel()  # an upstream still answering at shutdown is not waited for
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._session.close()
+        if self.reports_pending:
+            self.write_reports()
 
     def found(self, exchange: Exchange, violations: list[Violation]) -> None:
-        """Keep, print and write down new violations."""
+        """Keep and print new violations (each step that finds some ends in `settle`)."""
         for violation in violations:
             print(violation.line(), flush=True)
         exchange.violations.extend(violations)
-        self.save(exchange)
 
     def save(self, exchange: Exchange) -> None:
+        """Write the exchange's recording now, and the reports soon: they hold every exchange,
+        so rewriting them at every step would cost the square of a long run's length."""
         if self.config.record is not None:
             recording.write(self.config.record, exchange)
+        wanted = self.config.report is not None or self.config.junit is not None
+        if wanted and self._reports_due is None:
+            loop = asyncio.get_running_loop()
+            self._reports_due = loop.call_later(REPORT_DELAY_SECONDS, self.write_reports)
+
+    @property
+    def reports_pending(self) -> bool:
+        return self._reports_due is not None
+
+    def write_reports(self) -> None:
+        if self._reports_due is not None:
+            self._reports_due.cancel()
+            self._reports_due = None
         if self.config.report is not None:
             reports.write_json(self.config.report, self.exchanges)
         if self.config.junit is not None:
@@ -274,9 +292,11 @@ class Proxy:
         exchange.results_checked = True  # only now is the exchange done
 
     async def show(self, request: web.Request) -> web.Response:
-        """Every exchange so far, with whether it is done: for tests and the curious."""
-        done = self.config.check_results
-        return web.json_response([{**e.summary(), "done": e.done(done)} for e in self.exchanges])
+        """Every exchange so far, with whether it is done (and in the reports): for tests and
+        the curious."""
+        check, written = self.config.check_results, not self.reports_pending
+        shown = [{**e.summary(), "done": e.done(check) and written} for e in self.exchanges]
+        return web.json_response(shown)
 
 
 def is_http_url(value: object) -> bool:

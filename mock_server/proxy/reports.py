@@ -1,5 +1,6 @@
 """The summaries CI reads: every violation as JSON (--report) and one JUnit test case per
-exchange (--junit), rewritten whenever an exchange changes so a killed proxy leaves them whole."""
+exchange (--junit). The proxy rewrites them soon after an exchange changes and at exit; each
+write goes beside and is renamed, so a proxy killed at any moment leaves them whole."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import functools
 import itertools
 import logging
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -60,11 +60,18 @@ class FailureReason(Enum):
 
 class JobFailed(Exception):
     """A job ends as failed with this message, sent in the failure webhook (or, for a synchronous
-    resize, answered with a status the web layer chooses for `reason`)."""
+    resize, answered with a status the web layer chooses for `reason`). `recorded`: a replayed
+    failure's payload, whose fields beyond the mock's own are sent again as they were."""
 
-    def __init__(self, message: str, reason: FailureReason = FailureReason.INTERNAL) -> None:
+    def __init__(
+        self,
+        message: str,
+        reason: FailureReason = FailureReason.INTERNAL,
+        recorded: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
+        self.recorded: Mapping[str, Any] = recorded or {}
 
 
 INTERNAL_FAILURE = "Internal error while processing the request."
@@ -257,14 +264,14 @@ class JobRunner:
                 raise
             return
         except JobFailed as error:
-            self._finish_failed(job, str(error), error.reason)
+            self._finish_failed(job, error)
             return
         except (SourceError, AudioEngineError, EveryGroupFailed) as error:
-            self._finish_failed(job, str(error))
+            self._finish_failed(job, JobFailed(str(error)))
             return
         except Exception:
             log.exception("job %s failed unexpectedly", job.request_id)
-            self._finish_failed(job, INTERNAL_FAILURE)
+            self._finish_failed(job, JobFailed(INTERNAL_FAILURE))
             return
         job.state = JobState.SUCCEEDED
         payload = self.finish(job, outcome)
@@ -272,16 +279,14 @@ class JobRunner:
             owed = OwedJob(job.request_id, job.webhook, job.source_url, payload)
             self._deliver(owed, job, job.delivery_fault())
 
-    def _finish_failed(
-        self, job: Job, message: str, reason: FailureReason = FailureReason.INTERNAL
-    ) -> None:
+    def _finish_failed(self, job: Job, failed: JobFailed) -> None:
         job.state = JobState.FAILED
         self.accounts.refund(job.request_id)
-        if reason is FailureReason.TIMED_OUT and not self.timeout_webhook:
+        if failed.reason is FailureReason.TIMED_OUT and not self.timeout_webhook:
             self.ledger.settled(job.request_id)  # the profile says a timed-out job goes unheard
             return
         if job.webhook:
-            failure = failure_payload(job.request_id, job.source_url, message)
+            failure = failure_payload(job.request_id, job.source_url, str(failed), failed.recorded)
             owed = OwedJob(job.request_id, job.webhook, job.source_url, failure)
             self._deliver(owed, job, job.delivery_fault())
 
@@ -293,7 +298,7 @@ class JobRunner:
                 if job.fault(Fault.NEVER_COMPLETES):
                     continue  # the scenario is that the client never hears back
                 if job.state is JobState.RUNNING and job.created_at <= deadline and job.task:
-                    self._finish_failed(job, str(self._timed_out()), FailureReason.TIMED_OUT)
+                    self._finish_failed(job, self._timed_out())
                     job.task.cancel()
 
     def expires_at(self, job: Job) -> float:

@@ -1,6 +1,6 @@
 """Recordings of real traffic (written by `audjust-mock proxy --record`), and replaying them:
-`serve --replay DIR` answers a request that matches one with the recorded result instead of the
-engine's, under new ids and the mock's own result URLs.
+`serve --replay DIR` answers a request that matches one with the recorded result (or the recorded
+failure) instead of the engine's, under new ids and the mock's own result URLs.
 
 A recording is a folder holding `exchange.json` (format `audjust-mock-recording`, version 1,
 `schemas/recording.json`) and the result files under their result names. A request matches when
@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonschema
+
+from mock_server.jobs import JobFailed
 from mock_server.operations import Analyzed, Exported, Outcome, Resized, Workshop
 from mock_server.schemas import validate
 
@@ -42,54 +45,108 @@ def _canonical(body: object) -> str:
     return json.dumps(without_volatile(body), sort_keys=True)
 
 
+class RecordingError(ValueError):
+    """A recording folder `serve --replay` cannot use. The message names the file and what is
+    wrong with it: a replay that skipped it would answer from the engine instead, and mislead."""
+
+
 @dataclass(frozen=True)
 class Recording:
-    """One recorded exchange that can be replayed: a request and its successful result."""
+    """One recorded exchange that can be replayed: a request and how its job ended."""
 
     folder: Path
     route: str  # "analyze", "resize" or "export"
     request: str  # the request body, canonical and without volatile fields
-    payload: dict[str, Any]  # the result as the webhook (or a synchronous resize) carried it
+    # The success or failure payload, as the webhook (or a synchronous resize) carried it.
+    payload: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)  # result name -> bytes
+
+    @property
+    def failed(self) -> bool:
+        """The upstream failed the job; a replay fails it the same way."""
+        return self.payload["success"] is False
+
+
+# What a replay reads from a recorded success payload, by route.
+RESULT_FIELDS = {
+    "analyze": ("result",),
+    "resize": ("result",),
+    "export": ("resultUrls", "failures"),
+}
 
 
 def load(root: Path) -> list[Recording]:
-    """Every replayable recording under `root`, in folder order; a recording that breaks the
-    format raises ValueError naming it, since a replay that silently skips it would mislead."""
-    found = []
-    for path in sorted(root.glob(f"*/{EXCHANGE_FILE}")):
-        try:
-            document = json.loads(path.read_text())
-            validate(SCHEMA, document)
-        except ValueError as broken:  # jsonschema's ValidationError is one too
-            raise ValueError(f"{path} is not a recording: {broken}") from broken
-        recording = _replayable(path.parent, document)
-        if recording is not None:
-            found.append(recording)
-    return found
+    """Every replayable recording under `root`, in folder order. A missing folder, one without
+    recordings or with none that can be replayed, and a recording that breaks the format or
+    lacks a result file it lists raise RecordingError."""
+    if not root.is_dir():
+        raise RecordingError(f"{root}: no such folder")
+    paths = sorted(root.glob(f"*/{EXCHANGE_FILE}"))
+    if not paths:
+        raise RecordingError(f"{root}: no recordings in it (no */{EXCHANGE_FILE})")
+    found = [_replayable(path, _document(path)) for path in paths]
+    replayable = [recording for recording in found if recording is not None]
+    if not replayable:
+        raise RecordingError(
+            f"{root}: none of its {len(paths)} recordings ends in a result or a failure to replay"
+        )
+    return replayable
 
 
-def _replayable(folder: Path, document: dict[str, Any]) -> Recording | None:
-    """The recording, if it holds a successful result (and, for an export, its files)."""
-    answer = document["answer"]
-    bodies = [hook["body"] for hook in document["webhooks"]] + [answer.get("body")]
-    payload = next(
-        (
-            b
-            for b in bodies
-            if isinstance(b, dict) and b.get("success") is True and "creditCost" in b
-        ),
-        None,
+def _document(path: Path) -> dict[str, Any]:
+    """The recording at `path`, checked against `schemas/recording.json`."""
+    try:
+        document: Any = json.loads(path.read_text())
+    except OSError as error:
+        raise RecordingError(f"{path}: cannot read it ({error.strerror})") from None
+    except ValueError as error:  # UnicodeDecodeError too
+        raise RecordingError(f"{path} is not JSON: {error}") from None
+    try:
+        validate(SCHEMA, document)
+    except jsonschema.ValidationError as error:
+        pointer = "".join(f"/{part}" for part in error.absolute_path) or "the document"
+        raise RecordingError(
+            f"{path} breaks schemas/{SCHEMA}.json at {pointer}: {error.message}"
+        ) from None
+    checked: dict[str, Any] = document
+    return checked
+
+
+def _ending(bodies: Sequence[Any]) -> dict[str, Any] | None:
+    """The first body that ends a job: a success or a failure payload (both carry a
+    `creditCost`, which an acknowledgement and an error envelope do not)."""
+    return next(
+        (b for b in bodies if isinstance(b, dict) and "creditCost" in b and "success" in b), None
     )
-    if payload is None:
+
+
+def _replayable(path: Path, document: dict[str, Any]) -> Recording | None:
+    """The recording, if its job ended in a result (and, for an export, its files were
+    fetched) or in a failure; RecordingError if what a replay reads is not there."""
+    folder, answer = path.parent, document["answer"]
+    payload = _ending([hook["body"] for hook in document["webhooks"]] + [answer.get("body")])
+    if payload is None or not isinstance(payload["success"], bool):
         return None
     route = document["route"].lstrip("/")
+    needed = RESULT_FIELDS[route] if payload["success"] else ("message",)
+    for name in needed:
+        if name not in payload:
+            raise RecordingError(f"{path}: the recorded outcome has no {name!r}")
+    if payload["success"] and not isinstance(payload["creditCost"], int):
+        raise RecordingError(f"{path}: the recorded creditCost is not a whole number")
     files: dict[str, bytes] = {}
     for result in document["results"]:
-        if result["status"] == 200 and (folder / result["file"]).is_file():
+        if result["status"] != 200:
+            continue
+        try:
             files[result["file"]] = (folder / result["file"]).read_bytes()
-    if route == "export" and len(files) < len(payload["resultUrls"]) - len(payload["failures"]):
-        return None
+        except OSError as error:
+            raise RecordingError(
+                f"{path}: cannot read its result file {result['file']} ({error.strerror})"
+            ) from None
+    exported = route == "export" and payload["success"]
+    if exported and len(files) < len(payload["resultUrls"]) - len(payload["failures"]):
+        return None  # recorded without --check-results: the files were never fetched
     return Recording(folder, route, _canonical(document["request"]["body"]), payload, files)
 
 
@@ -117,13 +174,16 @@ class Replays:
 @dataclass(frozen=True)
 class Replayed:
     """An operation that makes nothing: it stores the recorded files under this request's
-    result names and returns the recorded result and cost."""
+    result names and returns the recorded result and cost, or fails as the recorded job did
+    (JobFailed carrying the recorded failure)."""
 
     recording: Recording
     urls: Sequence[str] = ()  # export: this request's result URLs, in group order
 
     async def run(self, shop: Workshop) -> Outcome:
         payload = self.recording.payload
+        if self.recording.failed:  # through the runner's failure path, as any failed job
+            raise JobFailed(str(payload["message"]), recorded=payload)
         cost = int(payload["creditCost"])
         if self.recording.route == "analyze":
             return Analyzed(payload["result"], cost)

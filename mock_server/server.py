@@ -21,6 +21,7 @@ from aiohttp import web
 from mock_server import traffic
 from mock_server.accounts import Plan, PricingRule
 from mock_server.profile import Profile, ProfileError, changed_keys
+from mock_server.recordings import RecordingError
 from mock_server.scenarios import Arming, Scenario, ScenarioError
 from mock_server.settings import DEFAULT_KEY, LogFormat, Settings
 from mock_server.sources import SourceMode, is_loopback_host
@@ -195,7 +196,7 @@ FLAGS = (
         "--replay",
         "replay",
         "a folder of recordings (audjust-mock proxy --record): a request matching one gets the "
-        "recorded result under new ids; others go to the engine",
+        "recorded result (or failure) under new ids; others go to the engine",
         Path,
         metavar="DIR",
         default_text="none",
@@ -346,8 +347,8 @@ def _show_traffic(settings: Settings) -> logging.Handler | None:
     return handler
 
 
-async def _serve(settings: Settings, announce_default_key: bool) -> None:
-    runner = web.AppRunner(create_app(settings), handle_signals=False)
+async def _serve(app: web.Application, settings: Settings, announce_default_key: bool) -> None:
+    runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
@@ -392,6 +393,14 @@ async def _serve(settings: Settings, announce_default_key: bool) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    """Serve until stopped; 2, with one line on stderr, when the recordings to replay are
+    unusable (as argparse does for a bad --profile)."""
     settings = settings_from(args)
-    asyncio.run(_serve(settings, announce_default_key=settings.api_keys == Settings().api_keys))
+    try:
+        app = create_app(settings)
+    except RecordingError as error:
+        print(f"audjust-mock serve: error: argument --replay: {error}", file=sys.stderr)
+        return 2
+    default_key = settings.api_keys == Settings().api_keys
+    asyncio.run(_serve(app, settings, announce_default_key=default_key))
     return 0

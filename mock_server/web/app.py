@@ -37,7 +37,7 @@ from mock_server.webhooks import WebhookDispatcher
 
 
 def _services_context(
-    settings: Settings,
+    settings: Settings, replays: Replays | None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def services(app: web.Application) -> AsyncIterator[None]:
         owned_dir = settings.data_dir is None
@@ -97,7 +97,7 @@ def _services_context(
                 jobs=runner,
                 ids=RequestIds(settings.seed),
                 spaces=Namespaces(_for_the_run(settings)),
-                replays=Replays(load(settings.replay)) if settings.replay else None,
+                replays=replays,
             )
             app[RESULTS_APP] = _results_app(app[SERVICES])
             results_runner = web.AppRunner(app[RESULTS_APP], handle_signals=False)
@@ -144,12 +144,15 @@ def _results_app(services: Services) -> web.Application:
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
+    """The API app for `settings`. Recordings to replay are read here, so a bad one
+    (RecordingError) stops `serve` or a test before a port is bound or a worker started."""
     settings = settings or Settings()
+    replays = Replays(load(settings.replay)) if settings.replay else None
     app = web.Application(
         middlewares=[journal, error_envelope, guard_control, inject_faults],
         client_max_size=settings.max_body_bytes,
     )
-    app.cleanup_ctx.append(_services_context(settings))
+    app.cleanup_ctx.append(_services_context(settings, replays))
     for path, handler in (
         ("/analyze", handlers.analyze),
         ("/resize", handlers.resize),

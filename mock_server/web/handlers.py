@@ -242,7 +242,7 @@ async def resize(request: web.Request, call: Call) -> web.Response:
         try:
             outcome = await runner.perform(job, operation, synchronous=True)
         except JobFailed as failure:
-            answer = failure_payload(job.request_id, job.source_url, str(failure))
+            answer = failure_payload(job.request_id, job.source_url, str(failure), failure.recorded)
             error = call.services.settings.profile.error(errors.FAILURE_ERROR[failure.reason])
             return web.json_response(answer, status=error.status)
         return web.json_response(runner.finish(job, outcome))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 
 from mock_server.proxy.app import PROXY, VIOLATIONS_HEADER, Proxy, ProxyConfig, create_proxy_app
 from tests.support import KEY, wait_until
@@ -69,3 +69,8 @@ async def proxies(aiohttp_server: ServerFactory) -> AsyncIterator[MakeProxy]:
     yield make
     for session in sessions:
         await session.close()
+
+
+def origin(mock: TestClient[Any, Any]) -> str:
+    """A test mock's API origin, as a proxy's upstream."""
+    return str(mock.make_url("")).rstrip("/")

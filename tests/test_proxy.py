@@ -24,15 +24,11 @@ from mock_server.recordings import without_volatile
 from mock_server.web.keys import SERVICES
 from tests.breakers import breaking_proxy
 from tests.conftest import AppClient, FileServer, Receiver, ServerFactory, serve_receiver
-from tests.proxy_client import MakeProxy
+from tests.proxy_client import MakeProxy, origin
 from tests.support import KEY, TINY_RESIZE, Hooks, free_port, wait_until
 
 FULL_KEY = KEY["X-API-Key"]
 SYNC_RESIZE = {**TINY_RESIZE, "targetLengthSeconds": 2, "boundaries": [0, 1.5]}
-
-
-def origin(mock: AppClient) -> str:
-    return str(mock.make_url("")).rstrip("/")
 
 
 async def upstream_attempts(

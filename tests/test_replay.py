@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from mock_server.settings import Settings
 from mock_server.web.app import create_app
 from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver, ServerFactory, serve_receiver
-from tests.proxying import MakeProxy, origin, proxies
+from tests.proxy_client import MakeProxy, origin
 from tests.support import KEY, NOWHERE, TINY_RESIZE, VALID, Hooks, wait_until
 
 ANY_ID = "a" * 32
@@ -32,12 +32,6 @@ QUEUED = {  # a recorded acknowledgement
     "contentType": "application/json",
     "body": {"success": True, "message": "Request queued.", "requestId": ANY_ID},
 }
-
-
-@pytest.fixture
-async def make_proxy(aiohttp_server: ServerFactory) -> AsyncIterator[MakeProxy]:
-    async with proxies(aiohttp_server) as make:
-        yield make
 
 
 def used(mock: AppClient) -> int:

@@ -10,7 +10,7 @@ EXAMPLE_BIN := $(EXAMPLE)/.venv/bin
 EXAMPLE_STAMP := $(EXAMPLE)/.venv/.installed
 
 .PHONY: install serve test lint typecheck unit contract contract-selfcheck example example-install \
-	stress bench bench-peers clean wheels image image-test ui-test ui-if-present
+	stress bench bench-peers bench-proxy clean wheels image image-test ui-test ui-if-present
 
 install: $(STAMP)
 
@@ -104,6 +104,12 @@ bench: install
 # missing is skipped. Writes its section of BENCHMARKS.md. PIN=1 pins wrk and the servers to cores.
 bench-peers: install
 	$(BIN)/python -m bench.peers $(if $(PIN),--pin)
+
+# Not part of `make test`: a `serve` mock under wrk directly, through `audjust-mock proxy` and
+# through Prism's validation proxy, about three minutes; Prism is installed into .peers/ (skipped
+# without Node). Writes its section of BENCHMARKS.md. PIN=1 as above.
+bench-proxy: install
+	$(BIN)/python -m bench.proxy_peers $(if $(PIN),--pin)
 
 # The container (docs/container.md). The image is built from wheels made here (pytest's too, for
 # the contract-suite runner image-test builds), so its build needs no network; where the default

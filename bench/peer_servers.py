@@ -1,5 +1,6 @@
 """The peers a user would otherwise pick, installed and described: Prism and Mockoon serving the
-mock's own OpenAPI document, WireMock serving one stub for the ack, and wrk to load them all.
+mock's own OpenAPI document, WireMock serving one stub for the ack, Prism's validation proxy in
+front of a mock, and wrk to load them all.
 
 Each npm package is pinned, so a rerun measures the same peer, and installed into `.peers/`
 (ignored by git), so nothing reaches the project's own environment. A peer whose runtime is
@@ -89,15 +90,26 @@ def _wiremock(port: int, folder: Path) -> list[str]:
     ]
 
 
+def prism_proxy(port: int, upstream: str, folder: Path) -> list[str]:
+    """Prism's validation proxy in front of `upstream`, checking against the mock's OpenAPI
+    document. With `--errors` a request or answer that breaks the document is answered as an
+    error, so a violation would show in wrk's count of failed requests."""
+    return [
+        *(*_bin("prism"), "proxy", "--errors", "-h", "127.0.0.1", "-p", str(port)),
+        *(_document(folder), upstream),
+    ]
+
+
+PRISM_PEER = Peer(
+    f"Prism {PRISM.version}",
+    "validates the request (body, API key present) against the mock's OpenAPI document,"
+    " answers an example made from the response schema, checks that answer, logs",
+    PRISM,
+    "node",
+    _prism,
+)
 PEERS = (
-    Peer(
-        f"Prism {PRISM.version}",
-        "validates the request (body, API key present) against the mock's OpenAPI document,"
-        " answers an example made from the response schema, checks that answer, logs",
-        PRISM,
-        "node",
-        _prism,
-    ),
+    PRISM_PEER,
     Peer(
         f"Mockoon CLI {MOCKOON.version}",
         "matches the route imported from the mock's OpenAPI document, answers the body"

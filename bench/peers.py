@@ -119,7 +119,8 @@ def pinning(pin: bool) -> Pinning:
             (),
             (),
             "Not pinned to cores: on this shared machine, pinning wrk to one core and the servers"
-            " to the other made rounds no steadier (`python -m bench.peers --pin` does it).",
+            " to the other made rounds no steadier (`make bench-peers PIN=1` or `make bench-proxy"
+            " PIN=1` does it).",
         )
     if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
         return Pinning((), (), "Not pinned to cores: taskset or a second core is missing.")
@@ -314,17 +315,19 @@ def milliseconds(value: float) -> str:
     return f"{shown:.{decimals}f} ms"
 
 
-def report_table(rounds: Rounds) -> str:
+def report_table(rounds: Rounds, baseline: str = BARE, versus: str = "bare") -> str:
+    """A row per server that ran: its median round, and its ratios to the `baseline` row's
+    rounds (`versus` names it in the header)."""
     header = (
         "server",
         "requests/s",
         "rounds' range",
         "p50",
         "p99 (worst round)",
-        "req/s vs bare",
-        "p99 vs bare",
+        f"req/s vs {versus}",
+        f"p99 vs {versus}",
     )
-    bare = rounds[BARE]
+    bare = rounds[baseline]
     rows = []
     for name, measured in rounds.items():
         if not measured:
@@ -364,26 +367,36 @@ def against_peers(rounds: Rounds, servers: Sequence[Server]) -> str:
     return markdown_table(header, rows)
 
 
-def notes(rounds: Rounds, skipped: Sequence[str], pin: Pinning, load: float) -> list[str]:
-    """What a reader needs to weigh the figures: the machine, the method, the mock's settings."""
-    failed = {name: wrk.Summary.of(r).failed for name, r in rounds.items() if r}
+def method_notes(rounds: Rounds, pin: Pinning, load: float, request: str) -> list[str]:
+    """The notes every wrk run starts with: the machine, how the rounds ran (each sending
+    `request`), and the pinning."""
     counted = min(len(r) for r in rounds.values())
-    answers = (
-        "Every measured request was answered 200."
-        if not any(failed.values())
-        else "Answers of status 400 or more, or socket errors: "
-        + ", ".join(f"{name} {count}" for name, count in failed.items() if count)
-        + "; those rows are not acknowledgements alone."
-    )
     return [
         f"Python {platform.python_version()}, {os.cpu_count()} cores, load average {load:.1f}"
         " when the run started (the machine is shared with other sessions' test runs).",
-        f"wrk: {wrk.THREADS} thread, {wrk.CONNECTIONS} connections, one analyze-shaped POST with"
-        f" its body and key; a {WARMUP_SECONDS:g} s warm-up per server, then {counted} rounds of"
-        f" {ROUND_SECONDS:g} s each, the servers alternating in an order rotated each round, each"
-        " round started once every server was idle. Figures are the median round's; ratios the"
-        " median of each round's ratio to the other server's round of the same set.",
+        f"wrk: {wrk.THREADS} thread, {wrk.CONNECTIONS} connections, {request}; a"
+        f" {WARMUP_SECONDS:g} s warm-up per server, then {counted} rounds of {ROUND_SECONDS:g} s"
+        " each, the servers alternating in an order rotated each round, each round started once"
+        " every server was idle. Figures are the median round's; ratios the median of each"
+        " round's ratio to the other server's round of the same set.",
         pin.note,
+    ]
+
+
+def answers_note(rounds: Rounds, otherwise: str) -> str:
+    """That every measured request was answered 200; else which rows were not, and `otherwise`:
+    what those rows' figures then measure."""
+    failed = {name: wrk.Summary.of(r).failed for name, r in rounds.items() if r}
+    if not any(failed.values()):
+        return "Every measured request was answered 200."
+    counts = ", ".join(f"{name} {count}" for name, count in failed.items() if count)
+    return f"Answers of status 400 or more, or socket errors: {counts}; {otherwise}."
+
+
+def notes(rounds: Rounds, skipped: Sequence[str], pin: Pinning, load: float) -> list[str]:
+    """What a reader needs to weigh the figures: the machine, the method, the mock's settings."""
+    return [
+        *method_notes(rounds, pin, load, "one analyze-shaped POST with its body and key"),
         f"The mock runs with `--rate-limit {processes.LOAD_RATE_LIMIT}`: its default, the"
         " reference's 100 a minute per key, would answer 429 within the first second.",
         "Its jobs: each POST /analyze names a source and a webhook on a closed 127.0.0.1 port,"
@@ -392,7 +405,7 @@ def notes(rounds: Rounds, skipped: Sequence[str], pin: Pinning, load: float) -> 
         " for that with the fault scenarios' header, which the mock also reads per request.",
         "Every server's stdout and stderr go to a file, as into a CI job's log: the mock's"
         " traffic lines, Prism's and Mockoon's request logs at their default level.",
-        answers,
+        answers_note(rounds, "those rows are not acknowledgements alone"),
         *skipped,
     ]
 
@@ -421,44 +434,79 @@ def section(
     )
 
 
-def replace_section(page: str, block: str) -> str:
+def replace_section(
+    page: str, block: str, start_mark: str = START_MARK, end_mark: str = END_MARK
+) -> str:
     """`page` with what lies between the two marks replaced by `block`."""
-    before, start, rest = page.partition(START_MARK)
-    _, end, after = rest.partition(END_MARK)
+    before, start, rest = page.partition(start_mark)
+    _, end, after = rest.partition(end_mark)
     if not start or not end:
-        raise ValueError(f"BENCHMARKS.md lacks {START_MARK} ... {END_MARK}")
-    return f"{before}{START_MARK}\n{block}{END_MARK}{after}"
+        raise ValueError(f"BENCHMARKS.md lacks {start_mark} ... {end_mark}")
+    return f"{before}{start_mark}\n{block}{end_mark}{after}"
 
 
-def main(arguments: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.peers", description=__doc__)
+def stamp() -> str:
+    """The run's date and time, as a section's heading gives it."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def publish(block: str, start_mark: str = START_MARK, end_mark: str = END_MARK) -> None:
+    """Print `block` and write it into BENCHMARKS.md between the two marks."""
+    print("\n" + block)
+    BENCHMARKS.write_text(replace_section(BENCHMARKS.read_text(), block, start_mark, end_mark))
+    print(f"written into {BENCHMARKS.relative_to(ROOT)}")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A wrk run's frame: when its rounds and its installs must end (monotonic time), the
+    machine's load average when it started, and the pinning asked for."""
+
+    deadline: float
+    install_by: float
+    load_average: float
+    pin: Pinning
+
+
+def begin(
+    arguments: Sequence[str] | None,
+    *,
+    target: str,
+    description: str | None,
+    budget: float = BUDGET_SECONDS,
+    install: float = INSTALL_SECONDS,
+) -> Run | None:
+    """Read the flags (`--pin`), start the clock and install wrk; None, said on stderr, when
+    wrk cannot be had. `target` is the make target that runs the bench."""
+    parser = argparse.ArgumentParser(prog=f"make {target}", description=description)
     parser.add_argument(
         "--pin", action="store_true", help="wrk on core 0 and the servers on core 1 (taskset)"
     )
     options = parser.parse_args(arguments)
     started_at = time.monotonic()
-    deadline, install_by = started_at + BUDGET_SECONDS, started_at + INSTALL_SECONDS
     load_average = os.getloadavg()[0]
-    missing = peer_servers.install_wrk(install_by)
+    missing = peer_servers.install_wrk(started_at + install)
     if missing:
-        print(f"make bench-peers needs wrk: {missing}", file=sys.stderr)
+        print(f"make {target} needs wrk: {missing}", file=sys.stderr)
+        return None
+    return Run(started_at + budget, started_at + install, load_average, pinning(options.pin))
+
+
+def main(arguments: Sequence[str] | None = None) -> int:
+    run = begin(arguments, target="bench-peers", description=__doc__)
+    if run is None:
         return 1
-    pin = pinning(options.pin)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        chosen, skipped = servers(folder, install_by)
+        chosen, skipped = servers(folder, run.install_by)
         for line in skipped:
             print(line, flush=True)
         body = analyze_body(processes.free_port())
-        with started(chosen, pin, folder, body) as (targets, not_ready):
-            rounds = measure(targets, pin.load, deadline)
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        with started(chosen, run.pin, folder, body) as (targets, not_ready):
+            rounds = measure(targets, run.pin.load, run.deadline)
     measured = [t.server for t in targets]
-    lines = notes(rounds, [*skipped, *not_ready], pin, load_average)
-    block = section(rounds, measured, lines, stamp)
-    print("\n" + block)
-    BENCHMARKS.write_text(replace_section(BENCHMARKS.read_text(), block))
-    print(f"written into {BENCHMARKS.relative_to(ROOT)}")
+    lines = notes(rounds, [*skipped, *not_ready], run.pin, run.load_average)
+    publish(section(rounds, measured, lines, stamp()))
     return 0
 
 

@@ -1,5 +1,5 @@
 """Servers under measurement as child processes: a free port, a start that waits for the ready
-line, and the two Python servers every bench puts side by side (`serve` and bare aiohttp)."""
+line, and the Python servers the benches put side by side (`serve`, `proxy` and bare aiohttp)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,15 @@ def serve_command(port: int, *flags: str) -> list[str]:
         *(sys.executable, "-m", "mock_server", "serve", "--host", "127.0.0.1"),
         *("--port", str(port), "--results-port", "0"),
         *("--rate-limit", str(LOAD_RATE_LIMIT), *flags),
+    ]
+
+
+def proxy_command(port: int, upstream: str) -> list[str]:
+    """`audjust-mock proxy` on loopback at `port`, forwarding to `upstream` and checking what
+    passes; nothing recorded or written, as a first run in a client's CI would have it."""
+    return [
+        *(sys.executable, "-m", "mock_server", "proxy", "--upstream", upstream),
+        *("--host", "127.0.0.1", "--port", str(port)),
     ]
 
 

@@ -1,7 +1,7 @@
 """Helpers and constants shared by test files, each defined once: the key, the smallest
 resize, ports, a real `serve` process, the shell blocks of a docs page, error matching, and the
 bad-input kit (valid bodies to spoil, strict JSON, refusal checks, a raw webhook receiver and
-audio files that are not usable)."""
+audio files that are not usable), and a wrk round for the benches' tables."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import numpy as np
 import soundfile as sf
 from aiohttp import web
 
+from bench import wrk
 from mock_server.web import errors
 from mock_server.web.errors import DETAIL_HEADER
 from tests.contract import check_payload
@@ -292,3 +293,9 @@ def silent_flac(minutes: int) -> bytes:
         for _ in range(minutes):
             handle.write(minute)
     return buffer.getvalue()
+
+
+def round_of(per_second: float, p99: float, failed: int = 0) -> wrk.Round:
+    """A two-second wrk round at `per_second` with `p99` (p50 a quarter of it): the benches'
+    tables and ratios, tested without wrk."""
+    return wrk.Round(requests=int(per_second * 2), seconds=2.0, p50=p99 / 4, p99=p99, failed=failed)

@@ -11,6 +11,7 @@ import pytest
 from bench import peer_servers, peers, wrk
 from mock_server.scenarios import HEADER, Scenario
 from mock_server.schemas import validate
+from tests.support import round_of
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:41234/analyze
   1 threads and 8 connections
@@ -45,10 +46,6 @@ def test_the_script_sends_the_body_and_headers_as_given() -> None:
     assert 'wrk.body = [==[{"sourceFileUrl": "http://127.0.0.1:9/a]]b]=]c.mp3"}]==]' in script
     assert "wrk.headers[ [[X-API-Key]] ] = [[test-key]]" in script
     assert 'wrk.method = "POST"' in script
-
-
-def round_of(per_second: float, p99: float, failed: int = 0) -> wrk.Round:
-    return wrk.Round(requests=int(per_second * 2), seconds=2.0, p50=p99 / 4, p99=p99, failed=failed)
 
 
 def test_a_summary_is_the_median_round_and_the_range() -> None:

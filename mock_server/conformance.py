@@ -197,20 +197,13 @@ def check_webhook(
 def _check_analysis(found: _Found, document: dict[str, Any], sent: dict[str, Any]) -> None:
     result = document["result"]
     found.rule("/result", rules.check_analysis, result)
-    raw = "raw_features" in sent.get("features", [])
-    rate = rules.RATES["analyze_raw_features" if raw else "analyze"]
-    found.rule(
-        "/creditCost", rules.matching_rules, document["creditCost"], result["duration"] / 60, rate
-    )
+    _check_price(found, "analyze", document, sent)
 
 
 def _check_candidates(found: _Found, document: dict[str, Any], sent: dict[str, Any]) -> None:
     for index, candidate in enumerate(document["result"]):
         found.rule(f"/result/{index}", rules.check_candidate, candidate, sent)
-    minutes = sent["targetLengthSeconds"] / 60
-    found.rule(
-        "/creditCost", rules.matching_rules, document["creditCost"], minutes, rules.RATES["resize"]
-    )
+    _check_price(found, "resize", document, sent)
 
 
 def _check_export(
@@ -226,13 +219,13 @@ def _check_export(
     unknown = sorted(set(document["failures"]) - set(document["resultUrls"]))
     if unknown:
         found.add("/failures", "failures_name_result_urls", "only URLs of resultUrls", str(unknown))
-    seconds = sum(end - start for group in sent["segmentsGroups"] for start, end in group)
+    _check_price(found, "export", document, sent)
+
+
+def _check_price(found: _Found, route: str, document: dict[str, Any], sent: dict[str, Any]) -> None:
+    rate, minutes = rules.priced_at(route, sent, document)
     found.rule(
-        "/creditCost",
-        rules.matching_rules,
-        document["creditCost"],
-        seconds / 60,
-        rules.RATES["export"],
+        "/creditCost", rules.matching_rules, document["creditCost"], minutes, rules.RATES[rate]
     )
 
 

@@ -1,5 +1,6 @@
-"""Real peers for the service tests: a file server for sources and a webhook receiver, and for
-the bad-input tests one warm mock per module with a file server of unusable audio."""
+"""Real peers for the service tests: a file server for sources, a webhook receiver and the
+checking proxy in front of an upstream, and for the bad-input tests one warm mock per module with
+a file server of unusable audio."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.profile import Profile
+from mock_server.proxy.app import PROXY, Proxy, ProxyConfig, create_proxy_app
 from mock_server.settings import Settings
 from mock_server.testing import MockServer
 from mock_server.web.app import create_app
@@ -189,6 +191,43 @@ async def queued_webhook(
     payload = (await receiver.wait_for(before + 1))[before]
     assert payload["requestId"] == ack["requestId"]
     return ack, payload
+
+
+# --- the checking proxy in front of an upstream ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proxied:
+    """A running proxy and a client that speaks to the upstream through it."""
+
+    proxy: Proxy
+    client: aiohttp.ClientSession
+
+
+ProxyClient = Callable[..., Awaitable[Proxied]]
+
+
+def origin_of(mock: AppClient) -> str:
+    """A test mock's origin, as an upstream URL."""
+    return str(mock.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+async def proxy_client(aiohttp_server: ServerFactory) -> AsyncIterator[ProxyClient]:
+    """`await proxy_client(upstream, **config)`: a proxy whose webhooks come to its own
+    listening address, closed with the test."""
+    opened: list[aiohttp.ClientSession] = []
+
+    async def start(upstream: str, **config: Any) -> Proxied:
+        app = create_proxy_app(ProxyConfig(upstream=upstream, **config))
+        listening = str((await aiohttp_server(app)).make_url("")).rstrip("/")
+        app[PROXY].public_url = listening
+        opened.append(aiohttp.ClientSession(base_url=listening))
+        return Proxied(app[PROXY], opened[-1])
+
+    yield start
+    for session in opened:
+        await session.close()
 
 
 # --- bad input: a shared mock, a raw webhook receiver, a file server of unusable audio ---------

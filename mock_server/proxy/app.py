@@ -25,6 +25,7 @@ from mock_server import conformance
 from mock_server.conformance import Violation
 from mock_server.proxy import recording, reports
 from mock_server.proxy.exchanges import Delivery, Exchange, Fetched, masked
+from mock_server.proxy.observed import ObservedProfile
 from mock_server.web import errors
 
 KEY_HEADER = "X-API-Key"
@@ -56,6 +57,7 @@ class ProxyConfig:
     record: Path | None = None
     report: Path | None = None
     junit: Path | None = None
+    observed_profile: Path | None = None
 
 
 class Proxy:
@@ -65,6 +67,8 @@ class Proxy:
         self.config = config
         self.public_url = (config.public_url or "").rstrip("/")
         self.exchanges: list[Exchange] = []
+        path = config.observed_profile
+        self.observed = ObservedProfile(path) if path is not None else None
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -82,6 +86,8 @@ class Proxy:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._session.close()
+        if self.observed is not None:
+            self.observed.write()
 
     def found(self, exchange: Exchange, violations: list[Violation]) -> None:
         """Keep, print and write down new violations."""
@@ -97,6 +103,8 @@ class Proxy:
             reports.write_json(self.config.report, self.exchanges)
         if self.config.junit is not None:
             reports.write_junit(self.config.junit, self.exchanges)
+        if self.observed is not None:
+            self.observed.note(exchange)
 
     async def forward(self, request: web.Request) -> web.StreamResponse:
         route = request.match_info["route"]
@@ -120,6 +128,7 @@ class Proxy:
                 exchange.answer = await answer.read()
                 exchange.status, exchange.content_type = answer.status, answer.content_type
                 passed = {k: v for k, v in answer.headers.items() if k.lower() not in DROPPED}
+                exchange.answer_headers = dict(passed)
         except aiohttp.ClientError as failure:
             # The client gets what it would have got from the upstream: a dropped connection.
             exchange.error = f"{type(failure).__name__}: {failure}"

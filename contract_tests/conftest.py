@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests.calibration import fidelity_lines, observed_values, write_profile
+from contract_tests.calibration import fidelity_lines
 from contract_tests.paid import (  # noqa: F401 (fixtures, found by name)
     analysis,
     analysis_again,
@@ -36,6 +36,7 @@ from contract_tests.session import (
 )
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.background import BackgroundLoop
+from mock_server.observations import observed_values, write_profile
 from mock_server.profile import Profile
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import is_loopback_url
@@ -145,7 +146,7 @@ def contract(pytestconfig: pytest.Config) -> Iterator[Contract]:
         expected = bool(option("webhook_url")) or target.is_local
         timeout = float(option("result_timeout"))
         budget = Budget(int(option("max_credits")))
-        report = Report("in-process audjust-mock" if mock else base_url)
+        report = Report(target="in-process audjust-mock" if mock else base_url)
         pytestconfig.stash[SUMMARY] = (report, budget)
         yield Contract(
             target,

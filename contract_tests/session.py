@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from mock_server.background import BackgroundLoop
+from mock_server.observations import Observations
 from mock_server.sources import is_loopback_url
 from mock_server.testing import serve_app
 
@@ -267,22 +268,13 @@ class Budget:
         self.spent += credits
 
 
-@dataclass
-class Report:
-    """Facts about the target that are not pass/fail: printed after the test summary."""
+@dataclass(kw_only=True)
+class Report(Observations):
+    """Facts about the target that are not pass/fail: printed after the test summary. What it
+    observed (the base class) is also what --observed-profile writes."""
 
     target: str = ""
-    error_statuses: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    pricing: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     notes: list[str] = field(default_factory=list)
-    appended_text: dict[str, str] = field(default_factory=dict)  # listed message -> one seen
-    allow_header: dict[bool, int] = field(default_factory=dict)  # Allow sent? -> how often
-    observed: dict[str, Any] = field(default_factory=dict)  # profile key -> what the target did
-    unobserved: dict[str, str] = field(default_factory=dict)  # profile key -> why it was not seen
-
-    def observe(self, key: str, value: Any) -> None:
-        """The target's behaviour for profile `key`, written to --observed-profile."""
-        self.observed[key] = value
 
     def lines(self, budget: Budget) -> list[str]:
         lines = [f"target: {self.target}"]

@@ -81,4 +81,4 @@ def test_analyze_credit_cost_follows_a_pricing_rule(
         payload = done.outcome.payload
         minutes = done.result["duration"] / 60
         matched = rules.matching_rules(payload["creditCost"], minutes, rules.RATES[rate])
-        contract.report.pricing[rate].update(matched)
+        contract.report.note_pricing(rate, matched)

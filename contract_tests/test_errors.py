@@ -35,9 +35,7 @@ def refused(contract: Contract, answer: Answer, message: str) -> None:
     document = answer.json()
     validate("error-response", document)
     rules.check_listed_error(document["message"], answer.status, message)
-    contract.report.error_statuses[message].add(answer.status)
-    if document["message"] != message:
-        contract.report.appended_text.setdefault(message, document["message"])
+    contract.report.note_error(message, answer.status, document["message"])
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -45,8 +43,7 @@ def refused(contract: Contract, answer: Answer, message: str) -> None:
 def test_wrong_method_is_refused(contract: Contract, method: str, route: str) -> None:
     answer = contract.target.call(method, route)
     refused(contract, answer, "Invalid request method")
-    sent = "allow" in {name.lower() for name in answer.headers}
-    contract.report.allow_header[sent] = contract.report.allow_header.get(sent, 0) + 1
+    contract.report.note_allow("allow" in {name.lower() for name in answer.headers})
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -80,4 +80,4 @@ def test_export_credit_cost_follows_a_pricing_rule(contract: Contract, export: E
     groups = export.request["segmentsGroups"]
     minutes = sum(end - start for group in groups for start, end in group) / 60
     matched = rules.matching_rules(webhook["creditCost"], minutes, rules.RATES["export"])
-    contract.report.pricing["export"].update(matched)
+    contract.report.note_pricing("export", matched)

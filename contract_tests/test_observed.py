@@ -16,7 +16,6 @@ from contract_tests.paid import Analysis, Resize, resize_request, spend, worst_c
 from contract_tests.session import Answer, Contract, refusing
 from contract_tests.test_errors import BODIES
 from mock_server.contract_rules import RATES
-from mock_server.operations import ORDER_KEYS
 from mock_server.schemas import validate
 
 # The cheapest paid call: a queued resize to 15 s costs one credit under either pricing rule.
@@ -57,13 +56,7 @@ def test_an_unknown_result_url_is_refused(contract: Contract, analysis: Analysis
 def test_the_order_of_the_candidates_is_observed(contract: Contract, resize_sync: Resize) -> None:
     candidates = resize_sync.answer["result"]
     assert candidates, "resize gave no candidates"
-    for order, key in ORDER_KEYS.items():
-        if candidates == sorted(candidates, key=key):
-            contract.report.observe("resize.order", order.value)
-            return
-    contract.report.unobserved["resize.order"] = (
-        "the candidates follow none of blendedScore, dissimilarity or duration"
-    )
+    contract.report.note_order(candidates)
 
 
 def _attempts(contract: Contract, request_id: str) -> list[tuple[float, dict[str, Any]]]:
@@ -97,9 +90,4 @@ def test_a_refused_webhook_is_retried(contract: Contract, analysis: Analysis) ->
     seen = _attempts(contract, answer.json()["requestId"])
     assert seen, "no webhook attempt arrived"
     spend(contract, reserved, seen[0][1], "a resize whose webhook is refused")
-    contract.report.observe("webhooks.attempts", len(seen))
-    gaps = [round(b[0] - a[0], 1) for a, b in itertools.pairwise(seen)]
-    if gaps:
-        contract.report.observe("webhooks.backoffSeconds", gaps)
-    else:
-        contract.report.unobserved["webhooks.backoffSeconds"] = "the webhook was tried once"
+    contract.report.note_attempts([at for at, _ in seen], taken=False)

@@ -73,4 +73,4 @@ def test_resize_credit_cost_follows_a_pricing_rule(contract: Contract, resize: R
     minutes = resize.request["targetLengthSeconds"] / 60
     rate = rules.RATES["resize"]
     matched = rules.matching_rules(resize.answer["creditCost"], minutes, rate)
-    contract.report.pricing["resize"].update(matched)
+    contract.report.note_pricing("resize", matched)

@@ -233,20 +233,13 @@ def check_webhook(
 def _check_analysis(found: _Found, document: dict[str, Any], sent: dict[str, Any]) -> None:
     result = document["result"]
     found.rule("/result", "analysis", rules.check_analysis, result)
-    raw = "raw_features" in sent.get("features", [])
-    rate = rules.RATES["analyze_raw_features" if raw else "analyze"]
-    _check_cost(found, document["creditCost"], result["duration"] / 60, rate)
-
-
-def _check_cost(found: _Found, cost: object, minutes: float, rate: int) -> None:
-    found.rule("/creditCost", "credit_cost", rules.matching_rules, cost, minutes, rate)
+    _check_price(found, "analyze", document, sent)
 
 
 def _check_candidates(found: _Found, document: dict[str, Any], sent: dict[str, Any]) -> None:
     for index, candidate in enumerate(document["result"]):
         found.rule(f"/result/{index}", "candidate", rules.check_candidate, candidate, sent)
-    minutes = sent["targetLengthSeconds"] / 60
-    _check_cost(found, document["creditCost"], minutes, rules.RATES["resize"])
+    _check_price(found, "resize", document, sent)
 
 
 def _check_export(
@@ -262,8 +255,14 @@ def _check_export(
     unknown = sorted(set(document["failures"]) - set(document["resultUrls"]))
     if unknown:
         found.add("/failures", "failures_name_result_urls", "only URLs of resultUrls", str(unknown))
-    seconds = sum(end - start for group in sent["segmentsGroups"] for start, end in group)
-    _check_cost(found, document["creditCost"], seconds / 60, rules.RATES["export"])
+    _check_price(found, "export", document, sent)
+
+
+def _check_price(found: _Found, route: str, document: dict[str, Any], sent: dict[str, Any]) -> None:
+    """creditCost against the pricing rules, at the rate and minutes the result is priced at."""
+    rate, minutes = rules.priced_at(route, sent, document)
+    cost, per_minute = document["creditCost"], rules.RATES[rate]
+    found.rule("/creditCost", "credit_cost", rules.matching_rules, cost, minutes, per_minute)
 
 
 def check_result(

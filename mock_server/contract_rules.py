@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -140,6 +140,21 @@ def pricing(minutes: float, rate: int) -> dict[str, int]:
         "examples: max(1, round(minutes x rate))": max(1, math.floor(minutes * rate + 0.5)),
         "documented: max(1, ceil(minutes) x rate)": max(1, math.ceil(minutes) * rate),
     }
+
+
+def priced_at(
+    route: str, sent: Mapping[str, Any], document: Mapping[str, Any]
+) -> tuple[str, float]:
+    """(the RATES name, the minutes) a successful result's creditCost is priced at, from the
+    request and the result: an analysis by the source's duration, a resize by its target
+    length, an export by its segments' total."""
+    if route == "analyze":
+        raw = "raw_features" in sent.get("features", [])
+        return ("analyze_raw_features" if raw else "analyze"), document["result"]["duration"] / 60
+    if route == "resize":
+        return "resize", sent["targetLengthSeconds"] / 60
+    seconds = sum(end - start for group in sent["segmentsGroups"] for start, end in group)
+    return "export", seconds / 60
 
 
 def matching_rules(credit_cost: int, minutes: float, rate: int) -> list[str]:

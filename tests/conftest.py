@@ -1,5 +1,6 @@
-"""Real peers for the service tests: a file server for sources and a webhook receiver, and for
-the bad-input tests one warm mock per module with a file server of unusable audio."""
+"""Real peers for the service tests: a file server for sources, a webhook receiver and the
+checking proxy in front of an upstream (`make_proxy`), and for the bad-input tests one warm mock
+per module with a file server of unusable audio."""
 
 from __future__ import annotations
 

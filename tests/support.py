@@ -36,6 +36,21 @@ TINY_SIMILARITY = {"data": "~~~", "min": 32, "max": 126}  # two beats
 TINY_RESIZE = {"targetLengthSeconds": 1, "similarity": TINY_SIMILARITY, "boundaries": [0, 1]}
 
 
+def varied_resize(beats: int = 64, seed: int = 5) -> dict[str, Any]:
+    """A resize of a similarity matrix with structure enough that the result orders disagree
+    (20 candidates, 20 s: a price the two pricing rules disagree on too)."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(32, 127, size=beats * (beats + 1) // 2)
+    diagonal = [(i + 1) * i // 2 + i for i in range(beats)]
+    codes[diagonal] = 126
+    data = "".join(map(chr, codes))
+    return {
+        "targetLengthSeconds": 20,
+        "similarity": {"data": data, "min": 32, "max": 126},
+        "boundaries": [round(0.5 * i, 2) for i in range(beats)],
+    }
+
+
 async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
     """Poll `condition` until it holds; a TimeoutError after `timeout` seconds."""
     async with asyncio.timeout(timeout):

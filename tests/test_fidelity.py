@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-import numpy as np
 import pytest
 
 from mock_server import fidelity, profile
@@ -22,7 +21,7 @@ from mock_server.jobs import JobState
 from mock_server.profile import OPTIONAL_HEADERS, ErrorName
 from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver
-from tests.support import KEY, NOWHERE, ROOT, TINY_RESIZE, wait_until
+from tests.support import KEY, NOWHERE, ROOT, TINY_RESIZE, varied_resize, wait_until
 
 FLIPPED: set[str] = set()
 Test = Callable[..., Awaitable[None]]
@@ -226,23 +225,9 @@ async def test_a_partial_export_costs_what_the_profile_says(
 # --- resize ------------------------------------------------------------------------------------
 
 
-def _varied_analysis(beats: int = 64, seed: int = 5) -> dict[str, Any]:
-    """A similarity matrix with structure enough that the orders disagree."""
-    rng = np.random.default_rng(seed)
-    codes = rng.integers(32, 127, size=beats * (beats + 1) // 2)
-    diagonal = [(i + 1) * i // 2 + i for i in range(beats)]
-    codes[diagonal] = 126
-    data = "".join(map(chr, codes))
-    return {
-        "targetLengthSeconds": 20,
-        "similarity": {"data": data, "min": 32, "max": 126},
-        "boundaries": [round(0.5 * i, 2) for i in range(beats)],
-    }
-
-
 @flips("resize.order")
 async def test_the_candidates_come_in_the_profiles_order(make_mock: MakeMock) -> None:
-    body = _varied_analysis()
+    body = varied_resize()
     results = []
     for order in ("blended_score", "dissimilarity"):
         mock = await make_mock(profile={"resize.order": order})
@@ -262,7 +247,7 @@ async def test_the_profile_can_turn_the_contract_edges_on_for_every_request(
     counts = []
     for edges in (False, True):
         mock = await make_mock(profile={"contractEdges": edges})
-        async with mock.post("/resize", json=_varied_analysis(), headers=KEY) as response:
+        async with mock.post("/resize", json=varied_resize(), headers=KEY) as response:
             counts.append(len((await response.json())["result"]))
     assert counts == [20, 7]  # the scenario's default: the best seven, turned
 

@@ -25,6 +25,7 @@ from mock_server import conformance
 from mock_server.conformance import Violation
 from mock_server.proxy import recording, reports
 from mock_server.proxy.exchanges import Delivery, Exchange, Fetched, masked
+from mock_server.proxy.observed import ObservedProfile
 from mock_server.web import errors
 
 KEY_HEADER = "X-API-Key"
@@ -58,6 +59,7 @@ class ProxyConfig:
     record: Path | None = None
     report: Path | None = None
     junit: Path | None = None
+    observed_profile: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Proxy:
         self.config = config
         self.public_url = (config.public_url or "").rstrip("/")
         self.exchanges: list[Exchange] = []  # exchange N is at N - 1; none is ever removed
+        path = config.observed_profile
+        self.observed = ObservedProfile(path) if path is not None else None
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reports_due: asyncio.TimerHandle | None = None  # a pending rewrite of the reports
@@ -98,6 +102,8 @@ class Proxy:
         await self._session.close()
         if self.reports_pending:
             self.write_reports()
+        if self.observed is not None:
+            self.observed.write()
 
     def found(self, exchange: Exchange, violations: list[Violation]) -> None:
         """Keep and print new violations (each step that finds some ends in `settle`)."""
@@ -110,6 +116,8 @@ class Proxy:
         so rewriting them at every step would cost the square of a long run's length."""
         if self.config.record is not None:
             recording.write(self.config.record, exchange)
+        if self.observed is not None:
+            self.observed.note(exchange)
         wanted = self.config.report is not None or self.config.junit is not None
         if wanted and self._reports_due is None:
             loop = asyncio.get_running_loop()
@@ -165,6 +173,7 @@ class Proxy:
                 exchange.answer = await answer.read()
                 exchange.status, exchange.content_type = answer.status, answer.content_type
                 passed = {k: v for k, v in answer.headers.items() if k.lower() not in DROPPED}
+                exchange.answer_headers = dict(passed)
         except aiohttp.ClientError as failure:
             exchange.error = f"{type(failure).__name__}: {failure}"
             self.settle(exchange)

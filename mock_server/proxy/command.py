@@ -41,6 +41,11 @@ def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, help="write every violation to this JSON file")
     parser.add_argument("--junit", type=Path, help="write one JUnit test case per exchange")
     parser.add_argument(
+        "--observed-profile",
+        type=Path,
+        help="write what the upstream was seen to do, as an audjust-mock profile, to this file",
+    )
+    parser.add_argument(
         "--strict", action="store_true", help="answer a request breaking its schema with 422"
     )
     parser.add_argument(
@@ -57,6 +62,7 @@ def config_from(args: argparse.Namespace) -> ProxyConfig:
         record=args.record,
         report=args.report,
         junit=args.junit,
+        observed_profile=args.observed_profile,
     )
 
 

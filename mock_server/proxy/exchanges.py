@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,18 @@ class Delivery:
     body: bytes
     client_status: int | None
     error: str | None = None
+    # When it arrived (monotonic seconds): the gaps between retries are the upstream's backoff.
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def settled(self) -> bool:
+        """The client's receiver has answered it, or could not be reached."""
+        return self.client_status is not None or self.error is not None
+
+    @property
+    def taken(self) -> bool:
+        """The client's receiver answered it 2xx: the upstream makes no further attempt."""
+        return self.client_status is not None and 200 <= self.client_status < 300
 
 
 @dataclass
@@ -42,6 +55,7 @@ class Exchange:
     status: int | None = None
     content_type: str = ""
     answer: bytes = b""
+    answer_headers: dict[str, str] = field(default_factory=dict)  # as the upstream sent them
     error: str | None = None
     deliveries: list[Delivery] = field(default_factory=list)
     results: list[Fetched] = field(default_factory=list)
@@ -69,7 +83,7 @@ class Exchange:
         """Queued with a webhook the proxy receives, and no delivery the client took yet."""
         if self.client_webhook is None or self.status != 200 or self.request_id is None:
             return False
-        return not any(d.client_status and 200 <= d.client_status < 300 for d in self.deliveries)
+        return not any(delivery.taken for delivery in self.deliveries)
 
     def done(self, check_results: bool) -> bool:
         """Nothing more is expected: what tests and the report wait for."""

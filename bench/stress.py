@@ -43,6 +43,10 @@ SERVICE_TESTS = (
     "tests/test_control_openapi.py",
     "tests/test_docs.py",
     "tests/test_server.py",
+    "tests/test_proxy.py",
+    "tests/test_proxy_rules.py",
+    "tests/test_proxy_observed.py",
+    "tests/test_replay.py",
 )
 
 # Each hog spins until its parent is gone, so even a runner killed with SIGKILL leaves none behind;

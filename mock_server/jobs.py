@@ -52,7 +52,8 @@ class JobState(Enum):
 
 
 class FailureReason(Enum):
-    """Why a job failed, for the layer that answers a synchronous request to choose a status."""
+    """Why a job failed: for the layer that answers a synchronous request to choose a status,
+    and for the dashboard, which tells a timed-out job from one that failed."""
 
     INTERNAL = "internal"
     TIMED_OUT = "timed_out"
@@ -88,6 +89,7 @@ class Job:
     faults: tuple[Scenario, ...] = ()
     namespace: str = ""  # the namespace that queued it (see namespaces.py)
     state: JobState = JobState.QUEUED
+    failure: FailureReason | None = None  # why it failed, once it has: the dashboard says so
     order: int = 0  # place in acknowledgement order, set when the job is submitted
     peaks: bytes = b""  # an analysis's waveform summary, for the dashboard (audio/peaks.py)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -280,7 +282,7 @@ class JobRunner:
             self._deliver(owed, job, job.delivery_fault())
 
     def _finish_failed(self, job: Job, failed: JobFailed) -> None:
-        job.state = JobState.FAILED
+        job.state, job.failure = JobState.FAILED, failed.reason
         self.accounts.refund(job.request_id)
         if failed.reason is FailureReason.TIMED_OUT and not self.timeout_webhook:
             self.ledger.settled(job.request_id)  # the profile says a timed-out job goes unheard

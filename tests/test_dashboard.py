@@ -57,6 +57,25 @@ async def test_the_feed_lists_jobs_with_their_webhook_attempts(
     assert [(a["attempt"], a["delivered"]) for a in job["attempts"]] == [(1, True)]
 
 
+async def test_the_feed_tells_a_timed_out_job_from_a_failed_one(
+    mock: AppClient, receiver: Receiver
+) -> None:
+    for scenario in ("slow;seconds=600", "internal_failure"):
+        hooked = {**TINY_RESIZE, "resultWebhook": receiver.url()}
+        headers = {**KEY, "X-Mock-Scenario": scenario}
+        async with mock.post("/resize", json=hooked, headers=headers) as response:
+            assert response.status == 200
+    async with mock.post("/_mock/clock/advance", json={"seconds": 420}) as advanced:
+        assert advanced.status == 200
+    await receiver.wait_for(2)
+    async with mock.get("/_mock/events") as feed:
+        jobs = await next_event(feed, "jobs")
+    assert sorted((job["state"], job["failure"]) for job in jobs) == [
+        ("failed", "internal"),
+        ("failed", "timed_out"),
+    ]
+
+
 async def test_the_feed_says_when_the_journal_is_reset(mock: AppClient) -> None:
     async with mock.get("/_mock/events") as feed:
         await next_event(feed, "hello")

@@ -182,6 +182,23 @@ def test_a_dropped_webhook_is_sent_again_from_the_jobs_list(page: Page) -> None:
     assert page.console_errors() == []
 
 
+def test_the_clock_advanced_from_the_page_times_a_slow_job_out(page: Page) -> None:
+    page.open()
+    hooked = {**TINY_RESIZE, "resultWebhook": page.mock.webhook_url()}
+    status, ack = post(page.mock, "/resize", hooked, scenario="slow;seconds=600")
+    assert status == 200, ack
+    item = (By.CSS_SELECTOR, f'#job-list li[data-request-id="{ack["requestId"]}"]')
+    page.wait().until(seen.presence_of_element_located(item))
+    seconds = page.driver.find_element(By.ID, "seconds")
+    seconds.clear()
+    seconds.send_keys("420")
+    page.driver.find_element(By.CSS_SELECTOR, "#clock-form button[type=submit]").click()
+    page.wait().until(seen.text_to_be_present_in_element((By.ID, "armed"), "mock time is now"))
+    assert page.mock.wait_for_webhook(ack["requestId"])["success"] is False
+    page.wait().until(seen.text_to_be_present_in_element(item, "timed out"))
+    assert page.console_errors() == []
+
+
 def test_a_scenario_armed_from_the_page_fails_the_next_request(page: Page) -> None:
     page.open()
     page.wait().until(lambda driver: driver.find_element(By.ID, "scenario").text)

@@ -105,6 +105,7 @@ def _jobs(services: Services, namespace: str) -> list[dict[str, Any]]:
         {
             "requestId": job.request_id,
             "state": job.state.value,
+            "failure": None if job.failure is None else job.failure.value,
             "createdAt": job.created_at,
             "webhook": job.webhook,
             "sourceFileUrl": job.source_url,

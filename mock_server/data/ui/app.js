@@ -142,7 +142,8 @@ function drawJobs() {
     const item = document.createElement("li");
     item.dataset.requestId = job.requestId;
     const delivered = job.attempts.some((attempt) => attempt.delivered);
-    const shown = job.state === "succeeded" && delivered ? "delivered" : job.state;
+    const failed = job.failure === "timed_out" ? "timed out" : job.state;
+    const shown = job.state === "succeeded" && delivered ? "delivered" : failed;
     const title = document.createElement("div");
     title.textContent = `${job.requestId} · ${shown}`;
     title.className = job.state === "failed" ? "status-bad" : "status-ok";

@@ -193,7 +193,7 @@ class Proxy:
 
     async def _shielded(self, work: Coroutine[Any, Any, T]) -> T:
         """Run `work` to its end even if the request that started it is cancelled (a client
-        that went away, with handler cancellation on); the proxy waits for it at shutdown."""
+        that went away, with handler cancellation on); only the proxy's shutdown cancels it."""
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

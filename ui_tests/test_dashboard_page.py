@@ -168,33 +168,37 @@ def test_each_export_file_has_a_player_on_its_url(page: Page, song_url: str) -> 
     assert page.console_errors() == []
 
 
+def queue_job(page: Page, scenario: str) -> tuple[str, tuple[str, str]]:
+    """A resize queued with a webhook under `scenario`: its request id, and its row in the
+    jobs list (a locator)."""
+    hooked = {**TINY_RESIZE, "resultWebhook": page.mock.webhook_url()}
+    status, ack = post(page.mock, "/resize", hooked, scenario=scenario)
+    assert status == 200, ack
+    request_id = ack["requestId"]
+    return request_id, (By.CSS_SELECTOR, f'#job-list li[data-request-id="{request_id}"]')
+
+
 def test_a_dropped_webhook_is_sent_again_from_the_jobs_list(page: Page) -> None:
     page.open()
-    hooked = {**TINY_RESIZE, "resultWebhook": page.mock.webhook_url()}
-    status, ack = post(page.mock, "/resize", hooked, scenario="webhook_dropped")
-    assert status == 200, ack
-    resend = (By.CSS_SELECTOR, f'#job-list li[data-request-id="{ack["requestId"]}"] button')
+    request_id, item = queue_job(page, "webhook_dropped")
+    resend = (By.CSS_SELECTOR, f"{item[1]} button")
     page.wait().until(seen.element_to_be_clickable(resend)).click()
-    assert page.mock.wait_for_webhook(ack["requestId"])["success"] is True
-    item = f'#job-list li[data-request-id="{ack["requestId"]}"]'
-    page.wait().until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, item), "delivered"))
+    assert page.mock.wait_for_webhook(request_id)["success"] is True
+    page.wait().until(seen.text_to_be_present_in_element(item, "delivered"))
     page.screenshot("jobs", "jobs")
     assert page.console_errors() == []
 
 
 def test_the_clock_advanced_from_the_page_times_a_slow_job_out(page: Page) -> None:
     page.open()
-    hooked = {**TINY_RESIZE, "resultWebhook": page.mock.webhook_url()}
-    status, ack = post(page.mock, "/resize", hooked, scenario="slow;seconds=600")
-    assert status == 200, ack
-    item = (By.CSS_SELECTOR, f'#job-list li[data-request-id="{ack["requestId"]}"]')
+    request_id, item = queue_job(page, "slow;seconds=600")
     page.wait().until(seen.presence_of_element_located(item))
     seconds = page.driver.find_element(By.ID, "seconds")
     seconds.clear()
     seconds.send_keys("420")
     page.driver.find_element(By.CSS_SELECTOR, "#clock-form button[type=submit]").click()
     page.wait().until(seen.text_to_be_present_in_element((By.ID, "armed"), "mock time is now"))
-    assert page.mock.wait_for_webhook(ack["requestId"])["success"] is False
+    assert page.mock.wait_for_webhook(request_id)["success"] is False
     page.wait().until(seen.text_to_be_present_in_element(item, "timed out"))
     assert page.console_errors() == []
 

@@ -205,12 +205,16 @@ async def assert_healthy(api: Api) -> None:
 
 @dataclasses.dataclass
 class Hooks:
-    """A webhook receiver that keeps the raw bodies, to parse them strictly."""
+    """A webhook receiver that keeps the raw bodies, to parse them strictly. It takes a body
+    that is not JSON too (a checking proxy passes a broken webhook on as it came): every POST is
+    in `deliveries`, and those with a requestId are also found by it."""
 
     server: Any = None
     bodies: dict[str, bytes] = dataclasses.field(default_factory=dict)
     # requestId -> the X-Mock-Violations count a checking proxy put on its webhook, if any
     violations: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    # every POST in arrival order: (its body, its X-Mock-Violations count, if any)
+    deliveries: list[tuple[bytes, str | None]] = dataclasses.field(default_factory=list)
     arrived: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
     def url(self) -> str:
@@ -218,9 +222,15 @@ class Hooks:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        request_id = json.loads(body)["requestId"]
-        self.bodies[request_id] = body
-        self.violations[request_id] = request.headers.get("X-Mock-Violations")
+        counted = request.headers.get("X-Mock-Violations")
+        self.deliveries.append((body, counted))
+        try:
+            request_id = json.loads(body)["requestId"]
+        except (ValueError, TypeError, KeyError):
+            request_id = None
+        if isinstance(request_id, str):
+            self.bodies[request_id] = body
+            self.violations[request_id] = counted
         self.arrived.set()
         return web.Response(text="ok")
 

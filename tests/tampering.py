@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from mock_server.conformance import parse_json
 from mock_server.web.keys import SERVICES
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -29,12 +30,11 @@ def unchanged(name: str, data: bytes) -> bytes:
 
 
 def json_edit(change: Callable[[str, dict[str, Any]], None]) -> Edit:
-    """An edit that changes the JSON document in place (non-JSON passes unchanged)."""
+    """An edit that changes the JSON object in place (any other body passes unchanged)."""
 
     def edit(name: str, data: bytes) -> bytes:
-        try:
-            document = json.loads(data)
-        except ValueError:
+        document = parse_json(data)
+        if not isinstance(document, dict):
             return data
         change(name, document)
         return json.dumps(document).encode()
@@ -96,13 +96,14 @@ async def tampering_upstream(
         async with mock.request(request.method, f"/{route}", data=body, headers=headers) as got:
             status, data = got.status, await got.read()
         edited = tamper.answer(route, data) or b""
-        kind = "application/json" if _is_json(edited) else "text/html"
+        kind = "application/json" if parse_json(edited) is not None else "text/html"
         return web.Response(status=status, body=edited, content_type=kind)
 
     async def webhook(request: web.Request) -> web.Response:
         route, target = front.webhooks[int(request.match_info["number"])]
         data = tamper.webhook(route, await request.read()) or b""
-        async with session.post(target, data=data, headers=_json_type()) as answer:
+        headers = {"Content-Type": "application/json"}
+        async with session.post(target, data=data, headers=headers) as answer:
             return web.Response(status=answer.status, body=await answer.read())
 
     async def close(app: web.Application) -> None:
@@ -119,49 +120,10 @@ async def tampering_upstream(
 
 def _hooked(front: Front, route: str, body: bytes) -> bytes:
     """The body with its webhook pointed at the front, which passes each one on (edited)."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return body
+    document = parse_json(body)
     if not isinstance(document, dict) or not isinstance(document.get("resultWebhook"), str):
         return body
     number = len(front.webhooks) + 1
     front.webhooks[number] = route, document["resultWebhook"]
     document["resultWebhook"] = f"{front.origin}{HOOKS}/{number}"
     return json.dumps(document).encode()
-
-
-def _is_json(data: bytes) -> bool:
-    try:
-        json.loads(data)
-    except ValueError:
-        return False
-    return True
-
-
-def _json_type() -> dict[str, str]:
-    return {"Content-Type": "application/json"}
-
-
-@dataclass
-class Inbox:
-    """A client's webhook receiver that keeps each delivery's body and X-Mock-Violations."""
-
-    server: TestServer | None = None
-    deliveries: list[tuple[bytes, str | None]] = field(default_factory=list)
-
-    def url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("/hook"))
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.deliveries.append((await request.read(), request.headers.get("X-Mock-Violations")))
-        return web.Response(text="ok")
-
-
-async def serve_inbox(aiohttp_server: ServerFactory) -> Inbox:
-    inbox = Inbox()
-    app = web.Application()
-    app.router.add_post("/hook", inbox.handle)
-    inbox.server = await aiohttp_server(app)
-    return inbox

@@ -23,8 +23,8 @@ from aiohttp import web
 from mock_server.recordings import without_volatile
 from mock_server.web.keys import SERVICES
 from tests.breakers import breaking_proxy
-from tests.conftest import AppClient, FileServer, Receiver, ServerFactory, serve_receiver
-from tests.proxy_client import MakeProxy, origin
+from tests.conftest import AppClient, FileServer, MakeMock, Receiver, ServerFactory, serve_receiver
+from tests.proxy_client import MakeProxy, Through, origin
 from tests.support import KEY, TINY_RESIZE, Hooks, free_port, wait_until
 
 FULL_KEY = KEY["X-API-Key"]
@@ -120,16 +120,25 @@ async def test_a_client_flow_passes_through_unchanged_with_no_violations(
     assert FULL_KEY not in printed.out + printed.err + caplog.text
 
 
+async def resize_to(
+    make_mock: MakeMock, make_proxy: MakeProxy, receiver: Receiver
+) -> tuple[AppClient, Through, bytes]:
+    """A mock upstream, a proxy before it, and a resize through the proxy whose webhook goes to
+    `receiver`: (the upstream, the proxy, the raw acknowledgement)."""
+    upstream = await make_mock()
+    through = await make_proxy(origin(upstream))
+    status, raw, _ = await through.post("/resize", {**SYNC_RESIZE, "resultWebhook": receiver.url()})
+    assert status == 200, raw
+    return upstream, through, raw
+
+
 async def test_the_client_receivers_answer_goes_back_so_the_upstream_retries(
     make_mock: Callable[..., Awaitable[AppClient]],
     make_proxy: MakeProxy,
     aiohttp_server: ServerFactory,
 ) -> None:
-    upstream = await make_mock()
-    through = await make_proxy(origin(upstream))
     receiver = await serve_receiver(aiohttp_server, Receiver(fail_first=1))
-    status, raw, _ = await through.post("/resize", {**SYNC_RESIZE, "resultWebhook": receiver.url()})
-    assert status == 200, raw
+    upstream, through, raw = await resize_to(make_mock, make_proxy, receiver)
     request_id = json.loads(raw)["requestId"]
     await receiver.wait_for(1)
     await through.settled()
@@ -145,11 +154,8 @@ async def test_a_webhook_without_the_exchanges_secret_is_not_passed_on(
     make_proxy: MakeProxy,
     aiohttp_server: ServerFactory,
 ) -> None:
-    upstream = await make_mock()
-    through = await make_proxy(origin(upstream))
     receiver = await serve_receiver(aiohttp_server, Receiver())
-    status, raw, _ = await through.post("/resize", {**SYNC_RESIZE, "resultWebhook": receiver.url()})
-    assert status == 200, raw
+    upstream, through, raw = await resize_to(make_mock, make_proxy, receiver)
     await receiver.wait_for(1)
     (exchange,) = through.proxy.exchanges
     forged = {"requestId": json.loads(raw)["requestId"], "success": True, "result": []}

@@ -22,8 +22,8 @@ import soundfile
 from mock_server.conformance import RULES
 from tests.conftest import FileServer, MakeMock, ServerFactory
 from tests.proxy_client import MakeProxy
-from tests.support import KEY, TINY_RESIZE
-from tests.tampering import Edit, Tamper, json_edit, serve_inbox, tampering_upstream
+from tests.support import KEY, TINY_RESIZE, Hooks
+from tests.tampering import Edit, Tamper, json_edit, tampering_upstream
 
 SYNC_RESIZE = {**TINY_RESIZE, "targetLengthSeconds": 2, "boundaries": [0, 1.5]}
 Body = Callable[[str, str], Any]  # (the song's URL, the client's webhook URL) -> request body
@@ -355,6 +355,7 @@ async def test_the_rule_fires_and_is_reported_where_it_broke(
     make_mock: MakeMock,
     make_proxy: MakeProxy,
     files: FileServer,
+    hooks: Hooks,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -362,8 +363,7 @@ async def test_the_rule_fires_and_is_reported_where_it_broke(
     front = await tampering_upstream(aiohttp_server, make_mock, case.tamper)
     report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
     through = await make_proxy(front.origin, check_results=True, report=report, junit=junit)
-    inbox = await serve_inbox(aiohttp_server)
-    song, hook = files.url("/song.mp3"), inbox.url()
+    song, hook = files.url("/song.mp3"), hooks.url()
     body = case.body if isinstance(case.body, bytes) else case.body(song, hook)
     _, raw, counted = await through.post(case.path, body, case.headers)
     await through.settled()
@@ -378,8 +378,8 @@ async def test_the_rule_fires_and_is_reported_where_it_broke(
         assert counted >= 1, raw
     else:
         assert counted == 0, raw
-        assert inbox.deliveries, "the webhook was not passed on"
-        _, first_count = inbox.deliveries[0]
+        assert hooks.deliveries, "the webhook was not passed on"
+        _, first_count = hooks.deliveries[0]
         assert int(first_count or 0) >= 1
     line = found[0].line()
     assert f"{case.phase} {case.pointer or '/'} [{case.rule}]" in line

@@ -9,11 +9,11 @@ from aiohttp import web
 
 from bench.plugin import analyzed
 from bench.timing import Row, ratio, seconds
-from mock_server.analyses import AnalysisCache
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.background import BackgroundLoop
+from mock_server.jobs.analyses import AnalysisCache
 from mock_server.services import Services
-from mock_server.testing import AudjustMock, MockServer, serve_app
+from mock_server.testing.inprocess import AudjustMock, MockServer, serve_app
 
 SECTION = "cache"
 ANALYSES = 50

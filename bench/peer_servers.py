@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import ROOT
-from mock_server.schemas import bundled_openapi
+from mock_server.contract.schemas import bundled_openapi
 from mock_server.settings import DEFAULT_KEY
 from mock_server.web.keys import KEY_HEADER
 

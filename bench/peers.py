@@ -31,7 +31,7 @@ from pathlib import Path
 
 from bench import ROOT, peer_servers, processes, wrk
 from bench.timing import markdown_table
-from mock_server.scenarios import HEADER, Fault
+from mock_server.faults.scenarios import HEADER, Fault
 from mock_server.settings import DEFAULT_KEY
 from mock_server.web.keys import KEY_HEADER
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from bench.timing import Row, ratio, seconds
 from mock_server.background import BackgroundLoop
 from mock_server.pytest_plugin import AudjustMock
-from mock_server.testing import MockServer, serve_app
+from mock_server.testing.inprocess import MockServer, serve_app
 
 SECTION = "plugin"
 STARTS = 5

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 from bench import peer_servers, peers, processes
 from bench.peers import Role, Rounds, Server
+from mock_server.faults.scenarios import HEADER, Fault
 from mock_server.proxy.app import EXCHANGES_PATH
-from mock_server.scenarios import HEADER, Fault
 from tests.support import TINY_RESIZE
 
 BUDGET_SECONDS = 240  # the whole run, Prism's install included; later rounds are dropped

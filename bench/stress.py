@@ -33,20 +33,21 @@ TOTAL_BUDGET = 45 * 60
 KILL_GRACE = 30  # seconds between timeout's SIGTERM and its SIGKILL
 PYTEST_FLAGS = ("-q", "-p", "no:cacheprovider")
 SERVICE_TESTS = (
-    "tests/test_service.py",
-    "tests/test_scenarios.py",
-    "tests/test_peer_faults.py",
+    "tests/jobs/test_runner.py",
+    "tests/web/test_gate.py",
+    "tests/faults/test_scenarios.py",
+    "tests/faults/test_peer_faults.py",
     "tests/test_load.py",
-    "tests/test_restart.py",
-    "tests/test_plugin.py",
+    "tests/jobs/test_restart.py",
+    "tests/testing/test_plugin.py",
     "tests/test_sinks.py",
-    "tests/test_control_openapi.py",
+    "tests/contract/test_control_openapi.py",
     "tests/test_docs.py",
     "tests/test_server.py",
-    "tests/test_proxy.py",
-    "tests/test_proxy_rules.py",
-    "tests/test_proxy_observed.py",
-    "tests/test_replay.py",
+    "tests/proxy/test_proxy.py",
+    "tests/proxy/test_proxy_rules.py",
+    "tests/proxy/test_proxy_observed.py",
+    "tests/jobs/test_replay.py",
 )
 
 # Each hog spins until its parent is gone, so even a runner killed with SIGKILL leaves none behind;

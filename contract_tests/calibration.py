@@ -2,9 +2,9 @@
 confirmed, refuted (with what was seen) or not observed (and why).
 
 What was seen, and the profile written from it (`--observed-profile`), belong to
-`mock_server.observations`, which `audjust-mock proxy` shares: one run against the live API thus
-yields a profile with which `audjust-mock serve --profile` behaves as the live API did, as far as
-the suite could see.
+`mock_server.contract.observations`, which `audjust-mock proxy` shares: one run against the
+live API thus yields a profile with which `audjust-mock serve --profile` behaves as the live API
+did, as far as the suite could see.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mock_server.fidelity import LEDGER, Behaviour
-from mock_server.observations import Observations, observed_values
-from mock_server.profile import Profile
+from mock_server.contract.fidelity import LEDGER, Behaviour
+from mock_server.contract.observations import Observations, observed_values
+from mock_server.contract.profile import Profile
 
 
 def _short(value: Any) -> str:

@@ -36,11 +36,11 @@ from contract_tests.session import (
 )
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.background import BackgroundLoop
-from mock_server.observations import observed_values, write_profile
-from mock_server.profile import Profile
+from mock_server.contract.observations import observed_values, write_profile
+from mock_server.contract.profile import Profile
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import is_loopback_url
-from mock_server.testing import MockServer
+from mock_server.testing.inprocess import MockServer
 
 # The in-process mock retries a refused webhook quickly, so observing its retries is quick too.
 QUICK_RETRIES = Profile(webhook_backoff_seconds=(0.2, 0.5))

@@ -12,7 +12,7 @@ import pytest
 import soundfile
 
 from contract_tests.session import Answer, Contract, Outcome
-from mock_server.contract_rules import RATES, best_first, pricing
+from mock_server.contract.rules import RATES, best_first, pricing
 
 # What the suite asks of resize: a length well inside the song.
 TARGET_FRACTION = 2 / 3

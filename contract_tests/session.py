@@ -19,9 +19,9 @@ import pytest
 from aiohttp import web
 
 from mock_server.background import BackgroundLoop
-from mock_server.observations import Observations
+from mock_server.contract.observations import Observations
 from mock_server.sources import is_loopback_url
-from mock_server.testing import serve_app
+from mock_server.testing.inprocess import serve_app
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from contract_tests.paid import Analysis
 from contract_tests.session import Contract
-from mock_server import contract_rules as rules
-from mock_server.schemas import validate
+from mock_server.contract import rules
+from mock_server.contract.schemas import validate
 
 COMPARED = ("duration", "tempo", "similarity", "boundaries")
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from contract_tests.session import Answer, Contract
-from mock_server import contract_rules as rules
-from mock_server.schemas import validate
+from mock_server.contract import rules
+from mock_server.contract.schemas import validate
 
 ROUTES = ("analyze", "resize", "export")
 WEBHOOK = "https://example.com/audjust-webhook"

@@ -10,9 +10,9 @@ import soundfile
 
 from contract_tests.paid import Export
 from contract_tests.session import Contract
-from mock_server import contract_rules as rules
 from mock_server.audio.mp3_frames import frames
-from mock_server.schemas import validate
+from mock_server.contract import rules
+from mock_server.contract.schemas import validate
 
 # MP3 adds encoder delay and padding (under two frames at 44.1 kHz); WAV adds nothing.
 DURATION_TOLERANCE = {"mp3_128": 0.1, "wav": 0.02}

@@ -15,8 +15,8 @@ import pytest
 from contract_tests.paid import Analysis, Resize, resize_request, spend, worst_case
 from contract_tests.session import Answer, Contract, refusing
 from contract_tests.test_errors import BODIES
-from mock_server.contract_rules import RATES
-from mock_server.schemas import validate
+from mock_server.contract.rules import RATES
+from mock_server.contract.schemas import validate
 
 # The cheapest paid call: a queued resize to 15 s costs one credit under either pricing rule.
 RETRY_TARGET_SECONDS = 15

@@ -9,7 +9,7 @@ import pytest
 
 from contract_tests.session import Contract
 from contract_tests.test_errors import BODIES
-from mock_server.schemas import validate
+from mock_server.contract.schemas import validate
 
 LIMIT = 100
 MESSAGE = "Rate limit exceeded"

@@ -7,8 +7,8 @@ import pytest
 
 from contract_tests.paid import Analysis, Resize
 from contract_tests.session import Contract
-from mock_server import contract_rules as rules
-from mock_server.schemas import validate
+from mock_server.contract import rules
+from mock_server.contract.schemas import validate
 
 FORMS = ["sync", "queued"]
 

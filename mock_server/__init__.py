@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "AudjustMock": "mock_server.testing",
-    "MockServer": "mock_server.testing",
+    "AudjustMock": "mock_server.testing.inprocess",
+    "MockServer": "mock_server.testing.inprocess",
     "Settings": "mock_server.settings",
 }
 __all__ = ["AudjustMock", "MockServer", "Settings", "__version__"]
 
 if TYPE_CHECKING:
     from mock_server.settings import Settings
-    from mock_server.testing import AudjustMock, MockServer
+    from mock_server.testing.inprocess import AudjustMock, MockServer
 
 
 def __getattr__(name: str) -> Any:

@@ -17,12 +17,12 @@ import pytest
 from aiohttp import web
 
 from mock_server.accounts import Plan
-from mock_server.profile import Profile, ProfileError
-from mock_server.remote import RemoteMock
-from mock_server.scenarios import Arming, Scenario
+from mock_server.contract.profile import Profile, ProfileError
+from mock_server.faults.scenarios import Arming, Scenario
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode
-from mock_server.testing import AudjustMock, MockClock, MockHandle, MockServer, RequestLog
+from mock_server.testing.inprocess import AudjustMock, MockClock, MockHandle, MockServer, RequestLog
+from mock_server.testing.remote import RemoteMock
 from mock_server.web.app import create_app
 
 __all__ = [

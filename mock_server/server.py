@@ -20,9 +20,9 @@ from aiohttp import web
 
 from mock_server import traffic
 from mock_server.accounts import Plan, PricingRule
-from mock_server.profile import Profile, ProfileError, changed_keys
-from mock_server.recordings import RecordingError
-from mock_server.scenarios import Arming, Scenario, ScenarioError
+from mock_server.contract.profile import Profile, ProfileError, changed_keys
+from mock_server.faults.scenarios import Arming, Scenario, ScenarioError
+from mock_server.jobs.recordings import RecordingError
 from mock_server.settings import DEFAULT_KEY, LogFormat, Settings
 from mock_server.sources import SourceMode, is_loopback_host
 from mock_server.web.app import create_app

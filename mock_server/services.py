@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from faker import Faker
 
 from mock_server.accounts import Accounts
-from mock_server.artifacts import ArtifactStore
 from mock_server.clock import MockClock
-from mock_server.jobs import JobRunner
+from mock_server.faults.scenarios import ScenarioBook
+from mock_server.jobs.artifacts import ArtifactStore
+from mock_server.jobs.recordings import Replays
+from mock_server.jobs.runner import JobRunner
 from mock_server.journal import Journal
 from mock_server.namespaces import DEFAULT, Namespaces
 from mock_server.ratelimit import RateLimiter
-from mock_server.recordings import Replays
-from mock_server.scenarios import ScenarioBook
 from mock_server.settings import Settings
 from mock_server.sinks import WebhookSinks
 from mock_server.webhooks import WebhookDispatcher

@@ -17,11 +17,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from mock_server.audio.synth import SongSpec, song_bytes
-from mock_server.profile import Profile
+from mock_server.contract.profile import Profile
 from mock_server.settings import Settings
-from mock_server.testing import MockServer
+from mock_server.testing.inprocess import MockServer
 from mock_server.web.app import create_app
-from tests.contract import check_payload
+from tests.contract_checks import check_payload
 from tests.forged_audio import wav_claiming
 from tests.proxy_client import proxies
 from tests.support import (

@@ -25,7 +25,7 @@ from mock_server.audio.similarity import (
     triangle_size,
 )
 from mock_server.audio.types import MAX_SECONDS
-from mock_server.scenarios import (
+from mock_server.faults.scenarios import (
     CATALOGUE,
     DEFAULT_PARAM_MAX,
     PARAM_CHOICES,

@@ -27,7 +27,7 @@ from aiohttp import web
 from bench import wrk
 from mock_server.web import errors
 from mock_server.web.errors import DETAIL_HEADER
-from tests.contract import check_payload
+from tests.contract_checks import check_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = {"X-API-Key": "test-key"}  # the mock's default key, as a header

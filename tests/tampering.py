@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from mock_server.conformance import parse_json
+from mock_server.contract.conformance import parse_json
 from mock_server.web.keys import SERVICES
 
 ServerFactory = Callable[..., Awaitable[TestServer]]

@@ -116,7 +116,7 @@ RUN_ELSEWHERE = {  # blocks run by the tests above
     ("README.md", 1),
     ("service.md", 0),
     ("control-api.md", 0),
-    ("webhooks.md", 0),  # in tests/test_trigger.py
+    ("webhooks.md", 0),  # in tests/jobs/test_trigger.py
     ("profiles.md", 0),
     ("proxy.md", 0),
 }

@@ -1,9 +1,10 @@
-"""The layout is the architecture: the engine <- the domain <- the web layer <- the entry points,
-checked on every module's parsed imports (relative ones included), not by grep."""
+"""The layout is the architecture: the engine <- the domain <- the jobs <- the web layer <- the
+entry points, checked on every module's parsed imports (relative ones included), not by grep."""
 
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,34 +14,40 @@ import pytest
 import mock_server
 
 PACKAGE = Path(mock_server.__file__).resolve().parent
-ENTRY_POINTS = {
-    "server",
-    "cli",
-    "testing",
-    "remote",
-    "proxy",
-    "pytest_plugin",
-    "__main__",
-    "__init__",
+ENGINE, DOMAIN, JOBS, WEB, ENTRY = range(5)
+LAYER_NAMES = {
+    ENGINE: "the engine",
+    DOMAIN: "the domain",
+    JOBS: "the jobs",
+    WEB: "the web layer",
+    ENTRY: "entry",
 }
-ENGINE, DOMAIN, WEB, ENTRY = 0, 1, 2, 3
-LAYER_NAMES = {ENGINE: "the engine", DOMAIN: "the domain", WEB: "the web layer", ENTRY: "entry"}
+# The first part of a module's name under mock_server -> its layer; anything else is the domain
+# (the flat modules, contract/ and faults/).
+LAYER_OF = {
+    "audio": ENGINE,
+    "jobs": JOBS,
+    "services": JOBS,  # builds the running backend: the runner with everything it needs
+    "web": WEB,
+    "server": ENTRY,
+    "cli": ENTRY,
+    "testing": ENTRY,
+    "proxy": ENTRY,
+    "pytest_plugin": ENTRY,
+    "__main__": ENTRY,
+}
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def layer(module: str) -> int:
     parts = module.split(".")
-    if len(parts) > 1 and parts[1] == "audio":
-        return ENGINE
-    if len(parts) > 1 and parts[1] == "web":
-        return WEB
-    if len(parts) == 1 or parts[1] in ENTRY_POINTS:
-        return ENTRY
-    return DOMAIN
+    if len(parts) == 1:
+        return ENTRY  # mock_server itself: the public surface
+    return LAYER_OF.get(parts[1], DOMAIN)
 
 
 def imports_of(source: str, module: str, is_package: bool = False) -> set[str]:
@@ -62,16 +69,29 @@ def imports_of(source: str, module: str, is_package: bool = False) -> set[str]:
 
 def violations(source: str, module: str, is_package: bool = False) -> list[str]:
     own = layer(module)
-    broken = []
+    broken: list[str] = []
+    reported_modules: list[str] = []
     for imported in sorted(imports_of(source, module, is_package)):
         if imported == "aiohttp.web" and own < WEB:
             broken.append(f"{module} ({LAYER_NAMES[own]}) imports aiohttp's web layer")
         if not imported.startswith("mock_server.") or imported == "mock_server.__version__":
             continue
+        if any(imported.startswith(f"{reported}.") for reported in reported_modules):
+            continue  # `from x import y` is one broken import, not two (x, then x.y)
         target = layer(imported)
         if own != ENTRY and (target > own or (own == ENGINE and target != ENGINE)):
             broken.append(f"{module} ({LAYER_NAMES[own]}) imports {imported}")
+            reported_modules.append(imported)
     return broken
+
+
+def package_violations(package: Path) -> list[str]:
+    """Every broken rule in the package at `package` (the real one, or a copy of it)."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        module = module_name(path, package)
+        found.extend(violations(path.read_text(), module, path.name == "__init__.py"))
+    return found
 
 
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -88,9 +108,17 @@ def test_imports_point_only_down_the_layers(path: Path) -> None:
     [
         ("from ..web import app\n", "mock_server.audio.fake", "mock_server.web"),
         ("from .. import jobs\n", "mock_server.audio.fake", "mock_server.jobs"),
-        ("from .web.handlers import x\n", "mock_server.jobs", "mock_server.web.handlers"),
+        ("from ..web.handlers import x\n", "mock_server.jobs.runner", "mock_server.web.handlers"),
+        ("from ..jobs.runner import Job\n", "mock_server.contract.rules", "mock_server.jobs"),
+        (
+            "from mock_server.services import S\n",
+            "mock_server.faults.edges",
+            "mock_server.services",
+        ),
+        ("from .jobs import runner\n", "mock_server.journal", "mock_server.jobs"),
         ("import mock_server.server\n", "mock_server.web.fake", "mock_server.server"),
         ("from aiohttp import web\n", "mock_server.journal", "aiohttp's web layer"),
+        ("from aiohttp import web\n", "mock_server.jobs.runner", "aiohttp's web layer"),
     ],
 )
 def test_the_checker_catches_upward_imports_relative_or_not(
@@ -102,8 +130,37 @@ def test_the_checker_catches_upward_imports_relative_or_not(
 
 
 def test_the_checker_allows_what_points_down() -> None:
-    assert violations("from . import clock\nfrom .audio import decode\n", "mock_server.jobs") == []
+    assert (
+        violations("from .. import clock\nfrom ..audio import decode\n", "mock_server.jobs.runner")
+        == []
+    )
+    assert violations("from ..contract import rules\n", "mock_server.jobs.runner") == []
     assert violations("from ..jobs import Job\n", "mock_server.web.fake") == []
+    assert violations("from mock_server.jobs.runner import Job\n", "mock_server.services") == []
+
+
+@pytest.mark.parametrize(
+    ("into", "line"),
+    [
+        ("contract/rules.py", "from mock_server.jobs.runner import JobRunner\n"),
+        ("faults/scenarios.py", "from ..web import errors\n"),
+        ("jobs/operations.py", "from mock_server.web.keys import SERVICES\n"),
+        ("audio/cuts.py", "from mock_server.contract import results\n"),
+    ],
+)
+def test_the_checker_finds_one_back_reference_injected_into_a_copy_of_the_package(
+    tmp_path: Path, into: str, line: str
+) -> None:
+    """The real package, copied whole, is clean; one import that runs back up, added to one of
+    its modules, is exactly what the checker reports."""
+    copy = tmp_path / "mock_server"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("data", "__pycache__"))
+    assert package_violations(copy) == []
+    target = copy / into
+    target.write_text(target.read_text() + line)
+    found = package_violations(copy)
+    assert len(found) == 1, found
+    assert found[0].startswith(module_name(target, copy)), found
 
 
 def test_the_engine_loads_without_the_server() -> None:
@@ -118,7 +175,7 @@ def test_the_engine_loads_without_the_server() -> None:
 
 def test_the_public_surface() -> None:
     from mock_server.pytest_plugin import AudjustMock as FromThePlugin
-    from mock_server.testing import AudjustMock, MockServer
+    from mock_server.testing.inprocess import AudjustMock, MockServer
 
     assert mock_server.MockServer is MockServer and mock_server.AudjustMock is AudjustMock
     assert FromThePlugin is AudjustMock  # the import path earlier versions documented

@@ -24,7 +24,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from mock_server.audio.synth import SongSpec, render_song, song_bytes
 from mock_server.settings import Settings
-from mock_server.testing import AudjustMock, MockServer
+from mock_server.testing.inprocess import AudjustMock, MockServer
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where each view's screenshot goes (docs/dashboard.md shows copies of them).

@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import Select
 from mock_server.accounts import mask_key
 from mock_server.audio.similarity import EncodedSimilarity, decode_similarity
 from mock_server.settings import Settings
-from mock_server.testing import AudjustMock, MockServer
+from mock_server.testing.inprocess import AudjustMock, MockServer
 from tests.support import TINY_RESIZE
 from ui_tests.conftest import LAPTOP, PHONE, Page, post, section_starts
 from ui_tests.pixels import rgb

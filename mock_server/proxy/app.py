@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from mock_server import conformance
-from mock_server.conformance import Violation
+from mock_server.contract import conformance
+from mock_server.contract.conformance import Violation
 from mock_server.proxy import recording, reports
 from mock_server.proxy.exchanges import Delivery, Exchange, Fetched, masked
 from mock_server.proxy.observed import ObservedProfile

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mock_server.accounts import mask_key
-from mock_server.conformance import Violation, parse_json
+from mock_server.contract.conformance import Violation, parse_json
 
 
 @dataclass

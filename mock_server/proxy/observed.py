@@ -1,6 +1,6 @@
 """--observed-profile FILE: what the upstream was seen to do where the reference is silent,
 noted from the client's traffic and written as a profile in the format the contract suite
-writes (`mock_server.observations`), so `audjust-mock serve --profile FILE` plays it back.
+writes (`mock_server.contract.observations`), so `audjust-mock serve --profile FILE` plays it back.
 
 Each part of an exchange is read once, as it arrives (the answer, each webhook's body, each
 delivery's outcome): an exchange may drop its bodies once it is done, and rereading every
@@ -16,18 +16,18 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from mock_server import contract_rules as rules
-from mock_server.conformance import parse_json
-from mock_server.observations import (
+from mock_server.contract import rules
+from mock_server.contract.conformance import parse_json
+from mock_server.contract.observations import (
     LISTED_ERRORS,
     Observations,
     listed_message,
     observed_values,
     write_profile,
 )
-from mock_server.profile import ErrorName
+from mock_server.contract.profile import ErrorName
+from mock_server.contract.schemas import validate
 from mock_server.proxy.exchanges import Exchange
-from mock_server.schemas import validate
 
 
 @dataclass

@@ -4,7 +4,7 @@
 names, bodies as JSON where they are JSON; result files sit beside it under their result names.
 The key is masked; `volatile` lists the JSON pointers whose values change from run to run
 (ids, URLs), which a comparison or a replay ignores. The format (and reading it back) belongs to
-`mock_server.recordings`, which `serve --replay` uses.
+`mock_server.jobs.recordings`, which `serve --replay` uses.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mock_server.jobs.recordings import EXCHANGE_FILE, FORMAT, VERSION, VOLATILE_FIELDS
 from mock_server.proxy.exchanges import Exchange, Fetched, dumps, pretty
-from mock_server.recordings import EXCHANGE_FILE, FORMAT, VERSION, VOLATILE_FIELDS
 
 
 def folder(root: Path, exchange: Exchange) -> Path:

@@ -15,17 +15,17 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from mock_server import results
 from mock_server.accounts import Accounts
-from mock_server.analyses import AnalysisCache
-from mock_server.artifacts import ArtifactStore
 from mock_server.clock import MockClock
-from mock_server.jobs import JobRunner
-from mock_server.ledger import JobLedger
+from mock_server.contract import results
+from mock_server.faults.scenarios import Arming, Fault, Scenario
+from mock_server.jobs.analyses import AnalysisCache
+from mock_server.jobs.artifacts import ArtifactStore
+from mock_server.jobs.owed import JobLedger
+from mock_server.jobs.recordings import Replays, load
+from mock_server.jobs.runner import JobRunner
 from mock_server.namespaces import Namespaces
 from mock_server.ratelimit import RateLimiter
-from mock_server.recordings import Replays, load
-from mock_server.scenarios import Arming, Fault, Scenario
 from mock_server.services import RequestIds, Services
 from mock_server.settings import Settings
 from mock_server.sources import FetchLimits, SourceFetcher, sources_session

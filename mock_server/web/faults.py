@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mock_server.scenarios import (
+from mock_server.faults.scenarios import (
     HEADER,
     Fault,
     Phase,

@@ -20,13 +20,13 @@ from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.export import parse_segments_groups
 from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
-from mock_server.jobs import Job, JobFailed
+from mock_server.contract.profile import UsageRule
+from mock_server.contract.results import ANALYSIS, JSON_TYPE, RESIZE, export_name, result_url
+from mock_server.jobs.operations import Analyze, Export, Resize, export_price
+from mock_server.jobs.payloads import failure_payload
+from mock_server.jobs.recordings import Replayed
+from mock_server.jobs.runner import Job, JobFailed
 from mock_server.jsonbody import loads_strict
-from mock_server.operations import Analyze, Export, Resize, export_price
-from mock_server.payloads import failure_payload
-from mock_server.profile import UsageRule
-from mock_server.recordings import Replayed
-from mock_server.results import ANALYSIS, JSON_TYPE, RESIZE, export_name, result_url
 from mock_server.services import Services
 from mock_server.sources import validate_source_url
 from mock_server.web import errors

@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mock_server.accounts import mask_key
+from mock_server.contract.profile import DetailPlacement, Profile
+from mock_server.contract.results import ROUTE_NAME as RESULT_ROUTE
+from mock_server.faults.scenarios import API_ROUTES
 from mock_server.journal import Exchange, JournalEntry
 from mock_server.jsonbody import loads_strict
-from mock_server.profile import DetailPlacement, Profile
-from mock_server.results import ROUTE_NAME as RESULT_ROUTE
-from mock_server.scenarios import API_ROUTES
 from mock_server.sources import is_loopback_host
 from mock_server.web import errors
 from mock_server.web.faults import NO_ANSWER, SCENARIOS

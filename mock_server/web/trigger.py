@@ -10,12 +10,12 @@ from aiohttp import web
 
 from mock_server.audio.errors import AudioEngineError
 from mock_server.audio.types import ExportFormat
-from mock_server.jobs import Job
-from mock_server.results import ANALYSIS, RESIZE, export_name, result_url
-from mock_server.scenarios import Fault, Scenario
+from mock_server.contract.results import ANALYSIS, RESIZE, export_name, result_url
+from mock_server.faults.scenarios import Fault, Scenario
+from mock_server.jobs.runner import Job
+from mock_server.jobs.trigger import DEFAULT_SONG, KEY, Triggered, operation_for, prepare
 from mock_server.songs import SONG_DIR, song_file
 from mock_server.sources import SourceError
-from mock_server.trigger import DEFAULT_SONG, KEY, Triggered, operation_for, prepare
 from mock_server.web import errors
 from mock_server.web.handlers import REQUEST_ID, checked_url, read_json_object, results_base
 from mock_server.web.keys import SERVICES

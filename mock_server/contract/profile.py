@@ -1,0 +1,310 @@
+"""Profiles: the behaviours the reference leaves open or shows only by example, as one document.
+
+The mock has to choose a status for each error, how many times a webhook is tried, which reading
+of the price list to apply, and more; the reference does not say. A profile holds every such
+choice a client could depend on, so a team can see them, change them (`serve --profile FILE`),
+and write down what the live API was observed to do (`pytest contract_tests --observed-profile`).
+
+On the wire a profile is JSON (`schemas/profile.json`): a `version` and any subset of the keys;
+what a file leaves out keeps the mock's default, which is `Profile()`. A key is named by its dotted
+path in that document, e.g. `errors.rate_limited.status` or `webhooks.attempts`: the fidelity
+ledger, the calibration report and error messages all use those names.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from mock_server.accounts import PricingRule
+from mock_server.contract.schemas import load_schema, validate
+
+VERSION = 1
+SCHEMA = "profile"
+
+
+class ErrorName(StrEnum):
+    """The errors whose status (and optional headers) a profile sets: the API's answers, not the
+    control routes', which are the mock's own and keep their statuses."""
+
+    INVALID_METHOD = "invalid_method"
+    MISSING_KEY = "missing_key"
+    INVALID_KEY = "invalid_key"
+    MISSING_PARAMETER = "missing_parameter"
+    INVALID_PARAMETER = "invalid_parameter"
+    MALFORMED_JSON = "malformed_json"
+    RATE_LIMITED = "rate_limited"
+    USAGE_EXCEEDED = "usage_exceeded"
+    RESULT_MISSING = "result_missing"  # a result URL with nothing (yet, or any more) behind it
+    RESIZE_FAILED = "resize_failed"  # a synchronous resize whose job failed
+    RESIZE_TIMED_OUT = "resize_timed_out"  # a synchronous resize past the job limit
+
+
+# The headers an error may carry beyond the envelope; a profile chooses which of them it sends.
+OPTIONAL_HEADERS: Mapping[ErrorName, tuple[str, ...]] = {
+    ErrorName.INVALID_METHOD: ("Allow",),
+    ErrorName.RATE_LIMITED: ("Retry-After",),
+}
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    status: int
+    headers: tuple[str, ...] = ()  # which of the error's OPTIONAL_HEADERS are sent
+
+
+class DetailPlacement(StrEnum):
+    """Where the mock's explanation of a listed error goes."""
+
+    HEADER = "header"  # the listed text alone in `message`, the detail in X-Mock-Detail
+    MESSAGE = "message"  # `message` is the listed text, a colon and the detail
+
+
+class ResultOrder(StrEnum):
+    """How the resize candidates are ordered."""
+
+    BLENDED_SCORE = "blended_score"  # highest blendedScore first
+    DISSIMILARITY = "dissimilarity"  # lowest dissimilarity first
+    DURATION = "duration"  # shortest durationSeconds first
+
+
+# What each order sorts candidates (as the wire writes them) by; the engine gives them best
+# blendedScore first, and a stable sort keeps that order among equals. The mock orders its own
+# answers with it and the contract suite and proxy recognise a target's order with it.
+ORDER_KEYS: dict[ResultOrder, Callable[[dict[str, Any]], float]] = {
+    ResultOrder.BLENDED_SCORE: lambda candidate: -candidate["blendedScore"],
+    ResultOrder.DISSIMILARITY: lambda candidate: candidate["dissimilarity"],
+    ResultOrder.DURATION: lambda candidate: candidate["durationSeconds"],
+}
+
+
+class UsageRule(StrEnum):
+    """When a key's usage refuses a request."""
+
+    REACHED = "reached"  # once usage has reached the plan's limit
+    EXCEEDED = "exceeded"  # once this request's price, where known at once, would pass it
+
+
+class PartialExportCharge(StrEnum):
+    """What an export with some failed groups costs."""
+
+    MADE = "made"  # the minutes of the files that were made
+    REQUESTED = "requested"  # the minutes every group asked for
+
+
+def _default_errors() -> dict[ErrorName, ErrorAnswer]:
+    return {
+        ErrorName.INVALID_METHOD: ErrorAnswer(405, ("Allow",)),
+        ErrorName.MISSING_KEY: ErrorAnswer(401),
+        ErrorName.INVALID_KEY: ErrorAnswer(403),
+        ErrorName.MISSING_PARAMETER: ErrorAnswer(400),
+        ErrorName.INVALID_PARAMETER: ErrorAnswer(400),
+        ErrorName.MALFORMED_JSON: ErrorAnswer(400),
+        ErrorName.RATE_LIMITED: ErrorAnswer(429, ("Retry-After",)),
+        ErrorName.USAGE_EXCEEDED: ErrorAnswer(402),
+        ErrorName.RESULT_MISSING: ErrorAnswer(404),
+        ErrorName.RESIZE_FAILED: ErrorAnswer(500),
+        ErrorName.RESIZE_TIMED_OUT: ErrorAnswer(504),
+    }
+
+
+def _error_json(name: ErrorName, answer: ErrorAnswer) -> dict[str, Any]:
+    """An error's entry: its status, and which optional headers it sends if it has any."""
+    if name in OPTIONAL_HEADERS:
+        return {"status": answer.status, "headers": list(answer.headers)}
+    return {"status": answer.status}
+
+
+class ProfileError(ValueError):
+    """A profile document the mock cannot use; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every open behaviour, at the mock's defaults unless a profile says otherwise."""
+
+    errors: Mapping[ErrorName, ErrorAnswer] = field(default_factory=_default_errors)
+    detail: DetailPlacement = DetailPlacement.HEADER
+    pricing: PricingRule = PricingRule.EXAMPLES
+    webhook_attempts: int = 3
+    webhook_backoff_seconds: tuple[float, ...] = (1.0, 2.0)
+    webhook_timeout_seconds: float = 10.0
+    timeout_webhook: bool = True  # a job past the time limit gets a failure webhook
+    result_order: ResultOrder = ResultOrder.BLENDED_SCORE
+    usage_rule: UsageRule = UsageRule.REACHED
+    partial_export_charge: PartialExportCharge = PartialExportCharge.MADE
+    contract_edges: bool = False  # the contract_edges scenario on every request it applies to
+
+    def error(self, name: ErrorName) -> ErrorAnswer:
+        return self.errors[name]
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole profile as its document, every key present."""
+        return {
+            "version": VERSION,
+            "errors": {
+                name.value: _error_json(name, answer) for name, answer in self.errors.items()
+            },
+            "messages": {"detail": self.detail.value},
+            "pricing": self.pricing.value,
+            "webhooks": {
+                "attempts": self.webhook_attempts,
+                "backoffSeconds": list(self.webhook_backoff_seconds),
+                "timeoutSeconds": self.webhook_timeout_seconds,
+                "onTimeout": self.timeout_webhook,
+            },
+            "resize": {"order": self.result_order.value},
+            "usage": {
+                "refuse": self.usage_rule.value,
+                "partialExport": self.partial_export_charge.value,
+            },
+            "contractEdges": self.contract_edges,
+        }
+
+    @classmethod
+    def from_json(cls, document: object) -> Profile:
+        """A profile from a (possibly partial) document; ProfileError naming the bad key."""
+        check(document)
+        assert isinstance(document, dict)
+        merged = _merged(Profile().to_json(), document)
+        webhooks, usage = merged["webhooks"], merged["usage"]
+        return cls(
+            errors={
+                ErrorName(name): ErrorAnswer(answer["status"], tuple(answer.get("headers", ())))
+                for name, answer in merged["errors"].items()
+            },
+            detail=DetailPlacement(merged["messages"]["detail"]),
+            pricing=PricingRule(merged["pricing"]),
+            webhook_attempts=webhooks["attempts"],
+            webhook_backoff_seconds=tuple(float(s) for s in webhooks["backoffSeconds"]),
+            webhook_timeout_seconds=float(webhooks["timeoutSeconds"]),
+            timeout_webhook=webhooks["onTimeout"],
+            result_order=ResultOrder(merged["resize"]["order"]),
+            usage_rule=UsageRule(usage["refuse"]),
+            partial_export_charge=PartialExportCharge(usage["partialExport"]),
+            contract_edges=merged["contractEdges"],
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Profile:
+        try:
+            document = json.loads(path.read_text())
+        except OSError as error:
+            raise ProfileError(f"cannot read {path}: {error.strerror}") from None
+        except ValueError as error:
+            raise ProfileError(f"{path} is not JSON: {error}") from None
+        return cls.from_json(document)
+
+    def value_at(self, key: str) -> Any:
+        """The value of dotted `key` in this profile's document; KeyError if there is no such
+        key."""
+        node: Any = self.to_json()
+        for part in key.split("."):
+            node = node[part]
+        return node
+
+    def with_values(self, values: Mapping[str, Any]) -> Profile:
+        """This profile with each dotted key in `values` set to its value."""
+        return Profile.from_json(_merged(self.to_json(), sparse(values)))
+
+
+def keys() -> list[str]:
+    """Every dotted key a profile can set, in document order."""
+    return list(_leaves(Profile().to_json()))
+
+
+def _leaves(node: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, value in node.items():
+        if name == "version" and not prefix:
+            continue
+        if isinstance(value, Mapping):
+            found |= _leaves(value, f"{prefix}{name}.")
+        else:
+            found[f"{prefix}{name}"] = value
+    return found
+
+
+def changed_keys(profile: Profile, base: Profile | None = None) -> dict[str, Any]:
+    """The dotted keys whose value in `profile` differs from `base` (the defaults), with it."""
+    mine, theirs = _leaves(profile.to_json()), _leaves((base or Profile()).to_json())
+    return {key: value for key, value in mine.items() if theirs.get(key) != value}
+
+
+def sparse(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A profile document holding only the dotted keys in `values` (and the version)."""
+    document: dict[str, Any] = {"version": VERSION}
+    for key, value in values.items():
+        *parents, last = key.split(".")
+        node = document
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return document
+
+
+def _merged(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for name, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(name), dict):
+            merged[name] = _merged(merged[name], value)
+        else:
+            merged[name] = value
+    return merged
+
+
+@cache
+def _property_names() -> dict[str, tuple[str, ...]]:
+    """For each object in the schema by dotted path, the properties it takes (for hints)."""
+    names: dict[str, tuple[str, ...]] = {}
+
+    def walk(schema: Mapping[str, Any], path: str) -> None:
+        properties = schema.get("properties", {})
+        if properties:
+            names[path] = tuple(properties)
+        for name, sub in properties.items():
+            walk(sub, f"{path}.{name}" if path else name)
+
+    walk(load_schema(SCHEMA), "")
+    return names
+
+
+def check(document: object) -> None:
+    """ProfileError naming the first key of `document` that breaks `schemas/profile.json`,
+    and the error's headers that the error cannot carry."""
+    try:
+        validate(SCHEMA, document)
+    except jsonschema.ValidationError as error:
+        raise ProfileError(_explained(error)) from None
+    assert isinstance(document, dict)
+    for name, answer in document.get("errors", {}).items():
+        allowed = OPTIONAL_HEADERS.get(ErrorName(name), ())
+        for header in answer.get("headers", []):
+            if header not in allowed:
+                can = ", ".join(allowed) or "none"
+                raise ProfileError(
+                    f"errors.{name}.headers: {header!r} is not a header this error can carry "
+                    f"(it can carry: {can})"
+                )
+
+
+def _explained(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = _property_names().get(path, ())
+        unknown = [name for name in error.instance if name not in known]
+        if unknown:
+            key = f"{path}.{unknown[0]}" if path else unknown[0]
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            return f"{key}: not a profile key (here: {', '.join(known)}){hint}"
+    return f"{path or 'the document'}: {error.message}"

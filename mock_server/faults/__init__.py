@@ -1,0 +1,1 @@
+"""Fault scenarios: the catalogue, how requests get them, and the contract edges."""

@@ -1,0 +1,199 @@
+"""Recordings of real traffic (written by `audjust-mock proxy --record`), and replaying them:
+`serve --replay DIR` answers a request that matches one with the recorded result (or the recorded
+failure) instead of the engine's, under new ids and the mock's own result URLs.
+
+A recording is a folder holding `exchange.json` (format `audjust-mock-recording`, version 1,
+`schemas/recording.json`) and the result files under their result names. A request matches when
+its route is the recording's and its body equals the recorded request body once the volatile
+fields (`VOLATILE_FIELDS`: ids, URLs, the webhook) are left out of both.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+
+from mock_server.contract.schemas import validate
+from mock_server.jobs.operations import Analyzed, Exported, Outcome, Resized, Workshop
+from mock_server.jobs.runner import JobFailed
+
+FORMAT = "audjust-mock-recording"
+VERSION = 1
+SCHEMA = "recording"
+EXCHANGE_FILE = "exchange.json"
+# Fields whose values differ on every run of the same request: a replay and a diff ignore them.
+VOLATILE_FIELDS = frozenset({"requestId", "resultUrl", "resultUrls", "resultWebhook", "failures"})
+
+
+def without_volatile(node: Any) -> Any:
+    """`node` with every volatile field left out, at any depth."""
+    if isinstance(node, dict):
+        return {k: without_volatile(v) for k, v in node.items() if k not in VOLATILE_FIELDS}
+    if isinstance(node, list):
+        return [without_volatile(item) for item in node]
+    return node
+
+
+def _canonical(body: object) -> str:
+    return json.dumps(without_volatile(body), sort_keys=True)
+
+
+class RecordingError(ValueError):
+    """A recording folder `serve --replay` cannot use. The message names the file and what is
+    wrong with it: a replay that skipped it would answer from the engine instead, and mislead."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One recorded exchange that can be replayed: a request and how its job ended."""
+
+    folder: Path
+    route: str  # "analyze", "resize" or "export"
+    request: str  # the request body, canonical and without volatile fields
+    # The success or failure payload, as the webhook (or a synchronous resize) carried it.
+    payload: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)  # result name -> bytes
+
+    @property
+    def failed(self) -> bool:
+        """The upstream failed the job; a replay fails it the same way."""
+        return self.payload["success"] is False
+
+
+# What a replay reads from a recorded success payload, by route.
+RESULT_FIELDS = {
+    "analyze": ("result",),
+    "resize": ("result",),
+    "export": ("resultUrls", "failures"),
+}
+
+
+def load(root: Path) -> list[Recording]:
+    """Every replayable recording under `root`, in folder order. A missing folder, one without
+    recordings or with none that can be replayed, and a recording that breaks the format or
+    lacks a result file it lists raise RecordingError."""
+    if not root.is_dir():
+        raise RecordingError(f"{root}: no such folder")
+    paths = sorted(root.glob(f"*/{EXCHANGE_FILE}"))
+    if not paths:
+        raise RecordingError(f"{root}: no recordings in it (no */{EXCHANGE_FILE})")
+    found = [_replayable(path, _document(path)) for path in paths]
+    replayable = [recording for recording in found if recording is not None]
+    if not replayable:
+        raise RecordingError(
+            f"{root}: none of its {len(paths)} recordings ends in a result or a failure to replay"
+        )
+    return replayable
+
+
+def _document(path: Path) -> dict[str, Any]:
+    """The recording at `path`, checked against `schemas/recording.json`."""
+    try:
+        document: Any = json.loads(path.read_text())
+    except OSError as error:
+        raise RecordingError(f"{path}: cannot read it ({error.strerror})") from None
+    except ValueError as error:  # UnicodeDecodeError too
+        raise RecordingError(f"{path} is not JSON: {error}") from None
+    try:
+        validate(SCHEMA, document)
+    except jsonschema.ValidationError as error:
+        pointer = "".join(f"/{part}" for part in error.absolute_path) or "the document"
+        raise RecordingError(
+            f"{path} breaks schemas/{SCHEMA}.json at {pointer}: {error.message}"
+        ) from None
+    checked: dict[str, Any] = document
+    return checked
+
+
+def _ending(bodies: Sequence[Any]) -> dict[str, Any] | None:
+    """The first body that ends a job: a success or a failure payload (both carry a
+    `creditCost`, which an acknowledgement and an error envelope do not)."""
+    return next(
+        (b for b in bodies if isinstance(b, dict) and "creditCost" in b and "success" in b), None
+    )
+
+
+def _replayable(path: Path, document: dict[str, Any]) -> Recording | None:
+    """The recording, if its job ended in a result (and, for an export, its files were
+    fetched) or in a failure; RecordingError if what a replay reads is not there."""
+    folder, answer = path.parent, document["answer"]
+    payload = _ending([hook["body"] for hook in document["webhooks"]] + [answer.get("body")])
+    if payload is None or not isinstance(payload["success"], bool):
+        return None
+    route = document["route"].lstrip("/")
+    needed = RESULT_FIELDS[route] if payload["success"] else ("message",)
+    for name in needed:
+        if name not in payload:
+            raise RecordingError(f"{path}: the recorded outcome has no {name!r}")
+    if payload["success"] and not isinstance(payload["creditCost"], int):
+        raise RecordingError(f"{path}: the recorded creditCost is not a whole number")
+    files: dict[str, bytes] = {}
+    for result in document["results"]:
+        if result["status"] != 200:
+            continue
+        try:
+            files[result["file"]] = (folder / result["file"]).read_bytes()
+        except OSError as error:
+            raise RecordingError(
+                f"{path}: cannot read its result file {result['file']} ({error.strerror})"
+            ) from None
+    exported = route == "export" and payload["success"]
+    if exported and len(files) < len(payload["resultUrls"]) - len(payload["failures"]):
+        return None  # recorded without --check-results: the files were never fetched
+    return Recording(folder, route, _canonical(document["request"]["body"]), payload, files)
+
+
+class Replays:
+    """The recordings a mock replays, looked up by route and body."""
+
+    def __init__(self, recordings: Sequence[Recording]) -> None:
+        self.recordings = list(recordings)
+
+    def match(self, route: str, body: object) -> Recording | None:
+        wanted = _canonical(body)
+        return next((r for r in self.recordings if r.route == route and r.request == wanted), None)
+
+    def closest(self, route: str, body: object) -> Recording | None:
+        """The recording of `route` whose request is most like `body`, to name in a refusal."""
+        wanted = _canonical(body)
+        same_route = [r for r in self.recordings if r.route == route]
+        return max(
+            same_route,
+            key=lambda r: difflib.SequenceMatcher(None, r.request, wanted).ratio(),
+            default=None,
+        )
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """An operation that makes nothing: it stores the recorded files under this request's
+    result names and returns the recorded result and cost, or fails as the recorded job did
+    (JobFailed carrying the recorded failure)."""
+
+    recording: Recording
+    urls: Sequence[str] = ()  # export: this request's result URLs, in group order
+
+    async def run(self, shop: Workshop) -> Outcome:
+        payload = self.recording.payload
+        if self.recording.failed:  # through the runner's failure path, as any failed job
+            raise JobFailed(str(payload["message"]), recorded=payload)
+        cost = int(payload["creditCost"])
+        if self.recording.route == "analyze":
+            return Analyzed(payload["result"], cost)
+        if self.recording.route == "resize":
+            return Resized(payload["result"], cost)
+        failures: dict[str, str] = {}
+        for old, new in zip(payload["resultUrls"], self.urls, strict=True):
+            name = Path(urlsplit(old).path).name
+            if old in payload["failures"]:
+                failures[new] = payload["failures"][old]
+            else:
+                shop.store_file(name, self.recording.files[name])
+        return Exported(self.urls, failures, cost)

@@ -25,10 +25,11 @@ from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.contract.profile import Profile
 from mock_server.contract.results import export_name, result_url
+from mock_server.flags import add_serve_arguments
 from mock_server.jobs.payloads import failure_payload, success_payload
 from mock_server.jobs.trigger import DEFAULT_SONG, Triggered, operation_for, prepare, run_locally
 from mock_server.proxy.command import add_proxy_arguments, run_proxy
-from mock_server.server import add_serve_arguments, run_serve
+from mock_server.server import run_serve
 from mock_server.services import RequestIds
 from mock_server.songs import SONG_DIR, song_file
 from mock_server.web.middlewares import ADMIN_HEADER

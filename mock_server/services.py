@@ -1,24 +1,35 @@
-"""Everything one running mock owns, in one object under one typed app key."""
+"""Everything one running mock owns, in one object, and the one call that builds it from
+`Settings` and tears it down (`running`): the web app, `MockServer`, the trigger and the bench all
+get their backend from it, and nothing here knows HTTP's server side."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
+import aiohttp
 from faker import Faker
 
 from mock_server.accounts import Accounts
 from mock_server.clock import MockClock
-from mock_server.faults.scenarios import ScenarioBook
+from mock_server.faults.scenarios import Arming, Fault, Scenario, ScenarioBook
+from mock_server.jobs.analyses import AnalysisCache
 from mock_server.jobs.artifacts import ArtifactStore
-from mock_server.jobs.recordings import Replays
+from mock_server.jobs.owed import JobLedger
+from mock_server.jobs.recordings import Replays, load
 from mock_server.jobs.runner import JobRunner
 from mock_server.journal import Journal
 from mock_server.namespaces import DEFAULT, Namespaces
 from mock_server.ratelimit import RateLimiter
 from mock_server.settings import Settings
 from mock_server.sinks import WebhookSinks
+from mock_server.sources import FetchLimits, SourceFetcher, SourceMode, sources_session
 from mock_server.webhooks import WebhookDispatcher
 
 ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -104,3 +115,119 @@ class Services:
         self.limiter.forget(self.accounts.reset_namespace(namespace, request_ids))
         self.webhooks.reset(namespace)
         self.spaces.get(namespace).reset()
+
+    def use_sources(self, mode: SourceMode) -> None:
+        """Where source URLs are read from from now on (the testing handle's `use_sources`)."""
+        self.jobs.fetcher.mode = mode
+
+
+def replays_of(settings: Settings) -> Replays | None:
+    """The recordings `settings` replays, read at once: a bad one (RecordingError) stops the
+    caller before anything is bound or started."""
+    return Replays(load(settings.replay)) if settings.replay else None
+
+
+@asynccontextmanager
+async def running(settings: Settings, replays: Replays | None = None) -> AsyncIterator[Services]:
+    """The running backend for `settings`: the runner and its worker pool, the webhook
+    dispatcher, the source fetcher and every store, torn down (and a data folder of its own
+    removed) on exit."""
+    owned_dir = settings.data_dir is None
+    root = Path(tempfile.mkdtemp(prefix="audjust-mock-")) if owned_dir else settings.data_dir
+    assert root is not None
+    clock = MockClock(settings.time_scale)
+    accounts = Accounts(dict(settings.api_keys))
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            sources_session(session, settings.public_sources_only) as sources,
+        ):
+            dispatcher = _dispatcher(settings, session, clock)
+            runner = _runner(
+                settings, root, clock, accounts, dispatcher, _fetcher(settings, sources)
+            )
+            runner.start()
+            runner.recover()
+            try:
+                yield Services(
+                    settings=settings,
+                    clock=clock,
+                    accounts=accounts,
+                    limiter=RateLimiter(
+                        limit=settings.rate_limit, window_seconds=settings.rate_window_seconds
+                    ),
+                    artifacts=runner.artifacts,
+                    webhooks=dispatcher,
+                    jobs=runner,
+                    ids=RequestIds(settings.seed),
+                    spaces=Namespaces(_for_the_run(settings)),
+                    replays=replays,
+                )
+            finally:
+                await runner.close()
+                await dispatcher.close()
+    finally:
+        if owned_dir:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _dispatcher(
+    settings: Settings, session: aiohttp.ClientSession, clock: MockClock
+) -> WebhookDispatcher:
+    profile = settings.profile
+    return WebhookDispatcher(
+        session=session,
+        now=clock.now,
+        sleep=clock.sleep,
+        max_attempts=profile.webhook_attempts,
+        backoff_seconds=profile.webhook_backoff_seconds,
+        timeout_seconds=profile.webhook_timeout_seconds,
+    )
+
+
+def _fetcher(settings: Settings, sources: aiohttp.ClientSession) -> SourceFetcher:
+    limits = FetchLimits(
+        max_bytes=settings.download_max_bytes,
+        timeout_seconds=settings.download_timeout_seconds,
+        max_redirects=settings.download_max_redirects,
+    )
+    return SourceFetcher(
+        session=sources,
+        limits=limits,
+        allow_file_urls=settings.allow_file_urls,
+        mode=settings.sources,
+        public_only=settings.public_sources_only,
+    )
+
+
+def _runner(
+    settings: Settings,
+    root: Path,
+    clock: MockClock,
+    accounts: Accounts,
+    dispatcher: WebhookDispatcher,
+    fetcher: SourceFetcher,
+) -> JobRunner:
+    owned_dir = settings.data_dir is None
+    return JobRunner(
+        workers=settings.workers,
+        clock=clock,
+        accounts=accounts,
+        artifacts=ArtifactStore(root),
+        webhooks=dispatcher,
+        fetcher=fetcher,
+        job_timeout_seconds=settings.job_timeout_seconds,
+        artifact_ttl_seconds=settings.artifact_ttl_seconds,
+        timeout_webhook=settings.profile.timeout_webhook,
+        ledger=JobLedger(None if owned_dir else root / "jobs"),
+        analyses=AnalysisCache(root / "analyses"),
+    )
+
+
+def _for_the_run(settings: Settings) -> tuple[Arming, ...]:
+    """The scenarios every matching request gets: --scenario's, and contract_edges when the
+    profile turns it on."""
+    if not settings.profile.contract_edges:
+        return settings.scenarios
+    edges = Arming(Scenario.named(Fault.CONTRACT_EDGES.value), count=None)
+    return (*settings.scenarios, edges)

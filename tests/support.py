@@ -36,6 +36,15 @@ TINY_SIMILARITY = {"data": "~~~", "min": 32, "max": 126}  # two beats
 TINY_RESIZE = {"targetLengthSeconds": 1, "similarity": TINY_SIMILARITY, "boundaries": [0, 1]}
 
 
+async def next_event(response: aiohttp.ClientResponse, name: str) -> Any:
+    """The data of the next event called `name` on a feed, the others skipped."""
+    while True:
+        text = (await response.content.readuntil(b"\n\n")).decode()
+        head, data = text.strip().split("\n", 1)
+        if head == f"event: {name}":
+            return json.loads(data.removeprefix("data: "))
+
+
 def varied_resize(beats: int = 64, seed: int = 5) -> dict[str, Any]:
     """A resize of a similarity matrix with structure enough that the result orders disagree
     (20 candidates, 20 s: a price the two pricing rules disagree on too)."""

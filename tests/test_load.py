@@ -21,7 +21,7 @@ from mock_server.accounts import Plan, mask_key
 from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.audio.types import DecodeLimits
-from mock_server.jobs.runner import JobState
+from mock_server.jobs.job import JobState
 from mock_server.web.errors import DETAIL_HEADER
 from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver, ServerFactory, serve_song

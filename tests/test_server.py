@@ -18,7 +18,7 @@ import pytest
 
 from mock_server.accounts import Plan, PricingRule
 from mock_server.cli import build_parser
-from mock_server.server import FLAGS, settings_from
+from mock_server.flags import FLAGS, settings_from
 from mock_server.settings import Settings
 from tests.support import TINY_RESIZE, free_port
 

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from mock_server.contract.schemas import validate
+from mock_server.jobs.job import JobFailed
 from mock_server.jobs.operations import Analyzed, Exported, Outcome, Resized, Workshop
-from mock_server.jobs.runner import JobFailed
 
 FORMAT = "audjust-mock-recording"
 VERSION = 1

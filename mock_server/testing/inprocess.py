@@ -207,7 +207,7 @@ class AudjustMock(MockHandle):
 
     def use_sources(self, mode: str | SourceMode) -> None:
         chosen = SourceMode(mode)
-        self.call(lambda services: setattr(services.jobs.fetcher, "mode", chosen))
+        self.call(lambda services: services.use_sources(chosen))
 
     def webhooks(self, name: str = "default") -> list[Any]:
         return self.call(lambda services: services.sinks.received(name))

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from mock_server.contract.results import ANALYSIS, RESIZE
-from mock_server.jobs.runner import Job
+from mock_server.jobs.job import Job
 from mock_server.journal import Exchange, JournalEntry
 from mock_server.services import Services
 from mock_server.web import errors

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server.contract.profile import OPTIONAL_HEADERS, DetailPlacement, ErrorName, Profile
-from mock_server.jobs.runner import FailureReason
+from mock_server.jobs.job import FailureReason
 
 INVALID_METHOD = "Invalid request method"
 MISSING_KEY = "Missing API key header"

@@ -22,10 +22,9 @@ from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
 from mock_server.contract.profile import UsageRule
 from mock_server.contract.results import ANALYSIS, JSON_TYPE, RESIZE, export_name, result_url
+from mock_server.jobs.job import Ending, Job
 from mock_server.jobs.operations import Analyze, Export, Resize, export_price
-from mock_server.jobs.payloads import failure_payload
 from mock_server.jobs.recordings import Replayed
-from mock_server.jobs.runner import Job, JobFailed
 from mock_server.jsonbody import loads_strict
 from mock_server.services import Services
 from mock_server.sources import validate_source_url
@@ -237,17 +236,19 @@ async def resize(request: web.Request, call: Call) -> web.Response:
     call.check_usage(price)
     operation = call.replayed("resize") or resizing
     job = call.new_job(webhook)
-    runner = call.services.jobs
     if webhook is None:
-        try:
-            outcome = await runner.perform(job, operation, synchronous=True)
-        except JobFailed as failure:
-            answer = failure_payload(job.request_id, job.source_url, str(failure), failure.recorded)
-            error = call.services.settings.profile.error(errors.FAILURE_ERROR[failure.reason])
-            return web.json_response(answer, status=error.status)
-        return web.json_response(runner.finish(job, outcome))
-    runner.submit(job, operation, price)
+        return _answered(call, await call.services.jobs.answer(job, operation, price))
+    call.services.jobs.submit(job, operation, price)
     return _queued(job, resultUrl=result_url(results_base(request), job.request_id, RESIZE))
+
+
+def _answered(call: Call, ending: Ending) -> web.Response:
+    """A synchronous request's answer: its job's payload, with the status the profile gives
+    the failure when it failed (the reference lists the messages, not their statuses)."""
+    if ending.failed is None:
+        return web.json_response(ending.payload)
+    error = call.services.settings.profile.error(errors.FAILURE_ERROR[ending.failed.reason])
+    return web.json_response(ending.payload, status=error.status)
 
 
 @api_endpoint

@@ -12,7 +12,7 @@ from mock_server.audio.errors import AudioEngineError
 from mock_server.audio.types import ExportFormat
 from mock_server.contract.results import ANALYSIS, RESIZE, export_name, result_url
 from mock_server.faults.scenarios import Fault, Scenario
-from mock_server.jobs.runner import Job
+from mock_server.jobs.job import Job
 from mock_server.jobs.trigger import DEFAULT_SONG, KEY, Triggered, operation_for, prepare
 from mock_server.songs import SONG_DIR, song_file
 from mock_server.sources import SourceError

@@ -18,7 +18,7 @@ import pytest
 from mock_server.contract import fidelity, profile
 from mock_server.contract.fidelity import LEDGER, Basis
 from mock_server.contract.profile import OPTIONAL_HEADERS, ErrorName
-from mock_server.jobs.runner import JobState
+from mock_server.jobs.job import JobState
 from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver
 from tests.support import KEY, NOWHERE, ROOT, TINY_RESIZE, varied_resize, wait_until

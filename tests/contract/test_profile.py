@@ -14,7 +14,7 @@ import pytest
 from mock_server.accounts import PricingRule
 from mock_server.cli import build_parser
 from mock_server.contract.profile import Profile, ProfileError, keys, sparse
-from mock_server.server import settings_from
+from mock_server.flags import settings_from
 from mock_server.settings import Settings
 from tests.support import serve_process
 

@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 
 from mock_server.audio.synth import SongSpec, song_bytes
-from mock_server.jobs.runner import JobState
+from mock_server.jobs.job import JobState
 from mock_server.web.keys import SERVICES
 from tests.conftest import (
     AppClient,

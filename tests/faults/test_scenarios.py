@@ -156,7 +156,7 @@ async def test_a_forced_rate_limit_takes_its_retry_after_and_spends_no_quota(
         ("slow;seconds=soon", "must be a number"),
         ("slow;seconds", "param=value"),
         ("partial_export_failure", "applies to /export, not /resize"),
-        # What contract_edges makes is in tests/contract/test_contract_edges.py; here, what it refuses.
+        # What contract_edges makes: tests/contract/test_contract_edges.py; here, what it refuses.
         ("contract_edges;beat=triple", "must be one of half, double, same"),
         ("contract_edges;similarity_max=64", "must be a number from 80 to 126"),
     ],

@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 
 from mock_server.faults.scenarios import HEADER, Fault
+from mock_server.jobs.job import JobState
 from mock_server.jobs.recordings import EXCHANGE_FILE, RecordingError, without_volatile
-from mock_server.jobs.runner import JobState
 from mock_server.settings import Settings
 from mock_server.web.app import create_app
 from mock_server.web.keys import SERVICES

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
-from mock_server.jobs.runner import RESTARTED
+from mock_server.jobs.job import RESTARTED
 from mock_server.web.app import create_app
 from mock_server.web.keys import SERVICES
 from tests.conftest import FAST, AppClient, Receiver

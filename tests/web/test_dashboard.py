@@ -9,10 +9,8 @@ import logging
 import socket
 import time
 import urllib.request
-from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
 import pytest
 
 from mock_server.audio.peaks import PEAK_COUNT
@@ -20,18 +18,9 @@ from mock_server.journal import KEPT_EXCHANGES, MAX_BODY_CHARACTERS, Exchange, J
 from mock_server.testing.inprocess import MockServer
 from mock_server.web.dashboard import FEEDS
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver, queued_webhook
-from tests.support import KEY, TINY_RESIZE
+from tests.support import KEY, TINY_RESIZE, next_event
 
 TOKEN = "let-me-in"
-
-
-async def next_event(response: aiohttp.ClientResponse, name: str) -> Any:
-    """The data of the next event called `name` on a feed, the others skipped."""
-    while True:
-        text = (await response.content.readuntil(b"\n\n")).decode()
-        head, data = text.strip().split("\n", 1)
-        if head == f"event: {name}":
-            return json.loads(data.removeprefix("data: "))
 
 
 async def test_a_request_reaches_the_feed_with_both_bodies(mock: AppClient) -> None:

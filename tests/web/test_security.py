@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from mock_server.cli import build_parser
-from mock_server.server import settings_from
+from mock_server.flags import settings_from
 from mock_server.settings import Settings
 from mock_server.sources import PublicOnlyResolver
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver

@@ -9,6 +9,7 @@ importable from here, where earlier versions had them).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,11 +96,20 @@ def _profile(config: pytest.Config) -> Profile:
         raise pytest.UsageError(f"{INI_PROFILE} = {name}: {error}") from error
 
 
+def worker_seed(seed: int, worker: str | None) -> int:
+    """The request id seed of one xdist worker (`gw0`, `gw1`, ...): the ini seed alone without
+    xdist, else one drawn from it and the worker's name, so workers never share a sequence and a
+    run with the same seed and worker count repeats its ids."""
+    if worker is None:
+        return seed
+    return int.from_bytes(hashlib.sha256(f"{seed}/{worker}".encode()).digest()[:8], "big")
+
+
 def _settings(config: pytest.Config) -> Settings:
     return Settings(
         api_keys=((str(config.getini(INI_KEY)), Plan.ENTERPRISE),),
         workers=int(config.getini(INI_WORKERS)),
-        seed=int(config.getini(INI_SEED)),
+        seed=worker_seed(int(config.getini(INI_SEED)), os.environ.get("PYTEST_XDIST_WORKER")),
         sources=SourceMode(str(config.getini(INI_SOURCES))),
         profile=config.stash[PROFILE],
     )

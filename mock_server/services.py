@@ -36,16 +36,14 @@ ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 class RequestIds:
-    """32-character [a-z0-9] ids, the shape of the reference's examples; a seed makes the sequence
-    reproducible."""
+    """32-character [a-z0-9] ids, the shape of the reference's examples. A seed makes the
+    sequence reproducible; a reset never rewinds it, so tests that share a receiver or a
+    database with unique request ids never see one twice in a run."""
 
     def __init__(self, seed: int | None) -> None:
         self.seed = seed
         self._faker = Faker()
-        self.reset()
-
-    def reset(self) -> None:
-        self._faker.seed_instance(self.seed if self.seed is not None else secrets.randbits(64))
+        self._faker.seed_instance(seed if seed is not None else secrets.randbits(64))
 
     def next(self) -> str:
         if self.seed is None:
@@ -98,8 +96,8 @@ class Services:
 
     def reset(self, namespace: str = DEFAULT) -> None:
         """Back to a fresh start: what a test wants between tests. In a named namespace, or
-        once one is in use, only that namespace's state: the clock, the request id sequence
-        and the configured keys' rate windows are everyone's."""
+        once one is in use, only that namespace's state: the clock and the configured keys' rate
+        windows are everyone's. Request ids go on where they were (RequestIds)."""
         if namespace == DEFAULT and not self.spaces.named_in_use():
             self.jobs.reset()
             self.clock.reset()
@@ -107,7 +105,6 @@ class Services:
             self.limiter.reset()
             self.artifacts.reset()
             self.webhooks.reset()
-            self.ids.reset()
             self.spaces.reset_all()
             return
         request_ids = self.jobs.reset(namespace)

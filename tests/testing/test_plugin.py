@@ -232,6 +232,46 @@ def test_a_client_suite_runs_in_parallel_under_xdist(pytester: pytest.Pytester) 
     result.stdout.fnmatch_lines(["*2 workers*"])
 
 
+IDS_PER_TEST = """
+import json
+import os
+import urllib.request
+
+import pytest
+
+RESIZE = {"targetLengthSeconds": 1, "boundaries": [0, 1],
+          "similarity": {"data": "~~~", "min": 32, "max": 126}}
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_one_request(audjust_mock, n):
+    request = urllib.request.Request(
+        f"{audjust_mock.base_url}/resize", data=json.dumps(RESIZE).encode(),
+        headers={"X-API-Key": audjust_mock.api_key, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        request_id = json.loads(answer.read())["requestId"]
+    with open(os.environ["IDS_FILE"], "a") as seen:
+        seen.write(request_id + "\\n")
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_tests_that_each_reset_never_get_the_same_request_id(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: list[str]
+) -> None:
+    """Each test gets a freshly reset mock, and the seed is fixed: the ids still never repeat,
+    within a worker (a reset does not rewind them) or across workers (each has its own seed)."""
+    ids_file = pytester.path / "ids.txt"
+    monkeypatch.setenv("IDS_FILE", str(ids_file))
+    pytester.makepyfile(test_ids=IDS_PER_TEST)
+    pytester.makeini("[pytest]\naudjust_mock_seed = 5\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *workers)
+    result.assert_outcomes(passed=4)
+    ids = ids_file.read_text().split()
+    assert len(ids) == 4 and len(set(ids)) == 4, ids
+
+
 def test_unknown_fixture_songs_are_named_in_the_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_song="def test_it(audjust_mock):\n    audjust_mock.fixture_url('no_such_song')\n"

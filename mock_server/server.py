@@ -16,7 +16,7 @@ from mock_server import traffic
 from mock_server.contract.profile import changed_keys
 from mock_server.flags import settings_from
 from mock_server.jobs.recordings import RecordingError
-from mock_server.settings import DEFAULT_KEY, LogFormat, Settings
+from mock_server.settings import DEFAULT_KEY, LogFormat, PortInUse, Settings, bind
 from mock_server.sources import is_loopback_host
 from mock_server.web.app import create_app
 from mock_server.web.keys import SERVICES
@@ -39,7 +39,11 @@ async def _serve(app: web.Application, settings: Settings, announce_default_key:
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await bind(site.start, settings.port, "--port", "the API")
+    except PortInUse:
+        await runner.cleanup()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -90,5 +94,9 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"audjust-mock serve: error: argument --replay: {error}", file=sys.stderr)
         return 2
     default_key = settings.api_keys == Settings().api_keys
-    asyncio.run(_serve(app, settings, announce_default_key=default_key))
+    try:
+        asyncio.run(_serve(app, settings, announce_default_key=default_key))
+    except PortInUse as taken:
+        print(f"audjust-mock serve: error: {taken}", file=sys.stderr)
+        return 2
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -53,3 +55,23 @@ class Settings:
     log_format: LogFormat = LogFormat.TEXT  # serve: traffic lines as text or JSON
     replay: Path | None = None  # recordings (proxy --record) to answer matching requests from
     replay_strict: bool = False  # refuse a request no recording matches, naming the closest
+
+
+class PortInUse(OSError):
+    """A listener's port is taken: one line naming the flag that sets it, since `serve` binds
+    two (the API and, beside it, the results origin) and the second is easy not to know of."""
+
+    def __init__(self, port: int, flag: str, listener: str) -> None:
+        super().__init__(f"port {port} ({flag}, {listener}) is already in use; choose another")
+        self.port = port
+        self.flag = flag
+
+
+async def bind(start: Callable[[], Awaitable[None]], port: int, flag: str, listener: str) -> None:
+    """`start()` a listener on `port`, or PortInUse naming `flag`."""
+    try:
+        await start()
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise PortInUse(port, flag, listener) from None

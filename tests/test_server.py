@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -219,3 +222,38 @@ def test_serve_prints_json_lines_or_nothing() -> None:
         "detail",
     }
     assert serve_and_stop("--quiet") == []
+
+
+WORKERS = {"serve": ["--workers", "1"], "proxy": []}
+
+
+@contextlib.contextmanager
+def taken_port() -> Iterator[int]:
+    """A port something listens on for the length of the block."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield int(holder.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "listener"),
+    [
+        (["serve", "--results-port", "0", "--port"], "--port", "the API"),
+        (["serve", "--port", "0", "--results-port"], "--results-port", "the results origin"),
+        (["proxy", "--upstream", "http://127.0.0.1:9", "--port"], "--port", "the proxy"),
+    ],
+)
+def test_a_port_in_use_is_one_line_naming_its_flag(
+    command: list[str], flag: str, listener: str
+) -> None:
+    with taken_port() as port:
+        done = subprocess.run(
+            [sys.executable, "-m", "mock_server", *command, str(port), *WORKERS[command[0]]],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert f"port {port} ({flag}, {listener}) is already in use" in line

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import sys
 from pathlib import Path
 
 from aiohttp import web
 
 from mock_server.proxy.app import PROXY, ProxyConfig, create_proxy_app, is_http_url
+from mock_server.settings import PortInUse, bind
 
-DEFAULT_PORT = 8081
+# Off serve's own pair (8080 for the API, 8081 for the results origin), so the two run side by side.
+DEFAULT_PORT = 8090
 
 
 def _http_url(value: str) -> str:
@@ -69,7 +72,11 @@ def config_from(args: argparse.Namespace) -> ProxyConfig:
 async def _run(config: ProxyConfig, host: str, port: int) -> None:
     runner = web.AppRunner(create_proxy_app(config), handle_signals=False)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await bind(web.TCPSite(runner, host, port).start, port, "--port", "the proxy")
+    except PortInUse:
+        await runner.cleanup()
+        raise
     origin = f"http://{host}:{runner.addresses[0][1]}"
     proxy = runner.app[PROXY]
     proxy.public_url = proxy.public_url or origin
@@ -87,5 +94,9 @@ async def _run(config: ProxyConfig, host: str, port: int) -> None:
 
 
 def run_proxy(args: argparse.Namespace) -> int:
-    asyncio.run(_run(config_from(args), args.host, args.port))
+    try:
+        asyncio.run(_run(config_from(args), args.host, args.port))
+    except PortInUse as taken:
+        print(f"audjust-mock proxy: error: {taken}", file=sys.stderr)
+        return 2
     return 0

@@ -14,7 +14,7 @@ from aiohttp import web
 from mock_server.contract import results
 from mock_server.jobs.recordings import Replays
 from mock_server.services import Services, replays_of, running
-from mock_server.settings import Settings
+from mock_server.settings import Settings, bind
 from mock_server.web import control, dashboard, handlers
 from mock_server.web.faults import inject_faults
 from mock_server.web.keys import SERVICES
@@ -33,7 +33,9 @@ def _services_context(
             app[RESULTS_APP] = _results_app(backend)
             results_runner = web.AppRunner(app[RESULTS_APP], handle_signals=False)
             await results_runner.setup()
-            await web.TCPSite(results_runner, settings.host, _results_port(settings)).start()
+            port = _results_port(settings)
+            site = web.TCPSite(results_runner, settings.host, port)
+            await bind(site.start, port, "--results-port", "the results origin")
             backend.results_port = results_runner.addresses[0][1]
             try:
                 yield

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mock_server.contract.fidelity import LEDGER, Behaviour
+from mock_server.contract.fidelity import LEDGER, Entry
 from mock_server.contract.observations import Observations, observed_values
 from mock_server.contract.profile import Profile
 
@@ -23,38 +23,38 @@ def _short(value: Any) -> str:
 
 
 def verdict(
-    behaviour: Behaviour,
+    entry: Entry,
     values: Mapping[str, Any],
     reasons: Mapping[str, str],
     outcomes: Mapping[str, set[str]],
 ) -> str:
     """One ledger entry against the run: confirmed, refuted (with what was seen) or not
     observed (and why)."""
-    key = behaviour.profile_key
+    key = entry.profile_key
     if key is not None and key in values:
         default = Profile().value_at(key)
         if values[key] == default:
             return f"confirmed: {key} = {_short(default)}"
         return f"REFUTED: {key} is {_short(values[key])} (the mock's default: {_short(default)})"
-    ran = outcomes.get(behaviour.contract_test or "", set())
+    ran = outcomes.get(entry.contract_test or "", set())
     if key is None and "failed" in ran:
-        return f"REFUTED: {behaviour.contract_test} failed"
+        return f"REFUTED: {entry.contract_test} failed"
     if key is None and "passed" in ran:
-        return f"confirmed by {behaviour.contract_test}"
+        return f"confirmed by {entry.contract_test}"
     if key is not None and key in reasons:
         return f"not observed: {reasons[key]}"
-    if behaviour.unobserved:
-        return f"not observed: {behaviour.unobserved}"
-    return f"not observed: {behaviour.contract_test} did not run"
+    if entry.unobserved:
+        return f"not observed: {entry.unobserved}"
+    return f"not observed: {entry.contract_test} did not run"
 
 
 def fidelity_lines(report: Observations, outcomes: Mapping[str, set[str]]) -> list[str]:
     values, reasons = observed_values(report)
     lines = []
     counts = {"confirmed": 0, "REFUTED": 0, "not observed": 0}
-    for behaviour in LEDGER:
-        said = verdict(behaviour, values, reasons, outcomes)
+    for entry in LEDGER:
+        said = verdict(entry, values, reasons, outcomes)
         counts[next(word for word in counts if said.startswith(word))] += 1
-        lines.append(f"  {behaviour.id} ({behaviour.basis.value}): {said}")
+        lines.append(f"  {entry.id} ({entry.basis.value}): {said}")
     summary = ", ".join(f"{count} {word.lower()}" for word, count in counts.items())
     return [f"fidelity ledger: {summary}", *lines]

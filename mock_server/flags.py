@@ -143,8 +143,8 @@ FLAGS = (
     Flag(
         "--rate-limit",
         "rate_limit",
-        "requests per minute per key (the reference: currently 100 a minute; that the minute "
-        "rolls is the mock's choice)",
+        "requests per minute per key (the reference: currently 100 a minute; that each key is "
+        "counted apart and the minute rolls are the mock's choices)",
         int,
     ),
     Flag(

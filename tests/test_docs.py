@@ -77,7 +77,7 @@ def test_the_profile_walk_through_runs_as_written(tmp_path: Path) -> None:
     (script,) = shell_blocks(page)
     with serve_process("--profile", str(profile), "--quiet") as origin:
         output = run_shell(script, {**os.environ, "MOCK": origin}).splitlines()
-    assert output == ['["inferred","documented"]', '{"status":503,"headers":[]}', "503"]
+    assert output == ['["reading","documented"]', '{"status":503,"headers":[]}', "503"]
 
 
 def test_the_proxy_walk_through_runs_as_written(tmp_path: Path) -> None:

@@ -20,8 +20,9 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "data" / "schemas"
 _COMPONENTS = "#/components/schemas/"
 # The files in `schemas/` that are OpenAPI documents; every other one is a JSON Schema.
 OPENAPI_DOCUMENTS = frozenset({"openapi", "control-openapi"})
-# JSON Schemas of the mock's own documents (profiles, recordings), no part of the API's contract.
-OWN_SCHEMAS = frozenset({"profile", "recording"})
+# JSON Schemas of the mock's own documents (profiles, recordings, the fidelity ledger), no part
+# of the API's contract.
+OWN_SCHEMAS = frozenset({"profile", "recording", "fidelity"})
 # The results origin's one path in `openapi.json`, with servers of its own (not the API's).
 RESULTS_PATH = "/{requestId}/{name}"
 

@@ -56,7 +56,7 @@ def test_every_entry_is_observed_by_a_contract_test_that_exists_or_says_why_not(
 
 def test_every_entry_says_what_it_rests_on() -> None:
     for behaviour in LEDGER:
-        assert behaviour.source and behaviour.what and behaviour.does, behaviour.id
+        assert behaviour.source and behaviour.behaviour and behaviour.mock_does, behaviour.id
     assert {b.basis for b in LEDGER} == set(Basis)
 
 

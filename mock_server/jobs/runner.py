@@ -23,13 +23,13 @@ from enum import Enum
 from typing import Any, ParamSpec, TypeVar
 
 from mock_server.accounts import Accounts
-from mock_server.audio.analysis import analyze_with_peaks
+from mock_server.audio.analysis import AnalysisResult, analyze_with_peaks
 from mock_server.audio.decode import probe_duration
 from mock_server.audio.errors import AudioEngineError
 from mock_server.audio.types import DecodeLimits
 from mock_server.clock import MockClock
 from mock_server.faults.scenarios import Fault, Phase, Scenario, scenario_note
-from mock_server.jobs.analyses import AnalysisCache, analysis_key
+from mock_server.jobs.analyses import AnalysisCache, analysis_from_json, analysis_key
 from mock_server.jobs.artifacts import ArtifactStore
 from mock_server.jobs.operations import EveryGroupFailed, Operation, Outcome
 from mock_server.jobs.owed import JobLedger, OwedJob
@@ -353,7 +353,7 @@ class _JobWorkshop:
 
     async def analysis(
         self, data: bytes, raw_features: bool, limits: DecodeLimits
-    ) -> dict[str, Any]:
+    ) -> AnalysisResult:
         """The analysis, computed or remembered; either way the job keeps the song's waveform
         summary for the dashboard (audio/peaks.py), remembered beside the result."""
         analyses = self._runner.analyses
@@ -364,8 +364,7 @@ class _JobWorkshop:
             remembered = {"result": fresh, "peaks": list(levels)}
             analyses.put(key, remembered)
         self._job.peaks = bytes(remembered["peaks"])
-        result: dict[str, Any] = remembered["result"]
-        return result
+        return analysis_from_json(remembered["result"])
 
     async def source(self) -> bytes:
         return await self._runner.source(self._job)

@@ -12,6 +12,7 @@ import pytest
 from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.similarity import encode_similarity
+from mock_server.jobs.payloads import candidates_json
 
 BEAT = 0.5
 SECTION_BEATS = 16
@@ -42,7 +43,7 @@ def similarity_of(analysis: dict[str, Any]) -> np.ndarray:
 
 def resize(analysis: dict[str, Any], target: float) -> list[dict[str, Any]]:
     request = parse_resize_input(analysis["similarity"], analysis["boundaries"], target)
-    return resize_candidates(request)
+    return candidates_json(resize_candidates(request))
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +141,12 @@ def test_same_input_same_output(analysis: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"targetLengthSeconds": 0}, "targetLengthSeconds"),
-        ({"targetLengthSeconds": -5}, "targetLengthSeconds"),
-        ({"targetLengthSeconds": float("nan")}, "targetLengthSeconds"),
-        ({"targetLengthSeconds": float("inf")}, "targetLengthSeconds"),
-        ({"targetLengthSeconds": "30"}, "targetLengthSeconds"),
-        ({"targetLengthSeconds": True}, "targetLengthSeconds"),
+        ({"targetLengthSeconds": 0}, "target_length_seconds"),
+        ({"targetLengthSeconds": -5}, "target_length_seconds"),
+        ({"targetLengthSeconds": float("nan")}, "target_length_seconds"),
+        ({"targetLengthSeconds": float("inf")}, "target_length_seconds"),
+        ({"targetLengthSeconds": "30"}, "target_length_seconds"),
+        ({"targetLengthSeconds": True}, "target_length_seconds"),
         ({"boundaries": [0.0, 1.0, 0.5]}, "boundaries"),
         ({"boundaries": [0.0]}, "boundaries"),
         ({"boundaries": [float(i) for i in range(6001)]}, "boundaries"),

@@ -28,3 +28,7 @@ class EngineValidationError(AudioEngineError):
         super().__init__(f"{field}: {detail}")
         self.field = field
         self.detail = detail
+
+    def __reduce__(self) -> tuple[type[EngineValidationError], tuple[str, str]]:
+        # Raised in a worker process, it is pickled back: rebuilt from both parts, not `args`.
+        return type(self), (self.field, self.detail)

@@ -264,8 +264,8 @@ async def export(request: web.Request, call: Call) -> web.Response:
     settings = call.services.settings
     price = export_price(groups, settings.profile.pricing)
     call.check_usage(price)
-    job = call.new_job(webhook, source)
     fmt = ExportFormat(fmt_value)
+    job = call.new_job(webhook, source)
     files = ExportFiles.of(results_base(request), job.request_id, fmt, len(groups))
     operation = call.replayed("export", files.urls) or Export(
         groups, files, settings.profile, settings.decode_limits

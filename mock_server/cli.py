@@ -23,10 +23,10 @@ from mock_server.audio.errors import AudioEngineError, EngineValidationError
 from mock_server.audio.export import ExportFailure, export_bytes, parse_segments_groups
 from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
+from mock_server.contract.parameters import wire_problem
 from mock_server.contract.profile import Profile
-from mock_server.contract.results import export_name, result_url
 from mock_server.flags import add_serve_arguments
-from mock_server.jobs.payloads import failure_payload, success_payload
+from mock_server.jobs.payloads import candidates_json, failure_payload, success_payload
 from mock_server.jobs.trigger import DEFAULT_SONG, Triggered, operation_for, prepare, run_locally
 from mock_server.proxy.command import add_proxy_arguments, run_proxy
 from mock_server.server import run_serve
@@ -75,7 +75,7 @@ def _analysis_result(path: str) -> dict[str, Any]:
 def _resize(args: argparse.Namespace) -> None:
     result = _analysis_result(args.analysis)
     request = parse_resize_input(result.get("similarity"), result.get("boundaries"), args.target)
-    _print_json(resize_candidates(request))
+    _print_json(candidates_json(resize_candidates(request)))
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -168,18 +168,11 @@ def _trigger_offline(args: argparse.Namespace) -> None:
     request_id = RequestIds(None).next()
     fmt = ExportFormat(args.format)
     prepared = prepare(kind, data, args.target, DecodeLimits())
-
-    def urls(count: int) -> list[str]:
-        return [
-            result_url(RESULTS_HOST, request_id, export_name(n, fmt)) for n in range(1, count + 1)
-        ]
-
     operation = operation_for(
         kind,
         prepared,
         raw_features=args.raw_features,
-        fmt=fmt,
-        urls=urls,
+        files=prepared.export_files(RESULTS_HOST, request_id, fmt),
         profile=Profile(),
         limits=DecodeLimits(),
     )
@@ -296,9 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args) or 0
     except EngineValidationError as error:
-        print(
-            f"audjust-mock {args.command}: invalid {error.field}: {error.detail}", file=sys.stderr
-        )
+        print(f"audjust-mock {args.command}: invalid {wire_problem(error)}", file=sys.stderr)
         return USAGE_ERROR
     except (CliError, AudioEngineError) as error:
         print(f"audjust-mock {args.command}: {error}", file=sys.stderr)

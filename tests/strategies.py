@@ -238,12 +238,12 @@ def invalid_similarities(draw: st.DrawFn, valid: dict[str, Any]) -> Any:
 @st.composite
 def invalid_resize_requests(draw: st.DrawFn) -> tuple[Problem, str]:
     valid = draw(resize_problems(max_n=6))
-    field = draw(st.sampled_from(["boundaries", "targetLengthSeconds", "similarity"]))
+    field = draw(st.sampled_from(["boundaries", "target_length_seconds", "similarity"]))
     if field == "boundaries":
         return dataclasses.replace(
             valid, boundaries=draw(invalid_boundaries(valid.boundaries))
         ), field
-    if field == "targetLengthSeconds":
+    if field == "target_length_seconds":
         return dataclasses.replace(valid, target=draw(invalid_targets())), field
     return dataclasses.replace(
         valid, similarity=draw(invalid_similarities(valid.similarity))

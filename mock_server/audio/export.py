@@ -31,7 +31,7 @@ CROSSFADE_SECONDS = 0.01
 END_TOLERANCE_SECONDS = 0.05
 MAX_GROUPS = 50
 MAX_SEGMENTS = 1000
-FIELD = "segmentsGroups"
+FIELD = "segments_groups"  # the parameter, as the engine names it in its errors
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ scoring them all):
   - two cuts combined from the most seamless single cuts.
 Each is scored, and the best distinct ones (cuts more than a few beats apart) are kept.
 
-    blendedScore = -(0.05 * dissimilarity + 0.5 * |duration - target| / target + 0.01 * cuts)
+    blended_score = -(0.05 * dissimilarity + 0.5 * |duration - target| / target + 0.01 * cuts)
 
 so closeness to the target dominates, then seamlessness, then fewer cuts. `dissimilarity` is the
 sum of 1 - S over the cuts, computed from the integer codes so it is an exact multiple of
-1 / (max - min); `durationSeconds` is the sum of segment lengths rounded to whole seconds (half up),
-as the reference's example shows (29.77 + 3.88 -> 34).
+1 / (max - min); `duration_seconds` is the sum of segment lengths rounded to whole seconds (half
+up), as the reference's example shows (29.77 + 3.88 -> 34).
 """
 
 from __future__ import annotations
@@ -60,7 +60,23 @@ MIN_SCORED_TARGET = 1e-3  # seconds
 # Slack on a floor derived from a score: far above float rounding, far below any score step.
 ROUNDING = 1e-9
 
+# The parameters, as the engine names them in its errors (the layer above words them for its users).
+BOUNDARIES = "boundaries"
+TARGET_LENGTH_SECONDS = "target_length_seconds"
+
 Segment = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One edit of the song: its segments as boundary indices and as those boundaries' times,
+    played in order; the sum of 1 - similarity over its cuts; its score (higher is better)."""
+
+    segments_beats: tuple[Segment, ...]
+    segments_seconds: tuple[tuple[float, float], ...]
+    duration_seconds: int  # the segments' total length, rounded to whole seconds (half up)
+    dissimilarity: float
+    blended_score: float
 
 
 @dataclass(frozen=True)
@@ -72,31 +88,31 @@ class ResizeInput:
 
 def _parse_boundaries(obj: object) -> tuple[float, ...]:
     if not isinstance(obj, list) or len(obj) < 2:
-        raise EngineValidationError("boundaries", "must be an array of at least 2 times in seconds")
+        raise EngineValidationError(BOUNDARIES, "must be an array of at least 2 times in seconds")
     if len(obj) > MAX_BOUNDARIES:
         raise EngineValidationError(
-            "boundaries", f"at most {MAX_BOUNDARIES} (30 minutes at 200 BPM); got {len(obj)}"
+            BOUNDARIES, f"at most {MAX_BOUNDARIES} (30 minutes at 200 BPM); got {len(obj)}"
         )
     values = [finite_number(v) for v in obj]
     if any(v is None or not 0 <= v <= MAX_SECONDS for v in values):
         raise EngineValidationError(
-            "boundaries", f"every boundary must be a number of seconds from 0 to {MAX_SECONDS:g}"
+            BOUNDARIES, f"every boundary must be a number of seconds from 0 to {MAX_SECONDS:g}"
         )
     times = tuple(v for v in values if v is not None)
     if any(later <= earlier for earlier, later in itertools.pairwise(times)):
-        raise EngineValidationError("boundaries", "must be strictly increasing")
+        raise EngineValidationError(BOUNDARIES, "must be strictly increasing")
     return times
 
 
 def parse_resize_input(
     similarity: object, boundaries: object, target_length_seconds: object
 ) -> ResizeInput:
-    """Validate the three resize parameters; errors name the parameter as the API spells it."""
+    """Validate the three resize parameters; an error names the parameter in the engine's words."""
     times = _parse_boundaries(boundaries)
     target = finite_number(target_length_seconds)
     if target is None or not 0 < target <= MAX_SECONDS:
         raise EngineValidationError(
-            "targetLengthSeconds", f"must be a number of seconds > 0 and at most {MAX_SECONDS:g}"
+            TARGET_LENGTH_SECONDS, f"must be a number of seconds > 0 and at most {MAX_SECONDS:g}"
         )
     return ResizeInput(parse_similarity(similarity, len(times)), times, target)
 
@@ -277,14 +293,14 @@ class _Scored:
             for a, b in zip(mine, theirs, strict=True)
         )
 
-    def to_json(self, times: NDArray[np.float64]) -> dict[str, Any]:
-        return {
-            "dissimilarity": self.dissimilarity,
-            "blendedScore": self.blended,
-            "segmentsBeats": [[s, e] for s, e in self.segments],
-            "segmentsSeconds": [[float(times[s]), float(times[e])] for s, e in self.segments],
-            "durationSeconds": math.floor(self.duration + 0.5),
-        }
+    def candidate(self, times: NDArray[np.float64]) -> Candidate:
+        return Candidate(
+            segments_beats=self.segments,
+            segments_seconds=tuple((float(times[s]), float(times[e])) for s, e in self.segments),
+            duration_seconds=math.floor(self.duration + 0.5),
+            dissimilarity=self.dissimilarity,
+            blended_score=self.blended,
+        )
 
 
 def _score(search: _Search, segments: list[Segment]) -> _Scored:
@@ -300,8 +316,8 @@ def _score(search: _Search, segments: list[Segment]) -> _Scored:
     return _Scored(tuple(segments), dissimilarity, duration, blended + 0.0)
 
 
-def resize_candidates(inp: ResizeInput, count: int = CANDIDATES) -> list[dict[str, Any]]:
-    """The `result` array: up to `count` distinct candidates, best blendedScore first."""
+def resize_candidates(inp: ResizeInput, count: int = CANDIDATES) -> list[Candidate]:
+    """Up to `count` distinct candidates, best blended score first."""
     search = _Search(
         beats=Beats(np.asarray(inp.boundaries, dtype=np.float64), decode_triangle(inp.similarity)),
         target=inp.target_seconds,
@@ -321,7 +337,7 @@ def resize_candidates(inp: ResizeInput, count: int = CANDIDATES) -> list[dict[st
             chosen.append(candidate)
         if len(chosen) == count:
             break
-    return [candidate.to_json(search.times) for candidate in chosen]
+    return [candidate.candidate(search.times) for candidate in chosen]
 
 
 def _rank(candidate: _Scored) -> tuple[float, tuple[Segment, ...]]:

@@ -20,7 +20,7 @@ from jsonschema import ValidationError
 from mock_server.audio.mp3_frames import frames
 from mock_server.audio.types import ExportFormat
 from mock_server.contract import rules
-from mock_server.contract.results import ANALYSIS, RESIZE, export_name
+from mock_server.contract.results import ANALYSIS, RESIZE, export_names
 from mock_server.contract.schemas import validate
 
 ROUTES = ("analyze", "resize", "export")
@@ -196,7 +196,7 @@ def result_names(route: str, sent: object) -> list[str]:
     if not isinstance(sent, dict):
         return []
     fmt = ExportFormat(sent["exportFormat"])
-    return [export_name(n, fmt) for n in range(1, len(sent["segmentsGroups"]) + 1)]
+    return list(export_names(fmt, len(sent["segmentsGroups"])))
 
 
 def check_webhook(

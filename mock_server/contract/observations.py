@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mock_server.contract.profile import ORDER_KEYS, ErrorName, Profile, ResultOrder, sparse
+from mock_server.contract.profile import ORDER_BY, ErrorName, Profile, ResultOrder, sparse
 
 # The reference's listed messages, by the profile's name for their error. The web layer owns
 # them as constants; the domain cannot import it, so a test keeps the two equal.
@@ -79,7 +79,7 @@ class Observations:
     def note_order(self, candidates: Sequence[dict[str, Any]]) -> None:
         """One resize answer's candidates: the orders they follow (all of them for one)."""
         listed = list(candidates)
-        follows = {o for o, key in ORDER_KEYS.items() if listed == sorted(listed, key=key)}
+        follows = {o for o, by in ORDER_BY.items() if listed == sorted(listed, key=by.wire_key)}
         self.orders = follows if self.orders is None else self.orders & follows
 
     def note_attempts(self, arrivals: Sequence[float], taken: bool) -> None:
@@ -132,9 +132,9 @@ def _pricing(
 
 
 def _order(orders: set[ResultOrder], values: dict[str, Any], reasons: dict[str, str]) -> None:
-    """The first order (in ORDER_KEYS' order) every answer followed: where candidates tie on
+    """The first order (in ORDER_BY's order) every answer followed: where candidates tie on
     all keys, the mock's default is as good as any."""
-    followed = [order for order in ORDER_KEYS if order in orders]
+    followed = [order for order in ORDER_BY if order in orders]
     if followed:
         values["resize.order"] = followed[0].value
     else:

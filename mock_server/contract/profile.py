@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -26,6 +26,7 @@ from typing import Any
 import jsonschema
 
 from mock_server.accounts import PricingRule
+from mock_server.audio.resize import Candidate
 from mock_server.contract.schemas import load_schema, validate
 
 VERSION = 1
@@ -77,13 +78,33 @@ class ResultOrder(StrEnum):
     DURATION = "duration"  # shortest durationSeconds first
 
 
-# What each order sorts candidates (as the wire writes them) by; the engine gives them best
-# blendedScore first, and a stable sort keeps that order among equals. The mock orders its own
-# answers with it and the contract suite and proxy recognise a target's order with it.
-ORDER_KEYS: dict[ResultOrder, Callable[[dict[str, Any]], float]] = {
-    ResultOrder.BLENDED_SCORE: lambda candidate: -candidate["blendedScore"],
-    ResultOrder.DISSIMILARITY: lambda candidate: candidate["dissimilarity"],
-    ResultOrder.DURATION: lambda candidate: candidate["durationSeconds"],
+@dataclass(frozen=True)
+class CandidateSort:
+    """What one order sorts resize candidates by: a field, lowest first unless `highest_first`.
+    `key` reads it from the engine's candidate, `wire_key` from a candidate as the wire writes
+    it, so the mock's own ordering and the recognition of a target's are one definition."""
+
+    field: str  # as audio/resize.Candidate names it
+    wire: str  # as a candidate on the wire spells it
+    highest_first: bool = False
+
+    def key(self, candidate: Candidate) -> float:
+        return self._signed(getattr(candidate, self.field))
+
+    def wire_key(self, candidate: Mapping[str, Any]) -> float:
+        return self._signed(candidate[self.wire])
+
+    def _signed(self, value: float) -> float:
+        return -value if self.highest_first else value
+
+
+# What each order sorts by; the engine gives candidates best blended score first, and a stable
+# sort keeps that order among equals. The mock orders its own answers with `key`; the contract
+# suite and the proxy recognise a target's order with `wire_key`, trying the orders in this order.
+ORDER_BY: Mapping[ResultOrder, CandidateSort] = {
+    ResultOrder.BLENDED_SCORE: CandidateSort("blended_score", "blendedScore", highest_first=True),
+    ResultOrder.DISSIMILARITY: CandidateSort("dissimilarity", "dissimilarity"),
+    ResultOrder.DURATION: CandidateSort("duration_seconds", "durationSeconds"),
 }
 
 

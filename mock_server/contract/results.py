@@ -9,6 +9,7 @@ the path meets the same URLs against the mock as live.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from mock_server.audio.types import ExportFormat
 
@@ -44,5 +45,26 @@ def export_name(number: int, fmt: ExportFormat) -> str:
     return f"export_{number}.{fmt.extension}"
 
 
+def export_names(fmt: ExportFormat, count: int) -> tuple[str, ...]:
+    """The names of an export's `count` files, one per segment group in order."""
+    return tuple(export_name(number, fmt) for number in range(1, count + 1))
+
+
 def result_url(base: str, request_id: str, name: str) -> str:
     return f"{base.rstrip('/')}/{request_id}/{name}"
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    """The files an export makes, one per segment group in order: their format, result names
+    and URLs. Built once for a request; its acknowledgement, its operation (which stores the
+    files under `names`) and its webhook (which lists `urls`) all read this one."""
+
+    fmt: ExportFormat
+    names: tuple[str, ...]
+    urls: tuple[str, ...]
+
+    @classmethod
+    def of(cls, base: str, request_id: str, fmt: ExportFormat, count: int) -> ExportFiles:
+        names = export_names(fmt, count)
+        return cls(fmt, names, tuple(result_url(base, request_id, name) for name in names))

@@ -10,14 +10,16 @@ makes still keeps every consistency rule of the contract suite (`mock_server/con
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from mock_server.audio.analysis import AnalysisResult
 from mock_server.audio.resize import CANDIDATES, MAX_BOUNDARIES
 from mock_server.audio.similarity import (
     SIMILARITY_MAX,
@@ -26,6 +28,8 @@ from mock_server.audio.similarity import (
     encode_triangle,
     triangle_values,
 )
+
+T = TypeVar("T")
 
 
 class Beat(StrEnum):
@@ -84,28 +88,25 @@ class Edges:
         )
 
 
-def edge_analysis(result: dict[str, Any], edges: Edges) -> dict[str, Any]:
+def edge_analysis(result: AnalysisResult, edges: Edges) -> AnalysisResult:
     """An analysis `result` at another beat, its similarity in other codes and its feature
     vectors of another length; its duration, and so its price, unchanged."""
-    boundaries, tempo = result["boundaries"], result["tempo"]
-    beat = _feasible(edges.beat, tempo, len(boundaries))
-    times, beats = _rebeat(boundaries, result["duration"], beat)
-    similarity = EncodedSimilarity(**result["similarity"])
-    bent = {
-        **result,
-        "tempo": _tempo(tempo, beat),
-        "similarity": _recoded(similarity, beats, edges).to_json(),
-        "boundaries": times,
-    }
-    if "features" in result:
-        bent["features"] = _resampled(result["features"], beats, edges.features)
-    return bent
+    beat = _feasible(edges.beat, result.tempo, len(result.boundaries))
+    times, beats = _rebeat(result.boundaries, result.duration, beat)
+    features = result.features
+    return dataclasses.replace(
+        result,
+        tempo=_tempo(result.tempo, beat),
+        similarity=_recoded(result.similarity, beats, edges),
+        boundaries=tuple(times),
+        features=None if features is None else _resampled(features, beats, edges.features),
+    )
 
 
-def edge_candidates(candidates: list[dict[str, Any]], edges: Edges) -> list[dict[str, Any]]:
+def edge_candidates(candidates: Sequence[T], edges: Edges) -> list[T]:
     """The best `edges.candidates` of `candidates` (best first), turned by half their number:
     the best comes after the worst, so neither the first nor the last is the one to take."""
-    kept = candidates[: edges.candidates]
+    kept = list(candidates[: edges.candidates])
     turn = len(kept) // 2
     return kept[turn:] + kept[:turn]
 
@@ -167,7 +168,7 @@ def _recoded(
 
 def _resampled(
     features: Sequence[Sequence[float]], beats: NDArray[np.intp], length: int
-) -> list[list[float]]:
+) -> tuple[tuple[float, ...], ...]:
     """Each new boundary's beat's vector, linearly resampled to `length` values: still within
     [0, 1], and similar beats still similar. Written as float32s, as the engine writes them."""
     vectors = np.asarray(features, dtype=np.float64)[beats]
@@ -177,4 +178,4 @@ def _resampled(
     weight = positions - left
     values = vectors[:, left] * (1.0 - weight) + vectors[:, right] * weight
     rounded = np.round(values, 3).astype(np.float32)
-    return [[float(v) for v in row] for row in rounded]
+    return tuple(tuple(float(v) for v in row) for row in rounded)

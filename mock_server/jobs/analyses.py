@@ -5,8 +5,9 @@ The key is what shapes the engine's result: the source bytes' hash, the options 
 the decode limits) and the engine's version, which is a hash of the engine's own source, so any
 change to the engine misses the cache by itself. What is applied after the engine (pricing,
 profiles, contract_edges) is applied to a cached result as to a fresh one, so it need not be in
-the key. Results are kept as the JSON they are sent as, so a hit gives the payload byte for byte
-(the job runner keeps each beside the song's waveform summary, for the dashboard);
+the key. Results are kept as the JSON they are sent as (`analysis_from_json` reads one back as the
+engine's AnalysisResult, whose `to_json` gives the same JSON again, byte for byte; the job runner
+keeps each beside the song's waveform summary, for the dashboard);
 in memory (bounded, least recently used first out) and on disk in one folder (bounded, oldest
 first out), where a restart on the same --data-dir finds them again. A reset keeps them: the same
 bytes analyse the same way in every test.
@@ -17,12 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import astuple
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import mock_server.audio
+from mock_server.audio.analysis import AnalysisResult
+from mock_server.audio.similarity import EncodedSimilarity
 from mock_server.audio.types import DecodeLimits
 
 MEMORY_BYTES = 64 * 1024 * 1024
@@ -37,6 +41,19 @@ def engine_version() -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def analysis_from_json(result: Mapping[str, Any]) -> AnalysisResult:
+    """The analysis whose `to_json()` is `result`: what the cache (and the engine's worker
+    processes) hand over as JSON, typed again for the domain."""
+    features = result.get("features")
+    return AnalysisResult(
+        duration=result["duration"],
+        tempo=result["tempo"],
+        boundaries=tuple(result["boundaries"]),
+        similarity=EncodedSimilarity(**result["similarity"]),
+        features=None if features is None else tuple(tuple(vector) for vector in features),
+    )
 
 
 def analysis_key(data: bytes, raw_features: bool, limits: DecodeLimits) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from mock_server.accounts import PricingRule, analyze_cost, export_cost, resize_cost
+from mock_server.audio.analysis import AnalysisResult
 from mock_server.audio.export import (
     ExportedFile,
     ExportFailure,
@@ -18,10 +19,10 @@ from mock_server.audio.export import (
     export_bytes,
     output_seconds,
 )
-from mock_server.audio.resize import ResizeInput, resize_candidates
-from mock_server.audio.types import DecodeLimits, ExportFormat
-from mock_server.contract.profile import ORDER_KEYS, PartialExportCharge, Profile, ResultOrder
-from mock_server.contract.results import ANALYSIS, RESIZE, export_name
+from mock_server.audio.resize import Candidate, ResizeInput, resize_candidates
+from mock_server.audio.types import DecodeLimits
+from mock_server.contract.profile import ORDER_BY, PartialExportCharge, Profile, ResultOrder
+from mock_server.contract.results import ANALYSIS, RESIZE, ExportFiles
 from mock_server.faults.edges import Edges, edge_analysis, edge_candidates
 from mock_server.faults.scenarios import Fault, Scenario, scenario_note
 
@@ -33,15 +34,23 @@ class EveryGroupFailed(Exception):
 
 
 @dataclass(frozen=True)
+class RecordedResult:
+    """A `result` as a recording holds it (`recordings.Replayed`): another server's answer,
+    sent again as it was, whatever it holds."""
+
+    document: Any  # JSON
+
+
+@dataclass(frozen=True)
 class Analyzed:
-    result: dict[str, Any]  # the engine's analysis, as the reference's `result` object
+    analysis: AnalysisResult | RecordedResult
     credit_cost: int
     json_name: str = ANALYSIS
 
 
 @dataclass(frozen=True)
 class Resized:
-    candidates: list[dict[str, Any]]
+    candidates: Sequence[Candidate] | RecordedResult
     credit_cost: int
     json_name: str = RESIZE
 
@@ -65,7 +74,7 @@ class Workshop(Protocol):
 
     async def analysis(
         self, data: bytes, raw_features: bool, limits: DecodeLimits
-    ) -> dict[str, Any]:
+    ) -> AnalysisResult:
         """The engine's analysis of `data`: computed, or the same result remembered."""
 
     async def source(self) -> bytes: ...
@@ -94,11 +103,11 @@ class Analyze:
             declared = await shop.probe(data)
             if declared is not None:
                 shop.count(analyze_cost(declared, self.raw_features, pricing))
-        result = await shop.analysis(data, self.raw_features, self.decode_limits)
-        cost = analyze_cost(result["duration"], self.raw_features, pricing)
+        analysis = await shop.analysis(data, self.raw_features, self.decode_limits)
+        cost = analyze_cost(analysis.duration, self.raw_features, pricing)
         if edges := shop.fault(Fault.CONTRACT_EDGES):  # priced as the true analysis
-            result = await shop.compute(edge_analysis, result, Edges.from_params(edges.params))
-        return Analyzed(result, cost)
+            analysis = await shop.compute(edge_analysis, analysis, Edges.from_params(edges.params))
+        return Analyzed(analysis, cost)
 
 
 @dataclass(frozen=True)
@@ -117,9 +126,9 @@ class Resize:
         return Resized(candidates, self.price())
 
 
-def ordered(candidates: list[dict[str, Any]], order: ResultOrder) -> list[dict[str, Any]]:
+def ordered(candidates: list[Candidate], order: ResultOrder) -> list[Candidate]:
     """The candidates in the profile's order (the reference does not say which it uses)."""
-    return sorted(candidates, key=ORDER_KEYS[order])
+    return sorted(candidates, key=ORDER_BY[order].key)
 
 
 def export_price(groups: SegmentGroups, pricing: PricingRule) -> int:
@@ -131,35 +140,37 @@ def export_price(groups: SegmentGroups, pricing: PricingRule) -> int:
 @dataclass(frozen=True)
 class Export:
     groups: SegmentGroups
-    fmt: ExportFormat
-    urls: Sequence[str]
+    files: ExportFiles  # one per group: the format, and the names and URLs of the results
     profile: Profile
     decode_limits: DecodeLimits
 
     async def run(self, shop: Workshop) -> Exported:
         data = await shop.source()
-        outcomes = await shop.compute(export_bytes, data, self.groups, self.fmt, self.decode_limits)
+        files = self.files
+        outcomes = await shop.compute(
+            export_bytes, data, self.groups, files.fmt, self.decode_limits
+        )
         broken = shop.fault(Fault.PARTIAL_EXPORT_FAILURE)
         if broken:
             number = int(broken.number("group"))
             index = number - 1 if 1 <= number <= len(outcomes) else len(outcomes) - 1
             outcomes[index] = ExportFailure(
-                f"Failed to generate {export_name(index + 1, self.fmt)} "
+                f"Failed to generate {files.names[index]} "
                 + scenario_note(Fault.PARTIAL_EXPORT_FAILURE)
             )
         failures: dict[str, str] = {}
         seconds = 0.0
-        for number, (outcome, url) in enumerate(zip(outcomes, self.urls, strict=True), start=1):
+        for outcome, name, url in zip(outcomes, files.names, files.urls, strict=True):
             if isinstance(outcome, ExportedFile):
-                shop.store_file(export_name(number, self.fmt), outcome.data)
+                shop.store_file(name, outcome.data)
                 seconds += outcome.duration_seconds
             else:
                 failures[url] = outcome.message
-        if len(failures) == len(self.urls):
+        if len(failures) == len(files.urls):
             raise EveryGroupFailed("Every export group failed: " + "; ".join(failures.values()))
         if self.profile.partial_export_charge is PartialExportCharge.REQUESTED:
-            return Exported(self.urls, failures, export_price(self.groups, self.profile.pricing))
-        return Exported(self.urls, failures, export_cost(seconds, self.profile.pricing))
+            return Exported(files.urls, failures, export_price(self.groups, self.profile.pricing))
+        return Exported(files.urls, failures, export_cost(seconds, self.profile.pricing))
 
 
 class Operation(Protocol):

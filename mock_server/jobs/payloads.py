@@ -1,4 +1,5 @@
-"""The wire format of webhooks and results, written in one place from typed outcomes.
+"""The wire format of webhooks and results, written in one place from typed outcomes: the only
+place that spells a result's fields as the API does (`blendedScore`, `segmentsSeconds`).
 
 Field names and shapes follow the reference's examples; the failure payload is the mock's
 inference (the reference says a failure is notified but shows no payload).
@@ -6,10 +7,37 @@ inference (the reference says a failure is notified but shows no payload).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mock_server.jobs.operations import Analyzed, Exported, Outcome, Resized
+from mock_server.audio.analysis import AnalysisResult
+from mock_server.audio.resize import Candidate
+from mock_server.jobs.operations import Analyzed, Exported, Outcome, RecordedResult, Resized
+
+
+def candidate_json(candidate: Candidate) -> dict[str, Any]:
+    """One resize candidate as the reference's examples write it, in their key order."""
+    return {
+        "dissimilarity": candidate.dissimilarity,
+        "blendedScore": candidate.blended_score,
+        "segmentsBeats": [list(segment) for segment in candidate.segments_beats],
+        "segmentsSeconds": [list(segment) for segment in candidate.segments_seconds],
+        "durationSeconds": candidate.duration_seconds,
+    }
+
+
+def candidates_json(candidates: Sequence[Candidate]) -> list[dict[str, Any]]:
+    """The resize webhook's `result` array."""
+    return [candidate_json(candidate) for candidate in candidates]
+
+
+def _result_json(result: AnalysisResult | Sequence[Candidate] | RecordedResult) -> Any:
+    """A webhook's `result`: the engine's, written; a recorded one, as it was recorded."""
+    if isinstance(result, RecordedResult):
+        return result.document
+    if isinstance(result, AnalysisResult):
+        return result.to_json()
+    return candidates_json(result)
 
 
 def success_payload(request_id: str, source_url: str | None, outcome: Outcome) -> dict[str, Any]:
@@ -17,9 +45,9 @@ def success_payload(request_id: str, source_url: str | None, outcome: Outcome) -
     payload: dict[str, Any] = {"requestId": request_id}
     match outcome:
         case Analyzed():
-            payload |= {"sourceFileUrl": source_url, "result": outcome.result}
+            payload |= {"sourceFileUrl": source_url, "result": _result_json(outcome.analysis)}
         case Resized():
-            payload |= {"result": outcome.candidates}
+            payload |= {"result": _result_json(outcome.candidates)}
         case Exported():
             payload |= {
                 "sourceFileUrl": source_url,

@@ -22,7 +22,14 @@ import jsonschema
 
 from mock_server.contract.schemas import validate
 from mock_server.jobs.job import JobFailed
-from mock_server.jobs.operations import Analyzed, Exported, Outcome, Resized, Workshop
+from mock_server.jobs.operations import (
+    Analyzed,
+    Exported,
+    Outcome,
+    RecordedResult,
+    Resized,
+    Workshop,
+)
 
 FORMAT = "audjust-mock-recording"
 VERSION = 1
@@ -186,9 +193,9 @@ class Replayed:
             raise JobFailed(str(payload["message"]), recorded=payload)
         cost = int(payload["creditCost"])
         if self.recording.route == "analyze":
-            return Analyzed(payload["result"], cost)
+            return Analyzed(RecordedResult(payload["result"]), cost)
         if self.recording.route == "resize":
-            return Resized(payload["result"], cost)
+            return Resized(RecordedResult(payload["result"]), cost)
         failures: dict[str, str] = {}
         for old, new in zip(payload["resultUrls"], self.urls, strict=True):
             name = Path(urlsplit(old).path).name

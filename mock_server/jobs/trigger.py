@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from mock_server.audio.analysis import analyze_bytes
-from mock_server.audio.export import SegmentGroups, parse_segments_groups
+from mock_server.audio.analysis import AnalysisResult, analyze_bytes
+from mock_server.audio.export import SegmentGroups
 from mock_server.audio.resize import ResizeInput, parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.contract.profile import Profile
+from mock_server.contract.results import ExportFiles
 from mock_server.faults.scenarios import Fault, Scenario
+from mock_server.jobs.analyses import analysis_from_json
 from mock_server.jobs.operations import Analyze, Export, Operation, Outcome, Resize
 
 R = TypeVar("R")
@@ -39,6 +41,10 @@ class Prepared:
     resize: ResizeInput | None = None
     groups: SegmentGroups | None = None
 
+    def export_files(self, base: str, request_id: str, fmt: ExportFormat) -> ExportFiles:
+        """The files an export of these groups makes (none for another operation)."""
+        return ExportFiles.of(base, request_id, fmt, len(self.groups or ()))
+
 
 def prepare(
     kind: Triggered, data: bytes, target_seconds: float | None, limits: DecodeLimits
@@ -51,8 +57,8 @@ def prepare(
     request = parse_resize_input(analysis["similarity"], analysis["boundaries"], target)
     if kind is Triggered.RESIZE:
         return Prepared(resize=request)
-    best = resize_candidates(request)[0]["segmentsSeconds"]
-    return Prepared(groups=parse_segments_groups([best]))
+    best = resize_candidates(request)[0]
+    return Prepared(groups=(best.segments_seconds,))
 
 
 async def run_locally(operation: Operation, data: bytes) -> Outcome:
@@ -71,8 +77,8 @@ class LocalWorkshop:
 
     async def analysis(
         self, data: bytes, raw_features: bool, limits: DecodeLimits
-    ) -> dict[str, Any]:
-        return analyze_bytes(data, raw_features, limits)
+    ) -> AnalysisResult:
+        return analysis_from_json(analyze_bytes(data, raw_features, limits))
 
     async def source(self) -> bytes:
         return self._data
@@ -98,16 +104,15 @@ def operation_for(
     prepared: Prepared,
     *,
     raw_features: bool,
-    fmt: ExportFormat,
-    urls: Callable[[int], list[str]],
+    files: ExportFiles,
     profile: Profile,
     limits: DecodeLimits,
 ) -> Operation:
-    """The operation a trigger runs; `urls(n)` names the result URLs of n exported files."""
+    """The operation a trigger runs; an export makes `files`."""
     if kind is Triggered.ANALYZE:
         return Analyze(raw_features, profile, limits)
     if kind is Triggered.RESIZE:
         assert prepared.resize is not None
         return Resize(prepared.resize, profile)
     assert prepared.groups is not None
-    return Export(prepared.groups, fmt, urls(len(prepared.groups)), profile, limits)
+    return Export(prepared.groups, files, profile, limits)

@@ -7,11 +7,11 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mock_server.audio.analysis import analyze_with_peaks
+from mock_server.audio.analysis import AnalysisResult, analyze_with_peaks
 from mock_server.audio.decode import probe_duration
 from mock_server.audio.types import DecodeLimits
 from mock_server.faults.scenarios import Fault, Scenario
-from mock_server.jobs.analyses import analysis_key
+from mock_server.jobs.analyses import analysis_from_json, analysis_key
 from mock_server.jobs.job import Job, JobState
 from mock_server.jobs.job_faults import faulted_source
 
@@ -31,7 +31,7 @@ class JobWorkshop:
 
     async def analysis(
         self, data: bytes, raw_features: bool, limits: DecodeLimits
-    ) -> dict[str, Any]:
+    ) -> AnalysisResult:
         """The analysis, computed or remembered; either way the job keeps the song's waveform
         summary for the dashboard (audio/peaks.py), remembered beside the result."""
         analyses = self._runner.analyses
@@ -42,8 +42,7 @@ class JobWorkshop:
             remembered = {"result": fresh, "peaks": list(levels)}
             analyses.put(key, remembered)
         self._job.peaks = bytes(remembered["peaks"])
-        result: dict[str, Any] = remembered["result"]
-        return result
+        return analysis_from_json(remembered["result"])
 
     async def source(self) -> bytes:
         return await faulted_source(self._job, self._runner.fetcher.fetch)

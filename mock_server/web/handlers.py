@@ -20,8 +20,9 @@ from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.export import parse_segments_groups
 from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
+from mock_server.contract.parameters import wire_problem
 from mock_server.contract.profile import UsageRule
-from mock_server.contract.results import ANALYSIS, JSON_TYPE, RESIZE, export_name, result_url
+from mock_server.contract.results import ANALYSIS, JSON_TYPE, RESIZE, ExportFiles, result_url
 from mock_server.jobs.job import Ending, Job
 from mock_server.jobs.operations import Analyze, Export, Resize, export_price
 from mock_server.jobs.recordings import Replayed
@@ -193,7 +194,7 @@ def api_endpoint(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.R
         try:
             return await handler(request, call)
         except EngineValidationError as problem:
-            raise errors.InvalidParameter(f"{problem.field}: {problem.detail}") from problem
+            raise errors.InvalidParameter(wire_problem(problem)) from problem
 
     return gate
 
@@ -266,15 +267,12 @@ async def export(request: web.Request, call: Call) -> web.Response:
     call.check_usage(price)
     fmt = ExportFormat(fmt_value)
     job = call.new_job(webhook, source)
-    base = results_base(request)
-    urls = [
-        result_url(base, job.request_id, export_name(n, fmt)) for n in range(1, len(groups) + 1)
-    ]
-    operation = call.replayed("export", urls) or Export(
-        groups, fmt, urls, settings.profile, settings.decode_limits
+    files = ExportFiles.of(results_base(request), job.request_id, fmt, len(groups))
+    operation = call.replayed("export", files.urls) or Export(
+        groups, files, settings.profile, settings.decode_limits
     )
     call.services.jobs.submit(job, operation, price)
-    return _queued(job, resultUrls=urls)
+    return _queued(job, resultUrls=list(files.urls))
 
 
 async def result(request: web.Request) -> web.StreamResponse:

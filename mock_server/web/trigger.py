@@ -8,9 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from mock_server.audio.errors import AudioEngineError
+from mock_server.audio.errors import AudioEngineError, EngineValidationError
 from mock_server.audio.types import ExportFormat
-from mock_server.contract.results import ANALYSIS, RESIZE, export_name, result_url
+from mock_server.contract.parameters import wire_problem
+from mock_server.contract.results import ANALYSIS, RESIZE, result_url
 from mock_server.faults.scenarios import Fault, Scenario
 from mock_server.jobs.job import Job
 from mock_server.jobs.trigger import DEFAULT_SONG, KEY, Triggered, operation_for, prepare
@@ -54,21 +55,21 @@ async def trigger(request: web.Request) -> web.Response:
         prepared = await services.jobs.compute(prepare, kind, data, target, settings.decode_limits)
     except LookupError as missing:  # an unknown bundled song
         raise errors.InvalidParameter(f"song: {missing}") from missing
+    except EngineValidationError as problem:  # a target the source's length cannot take
+        raise errors.InvalidParameter(
+            f"the source cannot be used: {wire_problem(problem)}"
+        ) from problem
     except (SourceError, AudioEngineError) as problem:
         raise errors.InvalidParameter(f"the source cannot be used: {problem}") from problem
     base = results_base(request)
     request_id = services.ids.next()
     request[REQUEST_ID] = request_id
-
-    def urls(count: int) -> list[str]:
-        return [result_url(base, request_id, export_name(n, fmt)) for n in range(1, count + 1)]
-
+    files = prepared.export_files(base, request_id, fmt)
     operation = operation_for(
         kind,
         prepared,
         raw_features=bool(body.get("rawFeatures", False)),
-        fmt=fmt,
-        urls=urls,
+        files=files,
         profile=settings.profile,
         limits=settings.decode_limits,
     )
@@ -85,7 +86,7 @@ async def trigger(request: web.Request) -> web.Response:
     services.jobs.submit(job, operation)
     answer: dict[str, Any] = {"success": True, "requestId": request_id, "operation": kind.value}
     if kind is Triggered.EXPORT:
-        answer["resultUrls"] = urls(len(prepared.groups or ()))
+        answer["resultUrls"] = list(files.urls)
     else:
         name = ANALYSIS if kind is Triggered.ANALYZE else RESIZE
         answer["resultUrl"] = result_url(base, request_id, name)

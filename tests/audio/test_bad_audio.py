@@ -31,6 +31,7 @@ from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.similarity import encode_similarity
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.audio.types import Audio, DecodeLimits, FloatArray
+from mock_server.jobs.payloads import candidates_json
 from tests.forged_audio import wav_claiming
 
 SPEC = SongSpec(tempo_bpm=120, duration_seconds=4.0, seed=11)
@@ -96,7 +97,7 @@ def test_digital_silence_gets_boundaries_a_resize_can_use(rate: int) -> None:
     request = parse_resize_input(result["similarity"], result["boundaries"], 5)
     candidates = resize_candidates(request)
     assert candidates
-    strict_json(candidates)
+    strict_json(candidates_json(candidates))
 
 
 def test_a_lone_click_is_beatless_too() -> None:

@@ -144,5 +144,5 @@ def test_export_bytes_decodes_the_source() -> None:
 def test_malformed_groups_are_rejected_by_name(value: object, message: str) -> None:
     with pytest.raises(EngineValidationError) as caught:
         parse_segments_groups(value)
-    assert caught.value.field == "segmentsGroups"
+    assert caught.value.field == "segments_groups"
     assert message in caught.value.message

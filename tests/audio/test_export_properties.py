@@ -35,5 +35,5 @@ def test_valid_segment_groups_are_accepted_as_given(groups: list[list[list[Any]]
 def test_invalid_segment_groups_name_the_field(groups: Any) -> None:
     with pytest.raises(EngineValidationError) as caught:
         parse_segments_groups(groups)
-    assert caught.value.field == "segmentsGroups"
-    assert caught.value.message.startswith("segmentsGroups: ") and caught.value.detail
+    assert caught.value.field == "segments_groups"
+    assert caught.value.message.startswith("segments_groups: ") and caught.value.detail

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import pickle
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.similarity import encode_similarity
+from mock_server.contract.parameters import WIRE_NAMES, wire_problem
+from mock_server.jobs.payloads import candidates_json
 
 BEAT = 0.5
 SECTION_BEATS = 16
@@ -42,7 +45,7 @@ def similarity_of(analysis: dict[str, Any]) -> np.ndarray:
 
 def resize(analysis: dict[str, Any], target: float) -> list[dict[str, Any]]:
     request = parse_resize_input(analysis["similarity"], analysis["boundaries"], target)
-    return resize_candidates(request)
+    return candidates_json(resize_candidates(request))
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +143,12 @@ def test_same_input_same_output(analysis: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"targetLengthSeconds": 0}, "targetLengthSeconds"),
-        ({"targetLengthSeconds": -5}, "targetLengthSeconds"),
-        ({"targetLengthSeconds": float("nan")}, "targetLengthSeconds"),
-        ({"targetLengthSeconds": float("inf")}, "targetLengthSeconds"),
-        ({"targetLengthSeconds": "30"}, "targetLengthSeconds"),
-        ({"targetLengthSeconds": True}, "targetLengthSeconds"),
+        ({"targetLengthSeconds": 0}, "target_length_seconds"),
+        ({"targetLengthSeconds": -5}, "target_length_seconds"),
+        ({"targetLengthSeconds": float("nan")}, "target_length_seconds"),
+        ({"targetLengthSeconds": float("inf")}, "target_length_seconds"),
+        ({"targetLengthSeconds": "30"}, "target_length_seconds"),
+        ({"targetLengthSeconds": True}, "target_length_seconds"),
         ({"boundaries": [0.0, 1.0, 0.5]}, "boundaries"),
         ({"boundaries": [0.0]}, "boundaries"),
         ({"boundaries": [float(i) for i in range(6001)]}, "boundaries"),
@@ -165,3 +168,22 @@ def test_invalid_input_names_the_field(
         )
     assert caught.value.field == field
     assert field in caught.value.message
+
+
+def test_every_field_the_engine_names_has_the_apis_name() -> None:
+    """What the web layer and the CLI tell a user names the field as the API spells it."""
+    assert WIRE_NAMES == {
+        "similarity": "similarity",
+        "boundaries": "boundaries",
+        "target_length_seconds": "targetLengthSeconds",
+        "segments_groups": "segmentsGroups",
+    }
+    with pytest.raises(EngineValidationError) as caught:
+        parse_resize_input({"data": "~~~", "min": 32, "max": 126}, [0, 1], -1)
+    assert wire_problem(caught.value) == f"targetLengthSeconds: {caught.value.detail}"
+
+
+def test_a_validation_error_survives_the_trip_back_from_a_worker_process() -> None:
+    sent = EngineValidationError("target_length_seconds", "must be a number")
+    back = pickle.loads(pickle.dumps(sent))
+    assert (back.field, back.detail, back.message) == (sent.field, sent.detail, sent.message)

@@ -26,6 +26,7 @@ import pytest
 from mock_server.audio.resize import ResizeInput, parse_resize_input, resize_candidates
 from mock_server.audio.similarity import SIMILARITY_MAX, SIMILARITY_MIN
 from mock_server.audio.types import MAX_SECONDS
+from mock_server.jobs.payloads import candidates_json
 
 GOLDEN = Path(__file__).parent / "golden" / "resize.json.gz"
 
@@ -123,7 +124,7 @@ class Song:
 
     def resize(self, target: float, count: int) -> str:
         request = replace(self.parsed, target_seconds=target)
-        return json.dumps(resize_candidates(request, count))
+        return json.dumps(candidates_json(resize_candidates(request, count)))
 
 
 def _songs() -> list[tuple[Song, tuple[str, ...], tuple[int, ...]]]:

@@ -31,6 +31,7 @@ from mock_server.audio.resize import (
 from mock_server.audio.similarity import (
     triangle_size,
 )
+from mock_server.jobs.payloads import candidates_json
 from tests.strategies import (
     HUGE,
     Problem,
@@ -108,9 +109,11 @@ def test_resize_candidates_keep_every_promise(problem: Problem) -> None:
     parsed = problem.parse()
     assert parsed.boundaries == tuple(float(t) for t in problem.boundaries)
     assert parsed.target_seconds == float(problem.target)
-    candidates = resize_candidates(parsed)
+    candidates = candidates_json(resize_candidates(parsed))
     check_candidates(problem, candidates)
-    assert resize_candidates(problem.parse()) == candidates  # same input, same output
+    assert (
+        candidates_json(resize_candidates(problem.parse())) == candidates
+    )  # same input, same output
 
 
 @fixed(30)
@@ -130,18 +133,18 @@ def test_resize_scores_stay_finite_for_any_valid_target(
         candidates = resize_candidates(
             parse_resize_input({"data": data, "min": 32, "max": 126}, boundaries, target)
         )
-    json.dumps(candidates, allow_nan=False)
+    json.dumps(candidates_json(candidates), allow_nan=False)
 
 
 @fixed(300)
 @given(case=invalid_resize_requests())
 @example(case=(Problem({"data": "~~~", "min": 32, "max": 126}, [0, HUGE], 1), "boundaries"))
 @example(
-    case=(Problem({"data": "~~~", "min": 32, "max": 126}, [0, 1], HUGE), "targetLengthSeconds")
+    case=(Problem({"data": "~~~", "min": 32, "max": 126}, [0, 1], HUGE), "target_length_seconds")
 )
 @example(case=(Problem({"data": "~~~", "min": HUGE, "max": 126}, [0, 1], 1), "similarity"))
 @example(
-    case=(Problem({"data": "~~~", "min": 32, "max": 126}, [0, 1], -HUGE), "targetLengthSeconds")
+    case=(Problem({"data": "~~~", "min": 32, "max": 126}, [0, 1], -HUGE), "target_length_seconds")
 )
 def test_invalid_resize_input_names_the_field(case: tuple[Problem, str]) -> None:
     problem, field = case

@@ -10,6 +10,7 @@ import pytest
 
 from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.faults.scenarios import Arming, Scenario
+from mock_server.jobs.payloads import candidates_json
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver, post, queued_webhook
 from tests.contract_checks import check_analysis, check_candidate
 from tests.support import KEY
@@ -73,7 +74,7 @@ async def test_resize_and_export_take_what_the_edges_made(
     assert status == 200 and resized["creditCost"] == 1  # 12 s at 4 credits a minute
     candidates = resized["result"]
     request = parse_resize_input(result["similarity"], result["boundaries"], TARGET_SECONDS)
-    best = resize_candidates(request)  # what the engine makes of the same analysis
+    best = candidates_json(resize_candidates(request))  # what the engine makes of the same analysis
     assert len(best) == 20
     assert candidates == best[3:7] + best[:3]  # the best seven, turned: the best is fifth
     scores = [candidate["blendedScore"] for candidate in candidates]

@@ -22,6 +22,7 @@ from mock_server.faults.edges import (
     edge_candidates,
 )
 from mock_server.faults.scenarios import Scenario, ScenarioError
+from mock_server.jobs.analyses import analysis_from_json
 from tests.contract_checks import check_analysis
 
 DEFAULT = Edges.from_params(EDGE_PARAMS)
@@ -43,6 +44,11 @@ def made(beats: int, tempo: int = 120, feature_length: int = 13) -> dict[str, An
     }
 
 
+def bend(result: dict[str, Any], edges: Edges) -> dict[str, Any]:
+    """`edge_analysis` of an analysis written as the wire writes it, and its answer so written."""
+    return edge_analysis(analysis_from_json(result), edges).to_json()
+
+
 def values(similarity: dict[str, Any]) -> np.ndarray:
     return triangle_values(EncodedSimilarity(**similarity))
 
@@ -53,7 +59,7 @@ def at(beat: Beat, edges: Edges = DEFAULT) -> Edges:
 
 def test_half_keeps_every_other_beat_and_halves_the_tempo() -> None:
     result = made(9)
-    bent = edge_analysis(result, DEFAULT)
+    bent = bend(result, DEFAULT)
     assert bent["boundaries"] == result["boundaries"][::2]
     assert bent["tempo"] == 60 and bent["duration"] == result["duration"]
     assert len(bent["features"]) == 5 and {len(v) for v in bent["features"]} == {8}
@@ -62,17 +68,17 @@ def test_half_keeps_every_other_beat_and_halves_the_tempo() -> None:
 
 def test_double_adds_each_beats_midpoint_and_doubles_the_tempo() -> None:
     result = made(4)
-    bent = edge_analysis(result, at(Beat.DOUBLE))
+    bent = bend(result, at(Beat.DOUBLE))
     assert bent["boundaries"] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.88]  # the last to 2.25
     assert bent["tempo"] == 240
     assert bent["features"][2] == bent["features"][3] != bent["features"][4]  # beat 1, twice
-    assert bent["features"][:2] == edge_analysis(result, at(Beat.SAME))["features"][:1] * 2
+    assert bent["features"][:2] == bend(result, at(Beat.SAME))["features"][:1] * 2
     check_analysis(bent)
 
 
 def test_a_midpoint_that_rounds_onto_its_beat_is_left_out() -> None:
     result = {**made(3), "boundaries": [0.0, 0.01, 0.51]}
-    assert edge_analysis(result, at(Beat.DOUBLE))["boundaries"] == [0.0, 0.01, 0.26, 0.51, 1.13]
+    assert bend(result, at(Beat.DOUBLE))["boundaries"] == [0.0, 0.01, 0.26, 0.51, 1.13]
 
 
 @pytest.mark.parametrize(
@@ -92,8 +98,8 @@ def test_a_beat_that_would_break_the_contract_goes_the_other_way(
     result["duration"] = beats * 0.25
     result["similarity"] = {"data": "~" * (beats * (beats + 1) // 2), "min": 32, "max": 126}
     del result["features"]
-    bent = edge_analysis(result, at(wanted))
-    assert bent == edge_analysis(result, at(gets))
+    bent = bend(result, at(wanted))
+    assert bent == bend(result, at(gets))
     low, high = TEMPO_RANGE
     assert low <= bent["tempo"] <= high and 2 <= len(bent["boundaries"]) <= MAX_BOUNDARIES
 
@@ -104,7 +110,7 @@ def test_the_tempo_range_is_the_contract_suites() -> None:
 
 def test_similarity_is_the_same_values_in_other_codes() -> None:
     result = made(12)
-    bent = edge_analysis(result, at(Beat.SAME))
+    bent = bend(result, at(Beat.SAME))
     assert (bent["similarity"]["min"], bent["similarity"]["max"]) == (48, 112)
     assert set(bent["similarity"]["data"]) <= {chr(c) for c in range(48, 113)}
     # Each value moves by at most half a step of the new code.
@@ -116,9 +122,7 @@ def test_similarity_is_the_same_values_in_other_codes() -> None:
 
 def test_half_beat_similarity_is_the_true_similarity_of_the_beats_kept() -> None:
     result = made(7)
-    bent = edge_analysis(
-        result, dataclasses.replace(DEFAULT, similarity_min=32, similarity_max=126)
-    )
+    bent = bend(result, dataclasses.replace(DEFAULT, similarity_min=32, similarity_max=126))
     true, kept = values(result["similarity"]), values(bent["similarity"])
     for row in range(4):
         for col in range(row + 1):
@@ -129,7 +133,7 @@ def test_half_beat_similarity_is_the_true_similarity_of_the_beats_kept() -> None
 @pytest.mark.parametrize("length", [1, 8, 13, 20])
 def test_features_are_resampled_to_any_length_keeping_their_ends(length: int) -> None:
     result = made(3)
-    bent = edge_analysis(result, dataclasses.replace(at(Beat.SAME), features=length))
+    bent = bend(result, dataclasses.replace(at(Beat.SAME), features=length))
     for vector, true in zip(bent["features"], result["features"], strict=True):
         assert len(vector) == length
         assert vector[0] == pytest.approx(true[0], abs=1e-6)
@@ -142,13 +146,13 @@ def test_features_are_resampled_to_any_length_keeping_their_ends(length: int) ->
 def test_an_analysis_without_features_gets_none() -> None:
     result = made(5)
     del result["features"]
-    assert "features" not in edge_analysis(result, DEFAULT)
+    assert "features" not in bend(result, DEFAULT)
 
 
 def test_the_transforms_are_deterministic_and_leave_their_input_alone() -> None:
     result = made(10)
     kept = copy.deepcopy(result)
-    assert edge_analysis(result, DEFAULT) == edge_analysis(result, DEFAULT)
+    assert bend(result, DEFAULT) == bend(result, DEFAULT)
     assert result == kept
     candidates = [{"blendedScore": -k / 10} for k in range(20)]
     assert edge_candidates(candidates, DEFAULT) == edge_candidates(list(candidates), DEFAULT)

@@ -157,3 +157,17 @@ def test_the_docs_commands_run_as_written(origin: str) -> None:
     (script,) = shell_blocks(ROOT / "docs" / "webhooks.md")
     output = run_shell(script, {**os.environ, "MOCK": origin}, timeout=300)
     assert output.splitlines() == ["receiver answered HTTP 200 (attempt 1)", "False", "2"]
+
+
+def test_a_target_the_engine_refuses_is_named_as_the_api_spells_it(origin: str) -> None:
+    request = urllib.request.Request(
+        f"{origin}/_mock/trigger",
+        json.dumps({"operation": "resize", "to": "http://x/h", "targetLengthSeconds": -5}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    with refused.value as error:
+        message = json.load(error)["message"]
+    assert error.code == 400
+    assert "the source cannot be used: targetLengthSeconds: must be a number" in message

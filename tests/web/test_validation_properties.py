@@ -21,6 +21,7 @@ from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.resize import (
     parse_resize_input,
 )
+from mock_server.contract.parameters import wire_name
 from mock_server.testing.inprocess import MockServer
 from mock_server.web.errors import DETAIL_HEADER
 from tests.conftest import FAST
@@ -67,7 +68,7 @@ def test_invalid_resize_bodies_get_a_400_naming_the_field(
     try:
         parse_resize_input(sent["similarity"], sent["boundaries"], sent["targetLengthSeconds"])
     except EngineValidationError as error:
-        field = error.field
+        field = wire_name(error.field)
     else:
         assume(False)  # a tuple of valid times is a valid array once sent
     status, content_type, raw, headers = post(server, "/resize", json.dumps(body).encode())

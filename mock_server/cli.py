@@ -139,21 +139,26 @@ def _trigger_online(args: argparse.Namespace) -> None:
     ack = _http_json(f"{mock}/_mock/trigger", body, args.admin_token)
     request_id = ack["requestId"]
     deadline = time.monotonic() + args.timeout
-    while True:
+    while True:  # the engine's work comes first: an export can take seconds
         attempts = [
             attempt
             for attempt in _http_json(f"{mock}/_mock/webhooks", token=args.admin_token)
             if attempt["requestId"] == request_id
         ]
-        if any(attempt["delivered"] for attempt in attempts) or time.monotonic() > deadline:
+        if attempts or time.monotonic() > deadline:
             break
         time.sleep(0.1)
     if not attempts:
         raise CliError(f"no webhook for {request_id} was attempted in {args.timeout:g} s")
-    last = attempts[-1]
-    _print_json(last["payload"])
-    answer = f"HTTP {last['status']}" if last["status"] is not None else last["error"]
-    print(f"receiver answered {answer} (attempt {last['attempt']})")
+    first = attempts[0]
+    _print_json(first["payload"])
+    answer = f"HTTP {first['status']}" if first["status"] is not None else first["error"]
+    print(f"receiver answered {answer} (attempt {first['attempt']})")
+    if not first["delivered"]:
+        print(
+            f"the mock retries as its profile says; GET {mock}/_mock/webhooks lists every attempt",
+            file=sys.stderr,
+        )
 
 
 def _trigger_offline(args: argparse.Namespace) -> None:
@@ -250,7 +255,7 @@ def _add_trigger_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     )
     trigger.add_argument("--offline", action="store_true", help="run the engine here, no mock")
     trigger.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds to wait for the delivery"
+        "--timeout", type=float, default=60.0, help="seconds to wait for the first delivery attempt"
     )
     trigger.set_defaults(run=_trigger)
 

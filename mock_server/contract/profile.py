@@ -27,7 +27,7 @@ import jsonschema
 
 from mock_server.accounts import PricingRule
 from mock_server.audio.resize import Candidate
-from mock_server.contract.schemas import load_schema, validate
+from mock_server.contract.schemas import every_error, load_schema
 
 VERSION = 1
 SCHEMA = "profile"
@@ -300,32 +300,45 @@ def _property_names() -> dict[str, tuple[str, ...]]:
 
 
 def check(document: object) -> None:
-    """ProfileError naming the first key of `document` that breaks `schemas/profile.json`,
-    and the error's headers that the error cannot carry."""
-    try:
-        validate(SCHEMA, document)
-    except jsonschema.ValidationError as error:
-        raise ProfileError(_explained(error)) from None
-    assert isinstance(document, dict)
-    for name, answer in document.get("errors", {}).items():
+    """ProfileError naming every key of `document` that breaks `schemas/profile.json`, and every
+    header an error cannot carry, in one message (a person fixes them all in one go)."""
+    problems = [line for error in every_error(SCHEMA, document) for line in _explained(error)]
+    if isinstance(document, dict) and isinstance(document.get("errors"), dict):
+        problems += _header_problems(document["errors"])
+    if len(problems) == 1:
+        raise ProfileError(problems[0])
+    if problems:
+        raise ProfileError(f"{len(problems)} problems:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _header_problems(answers: dict[str, Any]) -> list[str]:
+    problems = []
+    for name, answer in answers.items():
+        if name not in ErrorName.__members__.values() or not isinstance(answer, dict):
+            continue  # the schema has said what is wrong with it
         allowed = OPTIONAL_HEADERS.get(ErrorName(name), ())
         for header in answer.get("headers", []):
             if header not in allowed:
                 can = ", ".join(allowed) or "none"
-                raise ProfileError(
+                problems.append(
                     f"errors.{name}.headers: {header!r} is not a header this error can carry "
                     f"(it can carry: {can})"
                 )
+    return problems
 
 
-def _explained(error: jsonschema.ValidationError) -> str:
+def _explained(error: jsonschema.ValidationError) -> list[str]:
     path = ".".join(str(part) for part in error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = _property_names().get(path, ())
         unknown = [name for name in error.instance if name not in known]
         if unknown:
-            key = f"{path}.{unknown[0]}" if path else unknown[0]
-            close = difflib.get_close_matches(unknown[0], known, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            return f"{key}: not a profile key (here: {', '.join(known)}){hint}"
-    return f"{path or 'the document'}: {error.message}"
+            return [_not_a_key(path, name, known) for name in unknown]
+    return [f"{path or 'the document'}: {error.message}"]
+
+
+def _not_a_key(path: str, name: str, known: tuple[str, ...]) -> str:
+    key = f"{path}.{name}" if path else name
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"{key}: not a profile key (here: {', '.join(known)}){hint}"

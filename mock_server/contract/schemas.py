@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
@@ -57,6 +58,13 @@ def _validator(name: str) -> Draft202012Validator:
 def validate(name: str, document: object) -> None:
     """Raise jsonschema.ValidationError when `document` breaks the schema `name`."""
     _validator(name).validate(document)
+
+
+def every_error(name: str, document: object) -> list[jsonschema.ValidationError]:
+    """Every way `document` breaks the schema `name`, in document order: for a person fixing a
+    file, who would otherwise fix one error a run."""
+    found = _validator(name).iter_errors(document)
+    return sorted(found, key=lambda error: [str(part) for part in error.absolute_path])
 
 
 @cache

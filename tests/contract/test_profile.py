@@ -144,3 +144,26 @@ def test_a_started_mock_with_a_profile_answers_by_it(tmp_path: Path) -> None:
             urllib.request.urlopen(request, timeout=10)
     refused.value.close()
     assert refused.value.code == 401
+
+
+def test_a_bad_profile_names_every_problem_at_once() -> None:
+    """A person fixing a file sees everything wrong with it in one run, not one error a run."""
+    document = {
+        "version": 1,
+        "pricng": "examples",
+        "webhooks": {"attemps": 2, "attempts": 0},
+        "errors": {"invalid_key": {"status": 99, "headers": ["Allow"]}},
+    }
+    with pytest.raises(ProfileError) as refused:
+        Profile.from_json(document)
+    message = str(refused.value)
+    assert message.startswith("5 problems:\n")
+    for named in (
+        "pricng: not a profile key",
+        "did you mean pricing?",
+        "webhooks.attemps: not a profile key",
+        "webhooks.attempts: 0 is less than the minimum of 1",
+        "errors.invalid_key.status: 99",
+        "errors.invalid_key.headers: 'Allow' is not a header this error can carry",
+    ):
+        assert named in message

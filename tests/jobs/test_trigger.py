@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +39,18 @@ def trigger(*argv: str) -> list[str]:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
+
+
+def test_a_receiver_that_is_down_is_reported_at_its_first_attempt(origin: str) -> None:
+    """Nothing listens at --to: the command says so at the first attempt and leaves the retries
+    to the mock, instead of waiting out --timeout (here far longer than the run may take)."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{unused.getsockname()[1]}/hook"
+    payload_line, answer = trigger("analyze", "--to", down, "--mock", origin, "--timeout", "900")
+    assert json.loads(payload_line)["success"] is True
+    assert answer.startswith("receiver answered ") and answer.endswith("(attempt 1)")
+    assert "HTTP" not in answer  # a connection error, named, not a status
 
 
 def get(url: str) -> Any:

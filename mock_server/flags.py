@@ -193,6 +193,13 @@ FLAGS = (
         default_text="none",
     ),
     Flag(
+        "--namespace-idle-seconds",
+        "namespace_idle_seconds",
+        "wall-clock seconds after which a named namespace nobody uses expires, with its jobs, "
+        "results, keys and usage (0: never; the default namespace never expires)",
+        float,
+    ),
+    Flag(
         "--replay-strict",
         "replay_strict",
         "with --replay, refuse a request no recording matches, naming the closest",

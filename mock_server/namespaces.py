@@ -10,12 +10,19 @@ in the default namespace, as before namespaces existed.
 Mock time stays one clock for the whole server: advancing it in one namespace advances it for
 all (their held webhooks, rate and usage windows and result lifetimes move with it). Run-wide
 scenarios (`serve --scenario`) apply in every namespace.
+
+A server shared for weeks would keep every namespace it ever saw (one CI job each: 5,000 of them
+took a `serve` from 64 MB to 157 MB), so a named namespace nobody has used for `idle_seconds` of
+WALL time expires with everything it owns; mock time cannot expire it, since one suite's
+`clock.advance` must not end another's namespace. The default namespace never expires.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mock_server.faults.scenarios import Arming, ScenarioBook
@@ -27,6 +34,7 @@ QUERY = "namespace"  # the same, for a sink's URL: a webhook carries no header o
 DEFAULT = ""
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_NAMESPACES = 1_000
+REMEMBERED_EXPIRIES = 10_000  # names kept to say "it had expired" when one comes back
 
 
 class NamespaceError(ValueError):
@@ -59,11 +67,22 @@ class Space:
 
 
 class Namespaces:
-    """The namespaces in use; a name is created on first use, up to MAX_NAMESPACES."""
+    """The namespaces in use; a name is created on first use, up to MAX_NAMESPACES, and forgotten
+    once idle (`idle`, `forget`)."""
 
-    def __init__(self, for_the_run: Iterable[Arming] = ()) -> None:
+    def __init__(
+        self,
+        for_the_run: Iterable[Arming] = (),
+        idle_seconds: float | None = None,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._for_the_run = tuple(for_the_run)
         self._spaces = {DEFAULT: self._new(DEFAULT)}
+        self.idle_seconds = idle_seconds  # None: never expire
+        self._now = now
+        self._last_used: dict[str, float] = {}
+        self._expired: OrderedDict[str, float] = OrderedDict()  # name -> when it expired
+        self._next_look = 0.0
 
     def _new(self, name: str) -> Space:
         return Space(name, ScenarioBook(self._for_the_run))
@@ -78,13 +97,45 @@ class Namespaces:
             if len(self._spaces) > MAX_NAMESPACES:
                 raise NamespaceError(f"more than {MAX_NAMESPACES} namespaces are in use")
             space = self._spaces[name] = self._new(checked_name(name))
+        if name != DEFAULT:
+            self._last_used[name] = self._now()
         return space
 
     def named_in_use(self) -> bool:
         """Whether a namespace other than the default has been used."""
         return len(self._spaces) > 1
 
+    def idle(self) -> list[str]:
+        """The named namespaces unused for longer than `idle_seconds` of wall time. Looked for
+        at most every tenth of that (and every minute at most), not on every request: a
+        namespace lives at most 10% past its time, and a request never walks them all."""
+        now = self._now()
+        if self.idle_seconds is None or now < self._next_look:
+            return []
+        self._next_look = now + min(60.0, self.idle_seconds / 10)
+        cutoff = now - self.idle_seconds
+        return [name for name, used in self._last_used.items() if used < cutoff]
+
+    def forget(self, name: str) -> None:
+        """Drop an expired namespace; a request naming it again starts a fresh one."""
+        self._spaces.pop(name, None)
+        self._last_used.pop(name, None)
+        self._expired[name] = self._now()
+        while len(self._expired) > REMEMBERED_EXPIRIES:
+            self._expired.popitem(last=False)
+
+    def expired_before(self, name: str) -> bool:
+        """Whether `name` had expired and is now in use again (said once)."""
+        return name in self._spaces and self._expired.pop(name, None) is not None
+
+    def __len__(self) -> int:
+        return len(self._spaces)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._spaces
+
     def reset_all(self) -> None:
         """Every namespace back to the start, the named ones forgotten."""
         self._spaces = {DEFAULT: self._spaces[DEFAULT]}
+        self._last_used.clear()
         self.default.reset()

@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 from faker import Faker
 
+from mock_server import traffic
 from mock_server.accounts import Accounts
 from mock_server.clock import MockClock
 from mock_server.faults.scenarios import Arming, Fault, Scenario, ScenarioBook
@@ -25,7 +26,7 @@ from mock_server.jobs.owed import JobLedger
 from mock_server.jobs.recordings import Replays, load
 from mock_server.jobs.runner import JobRunner
 from mock_server.journal import Journal
-from mock_server.namespaces import DEFAULT, Namespaces
+from mock_server.namespaces import DEFAULT, Namespaces, Space
 from mock_server.ratelimit import RateLimiter
 from mock_server.settings import Settings
 from mock_server.sinks import WebhookSinks
@@ -113,6 +114,19 @@ class Services:
         self.webhooks.reset(namespace)
         self.spaces.get(namespace).reset()
 
+    def space(self, namespace: str) -> Space:
+        """`namespace`'s state, idle namespaces expired first. A name that had expired starts
+        afresh, and the traffic log says so."""
+        for idle in self.spaces.idle():
+            self.reset(idle)
+            self.spaces.forget(idle)
+            traffic.emit("namespace", {"namespace": idle, "message": f"namespace {idle} expired"})
+        space = self.spaces.get(namespace)
+        if self.spaces.expired_before(namespace):
+            message = f"namespace {namespace} had expired; it starts afresh"
+            traffic.emit("namespace", {"namespace": namespace, "message": message})
+        return space
+
     def use_sources(self, mode: SourceMode) -> None:
         """Where source URLs are read from from now on (the testing handle's `use_sources`)."""
         self.jobs.fetcher.mode = mode
@@ -157,7 +171,9 @@ async def running(settings: Settings, replays: Replays | None = None) -> AsyncIt
                     webhooks=dispatcher,
                     jobs=runner,
                     ids=RequestIds(settings.seed),
-                    spaces=Namespaces(_for_the_run(settings)),
+                    spaces=Namespaces(
+                        _for_the_run(settings), settings.namespace_idle_seconds or None
+                    ),
                     replays=replays,
                 )
             finally:

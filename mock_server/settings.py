@@ -55,6 +55,8 @@ class Settings:
     log_format: LogFormat = LogFormat.TEXT  # serve: traffic lines as text or JSON
     replay: Path | None = None  # recordings (proxy --record) to answer matching requests from
     replay_strict: bool = False  # refuse a request no recording matches, naming the closest
+    # Wall-clock seconds after which an unused named namespace expires (0: never).
+    namespace_idle_seconds: float = 3600.0
 
 
 class PortInUse(OSError):

@@ -47,7 +47,7 @@ def _text(fields: dict[str, Any]) -> str:
             f"webhook {fields['requestId']} -> {fields['url']} {outcome} "
             f"(attempt {fields['attempt']}, {fields['durationMs']:.1f} ms)"
         )
-    if event == "stopped":
+    if event in ("stopped", "namespace"):
         return str(fields["message"])
     return " ".join(f"{name}={value}" for name, value in fields.items() if name != "event")
 

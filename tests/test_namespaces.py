@@ -3,12 +3,18 @@ scenarios, keys and reset; one clock for all."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from mock_server import traffic
+from mock_server.namespaces import DEFAULT, Namespaces
+from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, MakeMock, Receiver
 from tests.support import KEY, TINY_RESIZE, serve_process, wait_until
 
@@ -65,6 +71,48 @@ async def test_a_key_added_in_a_namespace_puts_its_requests_there(make_mock: Mak
     assert (await _resize(mock, {"X-API-Key": "key-of-a"}))[0] == 200  # B's reset: not A's key
     await mock.post("/_mock/reset", headers=A)
     assert (await _resize(mock, {"X-API-Key": "key-of-a"}))[0] == 403  # A's reset dropped it
+
+
+def test_a_named_namespace_expires_after_its_idle_wall_time_and_the_default_never() -> None:
+    now = [0.0]
+    spaces = Namespaces(idle_seconds=10, now=lambda: now[0])
+    spaces.get("ci-1"), spaces.get(DEFAULT)
+    now[0] = 5.0
+    assert spaces.idle() == []
+    now[0] = 11.0
+    assert spaces.idle() == ["ci-1"]  # the default, idle as long, is never listed
+    spaces.forget("ci-1")
+    assert "ci-1" not in spaces and DEFAULT in spaces
+    spaces.get("ci-1")
+    assert spaces.expired_before("ci-1") and not spaces.expired_before("ci-1")  # said once
+    assert Namespaces(idle_seconds=None).idle() == []
+
+
+async def test_an_idle_namespace_expires_with_its_keys_and_results(
+    make_mock: MakeMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Wall time, not mock time: the other namespace's requests sweep, and "ci-1" goes with
+    the key it added and the job it ran; named again, it starts afresh and the traffic log says
+    so."""
+    caplog.set_level(logging.INFO, logger=traffic.LOG.name)
+    mock = await make_mock(namespace_idle_seconds=0.2)
+    ci = {"X-Mock-Namespace": "ci-1"}
+    await mock.post("/_mock/keys", json={"key": "key-of-ci", "plan": "free"}, headers=ci)
+    status, answer = await _resize(mock, {"X-API-Key": "key-of-ci"})
+    assert status == 200
+    services = mock.app[SERVICES]
+
+    async def expired() -> bool:
+        await _get(mock, "/_mock/requests", B)  # any request may sweep
+        return "ci-1" not in services.spaces
+
+    await wait_until(expired)
+    assert (await _resize(mock, {"X-API-Key": "key-of-ci"}))[0] == 403  # its key went with it
+    assert answer["requestId"] not in services.jobs.jobs
+    assert await _get(mock, "/_mock/requests", ci) == []
+    said = [getattr(record, traffic.FIELDS, {}).get("message") for record in caplog.records]
+    assert "namespace ci-1 expired" in said
+    assert "namespace ci-1 had expired; it starts afresh" in said
 
 
 async def test_each_namespace_lists_the_started_keys_and_its_own(make_mock: MakeMock) -> None:

@@ -145,7 +145,7 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     services = request.app[SERVICES]
     started, at = time.perf_counter(), services.clock.now()
-    space = services.spaces.get(namespace_or_default(request))
+    space = services.space(namespace_or_default(request))
     generation = space.journal.generation
     response: web.StreamResponse
     try:

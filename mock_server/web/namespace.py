@@ -63,6 +63,6 @@ def _implied(request: web.Request) -> str:
 def space_of(request: web.Request) -> Space:
     services = request.app[SERVICES]
     try:
-        return services.spaces.get(namespace_of(request))
+        return services.space(namespace_of(request))
     except NamespaceError as problem:
         raise errors.InvalidParameter(str(problem)) from problem

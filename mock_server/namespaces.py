@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mock_server.faults.scenarios import Arming, ScenarioBook
+from mock_server.faults.arming import Arming, ScenarioBook
 from mock_server.journal import Journal
 from mock_server.sinks import WebhookSinks
 

@@ -18,7 +18,8 @@ from aiohttp import web
 
 from mock_server.accounts import Plan
 from mock_server.contract.profile import Profile, ProfileError
-from mock_server.faults.scenarios import Arming, Scenario
+from mock_server.faults.arming import Arming
+from mock_server.faults.scenario import Scenario
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode
 from mock_server.testing.inprocess import AudjustMock, MockClock, MockHandle, MockServer, RequestLog

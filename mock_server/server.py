@@ -21,7 +21,8 @@ from aiohttp import web
 from mock_server import traffic
 from mock_server.accounts import Plan, PricingRule
 from mock_server.contract.profile import Profile, ProfileError, changed_keys
-from mock_server.faults.scenarios import Arming, Scenario, ScenarioError
+from mock_server.faults.arming import Arming
+from mock_server.faults.scenario import Scenario, ScenarioError
 from mock_server.jobs.recordings import RecordingError
 from mock_server.settings import DEFAULT_KEY, LogFormat, Settings
 from mock_server.sources import SourceMode, is_loopback_host

@@ -10,7 +10,7 @@ from faker import Faker
 
 from mock_server.accounts import Accounts
 from mock_server.clock import MockClock
-from mock_server.faults.scenarios import ScenarioBook
+from mock_server.faults.arming import ScenarioBook
 from mock_server.jobs.artifacts import ArtifactStore
 from mock_server.jobs.recordings import Replays
 from mock_server.jobs.runner import JobRunner

@@ -28,7 +28,8 @@ from mock_server.audio.decode import probe_duration
 from mock_server.audio.errors import AudioEngineError
 from mock_server.audio.types import DecodeLimits
 from mock_server.clock import MockClock
-from mock_server.faults.scenarios import Fault, Phase, Scenario, scenario_note
+from mock_server.faults.catalogue import Fault, Phase, scenario_note
+from mock_server.faults.scenario import Scenario
 from mock_server.jobs.analyses import AnalysisCache, analysis_key
 from mock_server.jobs.artifacts import ArtifactStore
 from mock_server.jobs.operations import EveryGroupFailed, Operation, Outcome

@@ -18,7 +18,8 @@ from mock_server.audio.export import SegmentGroups, parse_segments_groups
 from mock_server.audio.resize import ResizeInput, parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.contract.profile import Profile
-from mock_server.faults.scenarios import Fault, Scenario
+from mock_server.faults.catalogue import Fault
+from mock_server.faults.scenario import Scenario
 from mock_server.jobs.operations import Analyze, Export, Operation, Outcome, Resize
 
 R = TypeVar("R")

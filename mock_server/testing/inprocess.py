@@ -14,7 +14,8 @@ from aiohttp import web
 
 from mock_server.accounts import Plan
 from mock_server.background import BackgroundLoop
-from mock_server.faults.scenarios import Arming, Scenario
+from mock_server.faults.arming import Arming
+from mock_server.faults.scenario import Scenario
 from mock_server.journal import JournalEntry
 from mock_server.services import Services
 from mock_server.settings import Settings

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from mock_server.accounts import Plan
 from mock_server.contract.schemas import RESULTS_PATH
-from mock_server.faults.scenarios import Arming
+from mock_server.faults.arming import Arming
 from mock_server.journal import entry_from_json
 from mock_server.namespaces import HEADER, QUERY, checked_name
 from mock_server.sinks import payload_request_id

@@ -17,8 +17,10 @@ from aiohttp import web
 
 from mock_server.accounts import Accounts
 from mock_server.clock import MockClock
-from mock_server.contract import results
-from mock_server.faults.scenarios import Arming, Fault, Scenario
+from mock_server.contract import results, wire
+from mock_server.faults.arming import Arming
+from mock_server.faults.catalogue import Fault
+from mock_server.faults.scenario import Scenario
 from mock_server.jobs.analyses import AnalysisCache
 from mock_server.jobs.artifacts import ArtifactStore
 from mock_server.jobs.owed import JobLedger
@@ -154,9 +156,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app.cleanup_ctx.append(_services_context(settings, replays))
     for path, handler in (
-        ("/analyze", handlers.analyze),
-        ("/resize", handlers.resize),
-        ("/export", handlers.export),
+        (wire.ANALYZE.path, handlers.analyze),
+        (wire.RESIZE.path, handlers.resize),
+        (wire.EXPORT.path, handlers.export),
     ):
         app.router.add_route("*", path, handler)
     control.add_routes(app)

@@ -11,7 +11,8 @@ from aiohttp import web
 from mock_server.accounts import Plan, mask_key
 from mock_server.contract import fidelity
 from mock_server.contract.schemas import bundled_openapi, control_openapi, with_results_server
-from mock_server.faults.scenarios import CATALOGUE, Arming
+from mock_server.faults.arming import Arming
+from mock_server.faults.catalogue import CATALOGUE
 from mock_server.songs import song_bytes, song_file, song_names
 from mock_server.web import errors, trigger
 from mock_server.web.handlers import (

@@ -15,12 +15,11 @@ from typing import Any
 from mock_server.contract import wire
 from mock_server.contract.profile import ErrorName, Profile
 from mock_server.contract.results import ROUTE_NAME as RESULT_ROUTE_NAME
+from mock_server.contract.wire import API_PATHS, SOURCE_PATHS
 from mock_server.faults.edges import EDGE_PARAMS
 
-API_ROUTES = wire.API_PATHS
 RESULTS_ROUTE = "/results"  # how scenarios name result downloads, wherever they are served
-SOURCE_ROUTES = wire.SOURCE_PATHS
-EVERY_ROUTE = API_ROUTES | {RESULTS_ROUTE}
+EVERY_ROUTE = API_PATHS | {RESULTS_ROUTE}
 Param = float | str
 
 
@@ -99,28 +98,28 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.INVALID_METHOD,
             Phase.GATE,
-            API_ROUTES,
+            API_PATHS,
             f"{{invalid_method}} {wire.INVALID_METHOD}",
             "Treat as a bug in your client: always POST; do not retry.",
         ),
         _spec(
             Fault.MISSING_KEY,
             Phase.GATE,
-            API_ROUTES,
+            API_PATHS,
             f"{{missing_key}} {wire.MISSING_KEY}",
             "Fail loudly at start-up if the key is not configured; do not retry.",
         ),
         _spec(
             Fault.INVALID_KEY,
             Phase.GATE,
-            API_ROUTES,
+            API_PATHS,
             f"{{invalid_key}} {wire.INVALID_KEY}",
             "The key was revoked or mistyped: stop sending and alert; retrying cannot help.",
         ),
         _spec(
             Fault.MISSING_PARAMETER,
             Phase.GATE,
-            API_ROUTES,
+            API_PATHS,
             f"{{missing_parameter}} {wire.MISSING_PARAMETER}: NAME (default: the route's first "
             "required parameter)",
             "Validate before sending; surface the named parameter; do not retry unchanged.",
@@ -129,7 +128,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.RATE_LIMITED,
             Phase.GATE,
-            API_ROUTES,
+            API_PATHS,
             f"{{rate_limited}} {wire.RATE_LIMITED} with Retry-After: retry_after",
             "Wait Retry-After seconds, then retry; throttle below 100 requests a minute.",
             retry_after=60.0,
@@ -137,14 +136,14 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.USAGE_EXCEEDED,
             Phase.GATE,
-            API_ROUTES,
+            API_PATHS,
             f"{{usage_exceeded}} {wire.USAGE_EXCEEDED}",
             "Stop submitting and tell a human to upgrade the plan; retrying spends nothing.",
         ),
         _spec(
             Fault.SLOW,
             Phase.JOB,
-            API_ROUTES,
+            API_PATHS,
             "the job takes `seconds` of mock time before its work; past the 7-minute limit "
             "it fails as timed out",
             "Never block a request thread on a job; rely on the webhook, poll resultUrl with "
@@ -154,7 +153,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.NEVER_COMPLETES,
             Phase.JOB,
-            API_ROUTES,
+            API_PATHS,
             "no webhook is ever sent and resultUrl stays {result_missing} (a synchronous resize "
             "answers {resize_timed_out} after the job limit)",
             "Keep a deadline per request: consider it failed after 7 minutes, as the reference "
@@ -163,7 +162,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.SOURCE_DOWNLOAD_FAILS,
             Phase.JOB,
-            SOURCE_ROUTES,
+            SOURCE_PATHS,
             "the job fails as if the source answered HTTP `status`: failure webhook, credits "
             "refunded",
             "Host sources on stable, reusable URLs (they are fetched more than once); report the "
@@ -173,7 +172,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.INTERNAL_FAILURE,
             Phase.JOB,
-            API_ROUTES,
+            API_PATHS,
             "the job fails with an internal error: failure webhook (a synchronous resize answers "
             "{resize_failed})",
             "Handle success: false in the webhook; resubmit later, at most a few times.",
@@ -189,7 +188,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.EXPIRED_ARTIFACT,
             Phase.JOB,
-            API_ROUTES,
+            API_PATHS,
             "the job succeeds but its results expire at once: result URLs answer {result_missing}",
             "Download results as soon as the webhook arrives; on 404, run the request again.",
         ),
@@ -210,7 +209,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.WEBHOOK_DUPLICATE,
             Phase.DELIVERY,
-            API_ROUTES,
+            API_PATHS,
             "the final webhook is delivered `times` times",
             "Make the webhook handler idempotent: key it on requestId.",
             times=2.0,
@@ -218,7 +217,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.WEBHOOK_DELAYED,
             Phase.DELIVERY,
-            API_ROUTES,
+            API_PATHS,
             "the final webhook waits `seconds` of mock time (advance the clock to release it)",
             "Do not assume the webhook beats your next request; poll resultUrl if it is late.",
             seconds=30.0,
@@ -226,7 +225,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.WEBHOOK_OUT_OF_ORDER,
             Phase.DELIVERY,
-            API_ROUTES,
+            API_PATHS,
             "the final webhook is held until a webhook to the same URL for a request "
             "acknowledged after it has been sent (at once if one already was; at most "
             "`seconds` of mock time)",
@@ -236,7 +235,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.WEBHOOK_DROPPED,
             Phase.DELIVERY,
-            API_ROUTES,
+            API_PATHS,
             "the final webhook is never sent; the result is still at resultUrl",
             "Delivery is best effort: after a deadline, poll resultUrl.",
         ),
@@ -269,7 +268,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.MALFORMED_JSON,
             Phase.TRANSPORT,
-            API_ROUTES,
+            API_PATHS,
             "the request is handled, then answered 200 with its JSON cut in half",
             "Treat an unparsable answer as transient; the job may exist, so expect its webhook.",
         ),
@@ -293,7 +292,7 @@ def scenario_note(fault: Fault) -> str:
 def route_of(path: str, route_name: str | None = None) -> str | None:
     """The route a scenario can target: an API path, or `/results` for any result download
     (the results listener's route is named `results.ROUTE_NAME`)."""
-    if path in API_ROUTES:
+    if path in API_PATHS:
         return path
     if route_name == RESULT_ROUTE_NAME:
         return RESULTS_ROUTE

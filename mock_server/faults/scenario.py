@@ -2,7 +2,7 @@
 
 A client chooses scenarios per request (`X-Mock-Scenario: NAME[;param=value],...`); the command
 line and the control API write them the same way. Parameters are bounded here, so a typo cannot
-ask for a million deliveries or a year of latency.
+ask for a million deliveries.
 """
 
 from __future__ import annotations

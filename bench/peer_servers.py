@@ -21,8 +21,8 @@ from typing import Any
 
 from bench import ROOT
 from mock_server.contract.schemas import bundled_openapi
+from mock_server.contract.wire import KEY_HEADER
 from mock_server.settings import DEFAULT_KEY
-from mock_server.web.keys import KEY_HEADER
 
 PEERS_DIR = ROOT / ".peers"
 INSTALL_TIMEOUT = 120  # seconds per command; a cold npm install of one peer here takes 10-30 s

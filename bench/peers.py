@@ -31,9 +31,10 @@ from pathlib import Path
 
 from bench import ROOT, peer_servers, processes, wrk
 from bench.timing import markdown_table
-from mock_server.faults.scenarios import HEADER, Fault
+from mock_server.contract.wire import KEY_HEADER
+from mock_server.faults.catalogue import Fault
+from mock_server.faults.scenario import HEADER
 from mock_server.settings import DEFAULT_KEY
-from mock_server.web.keys import KEY_HEADER
 
 WARMUP_SECONDS = 4.0
 ROUND_SECONDS = 3.0

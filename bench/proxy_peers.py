@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 from bench import peer_servers, peers, processes
 from bench.peers import Role, Rounds, Server
-from mock_server.faults.scenarios import HEADER, Fault
+from mock_server.faults.catalogue import Fault
+from mock_server.faults.scenario import HEADER
 from mock_server.proxy.app import EXCHANGES_PATH
 from tests.support import TINY_RESIZE
 

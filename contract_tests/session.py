@@ -20,6 +20,7 @@ from aiohttp import web
 
 from mock_server.background import BackgroundLoop
 from mock_server.contract.observations import Observations
+from mock_server.contract.wire import KEY_HEADER
 from mock_server.sources import is_loopback_url
 from mock_server.testing.inprocess import serve_app
 
@@ -80,11 +81,11 @@ class Target:
 
     def post(self, route: str, body: Any, *, key: str | None = "") -> Answer:
         """POST with the suite's key; `key=None` sends no key, any other string that key."""
-        headers = {} if key is None else {"X-API-Key": key or self.api_key}
+        headers = {} if key is None else {KEY_HEADER: key or self.api_key}
         return self.http.request("POST", f"{self.base_url}/{route}", headers=headers, body=body)
 
     def call(self, method: str, route: str) -> Answer:
-        headers = {"X-API-Key": self.api_key}
+        headers = {KEY_HEADER: self.api_key}
         return self.http.request(method, f"{self.base_url}/{route}", headers=headers)
 
     def fetch(self, url: str) -> Answer:

@@ -10,9 +10,9 @@ import pytest
 from contract_tests.session import Contract
 from contract_tests.test_errors import BODIES
 from mock_server.contract.schemas import validate
+from mock_server.contract.wire import RATE_LIMITED
 
 LIMIT = 100
-MESSAGE = "Rate limit exceeded"
 
 
 def test_the_rate_limit_refuses_past_the_limit(
@@ -25,7 +25,7 @@ def test_the_rate_limit_refuses_past_the_limit(
     for _ in range(LIMIT + 10):
         answers.append(contract.target.post("analyze", body))
         document = answers[-1].json()
-        if str(document.get("message", "")).startswith(MESSAGE):
+        if str(document.get("message", "")).startswith(RATE_LIMITED):
             break
     else:
         raise AssertionError(f"{LIMIT + 10} requests in a row were not rate limited")
@@ -33,6 +33,6 @@ def test_the_rate_limit_refuses_past_the_limit(
     validate("error-response", document)
     assert len(answers) > 1, "the first request was already rate limited: run again in a minute"
     report = contract.report
-    report.error_statuses[MESSAGE].add(answer.status)
+    report.error_statuses[RATE_LIMITED].add(answer.status)
     retry_after = "retry-after" in {name.lower() for name in answer.headers}
     report.observe("errors.rate_limited.headers", ["Retry-After"] if retry_after else [])

@@ -45,7 +45,10 @@ class PricingRule(Enum):
     DOCUMENTED = "documented"
 
 
-class Operation(Enum):
+class CreditRate(Enum):
+    """What each operation costs, in credits per minute of its unit (the source analyzed, the
+    target length, the audio exported)."""
+
     ANALYZE = 10
     ANALYZE_RAW = 15
     RESIZE = 4
@@ -57,23 +60,23 @@ class Operation(Enum):
         return self.value
 
 
-def credit_cost(operation: Operation, minutes: float, rule: PricingRule) -> int:
+def credit_cost(operation: CreditRate, minutes: float, rule: PricingRule) -> int:
     if rule is PricingRule.DOCUMENTED:
         return max(1, math.ceil(minutes) * operation.rate)
     return max(1, math.floor(minutes * operation.rate + 0.5))
 
 
 def analyze_cost(duration_seconds: float, raw_features: bool, rule: PricingRule) -> int:
-    operation = Operation.ANALYZE_RAW if raw_features else Operation.ANALYZE
+    operation = CreditRate.ANALYZE_RAW if raw_features else CreditRate.ANALYZE
     return credit_cost(operation, duration_seconds / 60, rule)
 
 
 def resize_cost(target_seconds: float, rule: PricingRule) -> int:
-    return credit_cost(Operation.RESIZE, target_seconds / 60, rule)
+    return credit_cost(CreditRate.RESIZE, target_seconds / 60, rule)
 
 
 def export_cost(output_seconds: float, rule: PricingRule) -> int:
-    return credit_cost(Operation.EXPORT, output_seconds / 60, rule)
+    return credit_cost(CreditRate.EXPORT, output_seconds / 60, rule)
 
 
 def mask_key(key: str) -> str:

@@ -25,6 +25,7 @@ from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.contract.parameters import wire_problem
 from mock_server.contract.profile import Profile
+from mock_server.contract.wire import TRIGGER
 from mock_server.flags import add_serve_arguments
 from mock_server.jobs.payloads import candidates_json, failure_payload, success_payload
 from mock_server.jobs.trigger import DEFAULT_SONG, Triggered, operation_for, prepare, run_locally
@@ -136,7 +137,7 @@ def _trigger_online(args: argparse.Namespace) -> None:
         body["song"] = args.song
     if args.target is not None:
         body["targetLengthSeconds"] = args.target
-    ack = _http_json(f"{mock}/_mock/trigger", body, args.admin_token)
+    ack = _http_json(f"{mock}{TRIGGER.path}", body, args.admin_token)
     request_id = ack["requestId"]
     deadline = time.monotonic() + args.timeout
     while True:  # the engine's work comes first: an export can take seconds

@@ -15,7 +15,8 @@ from typing import Any
 
 from mock_server.accounts import Plan, PricingRule
 from mock_server.contract.profile import Profile, ProfileError
-from mock_server.faults.scenarios import Arming, Scenario, ScenarioError
+from mock_server.faults.arming import Arming
+from mock_server.faults.scenario import Scenario, ScenarioError
 from mock_server.settings import DEFAULT_KEY, LogFormat, Settings
 from mock_server.sources import SourceMode
 

@@ -48,14 +48,14 @@ KEPT_EXCHANGES = 100
 
 
 @dataclass(frozen=True)
-class Exchange:
+class ExchangeBodies:
     """A request's body and its answer's, as text, each cut at MAX_BODY_CHARACTERS."""
 
     request: str
     answer: str
 
     @classmethod
-    def of(cls, request: bytes, answer: bytes) -> Exchange:
+    def of(cls, request: bytes, answer: bytes) -> ExchangeBodies:
         return cls(_text(request), _text(answer))
 
     def to_json(self) -> dict[str, str]:
@@ -90,10 +90,10 @@ class Journal:
         self._entries: deque[JournalEntry] = deque(maxlen=max_entries)
         self.generation = 0  # bumped by reset
         self.recorded = 0  # entries ever kept: the number of the next one, for the live feed
-        self._exchanges: deque[tuple[int, Exchange]] = deque(maxlen=KEPT_EXCHANGES)
+        self._exchanges: deque[tuple[int, ExchangeBodies]] = deque(maxlen=KEPT_EXCHANGES)
 
     def record(
-        self, entry: JournalEntry, generation: int, exchange: Exchange | None = None
+        self, entry: JournalEntry, generation: int, exchange: ExchangeBodies | None = None
     ) -> None:
         """Keep `entry` unless its request began before the last reset: a slow answer from the
         previous test must not land in the next test's journal."""
@@ -108,7 +108,7 @@ class Journal:
     def entries(self) -> list[JournalEntry]:
         return list(self._entries)
 
-    def since(self, number: int) -> list[tuple[int, JournalEntry, Exchange | None]]:
+    def since(self, number: int) -> list[tuple[int, JournalEntry, ExchangeBodies | None]]:
         """The entries from the `number`th kept on (as many as are still kept), each with its
         number and, for the latest ones, its bodies."""
         entries = list(self._entries)

@@ -25,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from mock_server.faults.scenarios import Arming, ScenarioBook
+from mock_server.faults.arming import Arming, ScenarioBook
 from mock_server.journal import Journal
 from mock_server.sinks import WebhookSinks
 

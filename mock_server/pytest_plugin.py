@@ -19,20 +19,30 @@ from aiohttp import web
 
 from mock_server.accounts import Plan
 from mock_server.contract.profile import Profile, ProfileError
-from mock_server.faults.scenarios import Arming, Scenario
+from mock_server.faults.arming import Arming
+from mock_server.faults.scenario import Scenario
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode
-from mock_server.testing.inprocess import AudjustMock, MockClock, MockHandle, MockServer, RequestLog
+from mock_server.testing.inprocess import (
+    AudjustMock,
+    ClockHandle,
+    MockHandle,
+    MockServer,
+    RequestLog,
+)
 from mock_server.testing.remote import RemoteMock
 from mock_server.web.app import create_app
 
 __all__ = [
     "AudjustMock",
+    "ClockHandle",
     "MockClock",
     "MockHandle",
     "RemoteMock",
     "RequestLog",
-]  # where earlier versions defined them
+]  # importable here, where earlier versions defined them
+# What earlier versions called a handle's `clock` (the name is now the server's own clock's).
+MockClock = ClockHandle
 INI_KEY = "audjust_mock_api_key"
 INI_WORKERS = "audjust_mock_workers"
 INI_SEED = "audjust_mock_seed"

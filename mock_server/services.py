@@ -19,7 +19,9 @@ from faker import Faker
 from mock_server import traffic
 from mock_server.accounts import Accounts
 from mock_server.clock import MockClock
-from mock_server.faults.scenarios import Arming, Fault, Scenario, ScenarioBook
+from mock_server.faults.arming import Arming, ScenarioBook
+from mock_server.faults.catalogue import Fault
+from mock_server.faults.scenario import Scenario
 from mock_server.jobs.analyses import AnalysisCache
 from mock_server.jobs.artifacts import ArtifactStore
 from mock_server.jobs.owed import JobLedger

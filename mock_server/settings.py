@@ -11,7 +11,7 @@ from pathlib import Path
 from mock_server.accounts import Plan
 from mock_server.audio.types import DecodeLimits
 from mock_server.contract.profile import Profile
-from mock_server.faults.scenarios import Arming
+from mock_server.faults.arming import Arming
 from mock_server.sources import SourceMode
 
 DEFAULT_KEY = "test-key"

@@ -19,7 +19,8 @@ from typing import Any
 import aiohttp
 
 from mock_server import traffic
-from mock_server.faults.scenarios import Fault, Phase, Scenario, scenario_note
+from mock_server.faults.catalogue import Fault, Phase, scenario_note
+from mock_server.faults.scenario import Scenario
 
 USER_AGENT = "audjust-mock webhook delivery"
 MAX_TRACKED_URLS = 10_000  # receivers whose latest acknowledged delivery is remembered

@@ -25,13 +25,12 @@ from mock_server.audio.similarity import (
     triangle_size,
 )
 from mock_server.audio.types import MAX_SECONDS
-from mock_server.faults.scenarios import (
-    CATALOGUE,
+from mock_server.faults.catalogue import CATALOGUE, Fault
+from mock_server.faults.scenario import (
     DEFAULT_PARAM_MAX,
     PARAM_CHOICES,
     PARAM_MAX,
     PARAM_MIN,
-    Fault,
     Scenario,
 )
 

@@ -25,7 +25,7 @@ import soundfile as sf
 from aiohttp import web
 
 from bench import wrk
-from mock_server.web import errors
+from mock_server.contract.wire import LISTED_ERRORS
 from mock_server.web.errors import DETAIL_HEADER
 from tests.contract_checks import check_payload
 
@@ -113,14 +113,7 @@ def run_shell(script: str, env: dict[str, str], timeout: float = 120) -> str:
 
 
 # The six errors the reference lists, by their exact text.
-LISTED_MESSAGES = (
-    errors.INVALID_METHOD,
-    errors.MISSING_KEY,
-    errors.INVALID_KEY,
-    errors.MISSING_PARAMETER,
-    errors.RATE_LIMITED,
-    errors.USAGE_EXCEEDED,
-)
+LISTED_MESSAGES = tuple(LISTED_ERRORS)
 
 
 def explained(message: str, detail: str | None) -> str:

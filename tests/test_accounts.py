@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.accounts import Accounts, Operation, Plan, PricingRule, credit_cost, mask_key
+from mock_server.accounts import Accounts, CreditRate, Plan, PricingRule, credit_cost, mask_key
 from mock_server.ratelimit import RateLimiter
 
 DAY = 86400.0
@@ -13,15 +13,15 @@ DAY = 86400.0
 @pytest.mark.parametrize(
     ("operation", "seconds", "examples", "documented"),
     [
-        (Operation.ANALYZE_RAW, 175.26, 44, 45),  # the analyze example
-        (Operation.RESIZE, 30, 2, 4),  # the resize example
-        (Operation.EXPORT, 29.77 + 3.88 + 5.15 + 29.67, 1, 2),  # the export example, 68.47 s
-        (Operation.ANALYZE, 1, 1, 10),  # at least 1 credit
-        (Operation.ANALYZE, 90, 15, 20),  # 1.5 minutes: half rounds up
+        (CreditRate.ANALYZE_RAW, 175.26, 44, 45),  # the analyze example
+        (CreditRate.RESIZE, 30, 2, 4),  # the resize example
+        (CreditRate.EXPORT, 29.77 + 3.88 + 5.15 + 29.67, 1, 2),  # the export example, 68.47 s
+        (CreditRate.ANALYZE, 1, 1, 10),  # at least 1 credit
+        (CreditRate.ANALYZE, 90, 15, 20),  # 1.5 minutes: half rounds up
     ],
 )
 def test_both_pricing_rules(
-    operation: Operation, seconds: float, examples: int, documented: int
+    operation: CreditRate, seconds: float, examples: int, documented: int
 ) -> None:
     assert credit_cost(operation, seconds / 60, PricingRule.EXAMPLES) == examples
     assert credit_cost(operation, seconds / 60, PricingRule.DOCUMENTED) == documented

@@ -143,7 +143,7 @@ def test_the_checker_allows_what_points_down() -> None:
     ("into", "line"),
     [
         ("contract/rules.py", "from mock_server.jobs.runner import JobRunner\n"),
-        ("faults/scenarios.py", "from ..web import errors\n"),
+        ("faults/arming.py", "from ..web import errors\n"),
         ("jobs/operations.py", "from mock_server.web.keys import SERVICES\n"),
         ("audio/cuts.py", "from mock_server.contract import results\n"),
     ],

@@ -16,18 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mock_server.contract.profile import ORDER_BY, ErrorName, Profile, ResultOrder, sparse
+from mock_server.contract.profile import (
+    ORDER_BY,
+    Profile,
+    ResultOrder,
+    sparse,
+)
+from mock_server.contract.wire import LISTED_ERRORS
 
-# The reference's listed messages, by the profile's name for their error. The web layer owns
-# them as constants; the domain cannot import it, so a test keeps the two equal.
-LISTED_ERRORS: Mapping[str, ErrorName] = {
-    "Invalid request method": ErrorName.INVALID_METHOD,
-    "Missing API key header": ErrorName.MISSING_KEY,
-    "Invalid API Key": ErrorName.INVALID_KEY,
-    "Missing parameter": ErrorName.MISSING_PARAMETER,
-    "Rate limit exceeded": ErrorName.RATE_LIMITED,
-    "Usage limit exceeded": ErrorName.USAGE_EXCEEDED,
-}
 # Backoff gaps are measured in wall-clock time, one delivery's own time included: a tenth of a
 # second is as close as they can be told.
 BACKOFF_DECIMALS = 1

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from mock_server.faults.scenarios import Fault, Phase, Scenario
+from mock_server.faults.catalogue import Fault, Phase
+from mock_server.faults.scenario import Scenario
 
 INTERNAL_FAILURE = "Internal error while processing the request."
 RESTARTED = "The mock restarted while this request was in flight; submit it again."

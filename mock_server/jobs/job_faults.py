@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from mock_server.clock import MockClock
-from mock_server.faults.scenarios import Fault, scenario_note
+from mock_server.faults.catalogue import Fault, scenario_note
 from mock_server.jobs.job import INTERNAL_FAILURE, FailureReason, Job, JobFailed
 from mock_server.sources import SourceError
 

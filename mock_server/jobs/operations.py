@@ -23,8 +23,9 @@ from mock_server.audio.resize import Candidate, ResizeInput, resize_candidates
 from mock_server.audio.types import DecodeLimits
 from mock_server.contract.profile import ORDER_BY, PartialExportCharge, Profile, ResultOrder
 from mock_server.contract.results import ANALYSIS, RESIZE, ExportFiles
+from mock_server.faults.catalogue import Fault, scenario_note
 from mock_server.faults.edges import Edges, edge_analysis, edge_candidates
-from mock_server.faults.scenarios import Fault, Scenario, scenario_note
+from mock_server.faults.scenario import Scenario
 
 R = TypeVar("R")
 

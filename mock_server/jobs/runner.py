@@ -19,7 +19,8 @@ from typing import Any, ParamSpec, TypeVar
 from mock_server.accounts import Accounts
 from mock_server.audio.errors import AudioEngineError
 from mock_server.clock import MockClock
-from mock_server.faults.scenarios import Fault, Scenario
+from mock_server.faults.catalogue import Fault
+from mock_server.faults.scenario import Scenario
 from mock_server.jobs.analyses import AnalysisCache
 from mock_server.jobs.artifacts import ArtifactStore
 from mock_server.jobs.job import (

@@ -19,7 +19,8 @@ from mock_server.audio.resize import ResizeInput, parse_resize_input, resize_can
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.contract.profile import Profile
 from mock_server.contract.results import ExportFiles
-from mock_server.faults.scenarios import Fault, Scenario
+from mock_server.faults.catalogue import Fault
+from mock_server.faults.scenario import Scenario
 from mock_server.jobs.analyses import analysis_from_json
 from mock_server.jobs.operations import Analyze, Export, Operation, Outcome, Resize
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mock_server.audio.analysis import AnalysisResult, analyze_with_peaks
 from mock_server.audio.decode import probe_duration
 from mock_server.audio.types import DecodeLimits
-from mock_server.faults.scenarios import Fault, Scenario
+from mock_server.faults.catalogue import Fault
+from mock_server.faults.scenario import Scenario
 from mock_server.jobs.analyses import analysis_from_json, analysis_key
 from mock_server.jobs.job import Job, JobState
 from mock_server.jobs.job_faults import faulted_source

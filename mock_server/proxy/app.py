@@ -23,18 +23,17 @@ from aiohttp import web
 
 from mock_server.contract import conformance
 from mock_server.contract.conformance import Violation
+from mock_server.contract.wire import API_ROUTES, INVALID_METHOD, KEY_HEADER, MISSING_KEY
 from mock_server.proxy import recording, reports
 from mock_server.proxy.exchanges import Delivery, Exchange, Fetched, masked
 from mock_server.proxy.observed import ObservedProfile
-from mock_server.web import errors
 
-KEY_HEADER = "X-API-Key"
 VIOLATIONS_HEADER = "X-Mock-Violations"
 HOOK_PATH = "/_proxy/webhooks"
 EXCHANGES_PATH = "/_proxy/exchanges"
 # Request headers passed upstream: the key and what describes the body; X-Mock-* so a mock
 # upstream's namespaces and scenarios work through the proxy.
-FORWARDED = ("x-api-key", "content-type", "accept", "user-agent")
+FORWARDED = (KEY_HEADER.lower(), "content-type", "accept", "user-agent")
 # Answer headers the proxy cannot pass as they are: aiohttp sets length and encoding anew.
 DROPPED = (
     "content-length",
@@ -319,8 +318,8 @@ def is_http_url(value: object) -> bool:
 def _listed_error(method: str, key: str | None) -> str | None:
     """The reference's listed error this request must get, if it is bound to get one."""
     if method != "POST":
-        return errors.INVALID_METHOD
-    return errors.MISSING_KEY if key is None else None
+        return INVALID_METHOD
+    return MISSING_KEY if key is None else None
 
 
 def _forwarded(header: str) -> bool:
@@ -336,7 +335,8 @@ def create_proxy_app(config: ProxyConfig) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[PROXY] = proxy
     app.cleanup_ctx.append(proxy.lifetime)
-    app.router.add_route("*", "/{route:analyze|resize|export}", proxy.forward)
+    names = "|".join(route.name for route in API_ROUTES)
+    app.router.add_route("*", f"/{{route:{names}}}", proxy.forward)
     app.router.add_post(HOOK_PATH + "/{number:[0-9]+}/{token}", proxy.webhook)
     app.router.add_get(EXCHANGES_PATH, proxy.show)
     return app

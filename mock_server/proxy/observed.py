@@ -19,7 +19,6 @@ from jsonschema import ValidationError
 from mock_server.contract import rules
 from mock_server.contract.conformance import parse_json
 from mock_server.contract.observations import (
-    LISTED_ERRORS,
     Observations,
     listed_message,
     observed_values,
@@ -27,6 +26,7 @@ from mock_server.contract.observations import (
 )
 from mock_server.contract.profile import ErrorName
 from mock_server.contract.schemas import validate
+from mock_server.contract.wire import LISTED_ERRORS
 from mock_server.proxy.exchanges import Exchange
 
 

@@ -14,7 +14,8 @@ from aiohttp import web
 
 from mock_server.accounts import Plan
 from mock_server.background import BackgroundLoop
-from mock_server.faults.scenarios import Arming, Scenario
+from mock_server.faults.arming import Arming
+from mock_server.faults.scenario import Scenario
 from mock_server.journal import JournalEntry
 from mock_server.services import Services
 from mock_server.settings import Settings
@@ -79,7 +80,7 @@ class MockServer:
         self.stop()
 
 
-class MockClock:
+class ClockHandle:
     """The mock's clock as seen from a test: rate and usage windows, artifact lifetimes and the
     7-minute job limit all read it. On a shared server it is everyone's clock: advancing it
     moves mock time in every namespace."""
@@ -96,7 +97,7 @@ class MockHandle(ABC):
     base_url: str
     results_url: str  # result URLs start here, not at base_url
     api_key: str
-    clock: MockClock
+    clock: ClockHandle
 
     @abstractmethod
     def reset(self) -> None:
@@ -186,7 +187,7 @@ class AudjustMock(MockHandle):
         self.base_url = server.base_url
         self.results_url = server.results_url
         self.api_key = api_key
-        self.clock = MockClock(
+        self.clock = ClockHandle(
             lambda: self.call(lambda services: services.clock.now()),
             lambda seconds: self.call(lambda services: services.clock.advance(seconds)),
         )

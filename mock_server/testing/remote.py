@@ -16,12 +16,12 @@ from urllib.parse import quote
 
 from mock_server.accounts import Plan
 from mock_server.contract.schemas import RESULTS_PATH
-from mock_server.faults.scenarios import Arming
+from mock_server.faults.arming import Arming
 from mock_server.journal import entry_from_json
 from mock_server.namespaces import HEADER, QUERY, checked_name
 from mock_server.sinks import payload_request_id
 from mock_server.sources import SourceMode
-from mock_server.testing.inprocess import MockClock, MockHandle, RequestLog
+from mock_server.testing.inprocess import ClockHandle, MockHandle, RequestLog
 from mock_server.web.middlewares import ADMIN_HEADER
 
 TIMEOUT_SECONDS = 30.0
@@ -52,7 +52,7 @@ class RemoteMock(MockHandle):
             self._headers[ADMIN_HEADER] = admin_token
         # In a namespace, a key of its own: requests made with it are the namespace's.
         self.api_key = f"{api_key}.{self.namespace}" if self.namespace else api_key
-        self.clock = MockClock(
+        self.clock = ClockHandle(
             lambda: float(self._call("GET", "/_mock/health")["time"]),
             lambda seconds: self._call("POST", "/_mock/clock/advance", {"seconds": seconds}),
         )

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from mock_server.contract import results
+from mock_server.contract import results, wire
 from mock_server.jobs.recordings import Replays
 from mock_server.services import Services, replays_of, running
 from mock_server.settings import Settings, bind
@@ -74,9 +74,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app.cleanup_ctx.append(_services_context(settings, replays))
     for path, handler in (
-        ("/analyze", handlers.analyze),
-        ("/resize", handlers.resize),
-        ("/export", handlers.export),
+        (wire.ANALYZE.path, handlers.analyze),
+        (wire.RESIZE.path, handlers.resize),
+        (wire.EXPORT.path, handlers.export),
     ):
         app.router.add_route("*", path, handler)
     control.add_routes(app)

@@ -11,7 +11,9 @@ from aiohttp import web
 from mock_server.accounts import Plan, mask_key
 from mock_server.contract import fidelity
 from mock_server.contract.schemas import bundled_openapi, control_openapi, with_results_server
-from mock_server.faults.scenarios import CATALOGUE, Arming
+from mock_server.contract.wire import TRIGGER
+from mock_server.faults.arming import Arming
+from mock_server.faults.catalogue import CATALOGUE
 from mock_server.songs import song_bytes, song_file, song_names
 from mock_server.web import errors, trigger
 from mock_server.web.handlers import (
@@ -206,7 +208,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/requests", requests)
     app.router.add_get("/_mock/webhooks", webhooks)
     app.router.add_post("/_mock/webhooks/{requestId}/resend", resend_webhook)
-    app.router.add_post("/_mock/trigger", trigger.trigger)
+    app.router.add_post(TRIGGER.path, trigger.trigger)
     app.router.add_post("/_mock/reset", reset)
     app.router.add_post("/_mock/clock/advance", advance_clock)
     app.router.add_post("/_mock/keys", add_key)

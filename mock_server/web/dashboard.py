@@ -20,7 +20,7 @@ from aiohttp import web
 
 from mock_server.contract.results import ANALYSIS, RESIZE
 from mock_server.jobs.job import Job
-from mock_server.journal import Exchange, JournalEntry
+from mock_server.journal import ExchangeBodies, JournalEntry
 from mock_server.services import Services
 from mock_server.web import errors
 from mock_server.web.keys import SERVICES
@@ -159,7 +159,7 @@ async def _follow(request: web.Request, stream: web.StreamResponse) -> None:
         await asyncio.sleep(FEED_TICK_SECONDS)
 
 
-def _numbered(number: int, entry: JournalEntry, exchange: Exchange | None) -> dict[str, Any]:
+def _numbered(number: int, entry: JournalEntry, exchange: ExchangeBodies | None) -> dict[str, Any]:
     return {
         "number": number,
         **entry.to_json(),

@@ -14,16 +14,19 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server.contract.profile import OPTIONAL_HEADERS, DetailPlacement, ErrorName, Profile
+from mock_server.contract.wire import (
+    INVALID_KEY,
+    INVALID_METHOD,
+    MISSING_KEY,
+    MISSING_PARAMETER,
+    RATE_LIMITED,
+    USAGE_EXCEEDED,
+)
 from mock_server.jobs.job import FailureReason
 
-INVALID_METHOD = "Invalid request method"
-MISSING_KEY = "Missing API key header"
-INVALID_KEY = "Invalid API Key"
-MISSING_PARAMETER = "Missing parameter"
+# The listed messages are the wire's (contract/wire.py); these are the mock's own.
 INVALID_PARAMETER = "Invalid parameter"
 MALFORMED_JSON = "Invalid JSON body"
-RATE_LIMITED = "Rate limit exceeded"
-USAGE_EXCEEDED = "Usage limit exceeded"
 NOT_FOUND = "Not found"
 FORBIDDEN = "Forbidden"
 ALLOW_POST = {"Allow": "POST"}  # RFC 9110: a 405 names the methods that are allowed

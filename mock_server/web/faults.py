@@ -14,24 +14,17 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mock_server.faults.scenarios import (
-    HEADER,
-    Fault,
-    Phase,
-    Scenario,
-    ScenarioError,
-    parse_header,
-    route_of,
-    scenario_note,
-)
+from mock_server.contract.wire import API_ROUTES, KEY_HEADER
+from mock_server.faults.catalogue import Fault, Phase, route_of, scenario_note
+from mock_server.faults.scenario import HEADER, Scenario, ScenarioError, parse_header
 from mock_server.web import errors
-from mock_server.web.keys import KEY_HEADER
 from mock_server.web.namespace import space_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SCENARIOS = web.RequestKey("scenarios", list[Scenario])
 NO_ANSWER = web.RequestKey("no_answer", bool)  # the connection was reset instead
-FIRST_REQUIRED = {"/analyze": "sourceFileUrl", "/export": "sourceFileUrl", "/resize": "similarity"}
+# The parameter a forced missing_parameter names unless told: each route's first required one.
+FIRST_REQUIRED = {route.path: route.required[0] for route in API_ROUTES}
 BAD_GATEWAY_PAGE = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"

@@ -20,6 +20,7 @@ from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.export import parse_segments_groups
 from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
+from mock_server.contract import wire
 from mock_server.contract.parameters import wire_problem
 from mock_server.contract.profile import UsageRule
 from mock_server.contract.results import ANALYSIS, JSON_TYPE, RESIZE, ExportFiles, result_url
@@ -31,7 +32,7 @@ from mock_server.services import Services
 from mock_server.sources import validate_source_url
 from mock_server.web import errors
 from mock_server.web.faults import SCENARIOS
-from mock_server.web.keys import KEY_HEADER, SERVICES
+from mock_server.web.keys import SERVICES
 from mock_server.web.namespace import namespace_of
 
 PARSED_BODY = web.RequestKey("parsed_body", dict[str, Any])  # parsed once, read by the journal
@@ -177,9 +178,9 @@ def api_endpoint(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.R
         if request.method != "POST":
             raise errors.InvalidMethod(f"use POST for {request.path}", headers=errors.ALLOW_POST)
         services = request.app[SERVICES]
-        key = request.headers.get(KEY_HEADER)
+        key = request.headers.get(wire.KEY_HEADER)
         if not key:
-            raise errors.MissingKey(f"send your key in the {KEY_HEADER} header")
+            raise errors.MissingKey(f"send your key in the {wire.KEY_HEADER} header")
         if services.accounts.plan_of(key) is None:
             raise errors.InvalidKey()
         retry_after = services.limiter.try_acquire(key, services.clock.now())
@@ -207,7 +208,7 @@ def _queued(job: Job, **urls: Any) -> web.Response:
 
 @api_endpoint
 async def analyze(request: web.Request, call: Call) -> web.Response:
-    call.takes_only("resultWebhook", "sourceFileUrl", "features")
+    call.takes_only(*wire.ANALYZE.fields)
     webhook = call.url("resultWebhook", required=True)
     source = call.url("sourceFileUrl", required=True)
     features = call.body.get("features", [])
@@ -225,7 +226,7 @@ async def analyze(request: web.Request, call: Call) -> web.Response:
 
 @api_endpoint
 async def resize(request: web.Request, call: Call) -> web.Response:
-    call.takes_only("resultWebhook", "targetLengthSeconds", "similarity", "boundaries")
+    call.takes_only(*wire.RESIZE.fields)
     webhook = call.url("resultWebhook", required=False)
     parsed = parse_resize_input(
         call.required("similarity"),
@@ -254,7 +255,7 @@ def _answered(call: Call, ending: Ending) -> web.Response:
 
 @api_endpoint
 async def export(request: web.Request, call: Call) -> web.Response:
-    call.takes_only("resultWebhook", "sourceFileUrl", "exportFormat", "segmentsGroups")
+    call.takes_only(*wire.EXPORT.fields)
     webhook = call.url("resultWebhook", required=True)
     source = call.url("sourceFileUrl", required=True)
     fmt_value = call.required("exportFormat")

@@ -12,14 +12,14 @@ from aiohttp import web
 from mock_server.accounts import mask_key
 from mock_server.contract.profile import DetailPlacement, Profile
 from mock_server.contract.results import ROUTE_NAME as RESULT_ROUTE
-from mock_server.faults.scenarios import API_ROUTES
-from mock_server.journal import Exchange, JournalEntry
+from mock_server.contract.wire import API_PATHS, KEY_HEADER
+from mock_server.journal import ExchangeBodies, JournalEntry
 from mock_server.jsonbody import loads_strict
 from mock_server.sources import is_loopback_host
 from mock_server.web import errors
 from mock_server.web.faults import NO_ANSWER, SCENARIOS
 from mock_server.web.handlers import PARSED_BODY, REQUEST_ID
-from mock_server.web.keys import KEY_HEADER, SERVICES
+from mock_server.web.keys import SERVICES
 from mock_server.web.namespace import namespace_of, namespace_or_default
 
 log = logging.getLogger(__name__)
@@ -129,14 +129,14 @@ def _check_access(request: web.Request) -> None:
 
 def _journaled(request: web.Request) -> bool:
     """API calls and result downloads: what a client of the live API would send it."""
-    return request.path in API_ROUTES or request.match_info.route.name == RESULT_ROUTE
+    return request.path in API_PATHS or request.match_info.route.name == RESULT_ROUTE
 
 
-def _exchange(body: bytes, response: web.StreamResponse) -> Exchange:
+def _exchange(body: bytes, response: web.StreamResponse) -> ExchangeBodies:
     """The bodies for the dashboard; a streamed answer (a result file) is named, not kept."""
     if isinstance(response, web.Response) and isinstance(response.body, bytes):
-        return Exchange.of(body, response.body)
-    return Exchange.of(body, f"({response.content_type}, streamed)".encode())
+        return ExchangeBodies.of(body, response.body)
+    return ExchangeBodies.of(body, f"({response.content_type}, streamed)".encode())
 
 
 @web.middleware

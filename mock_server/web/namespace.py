@@ -7,9 +7,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from mock_server.contract.results import ROUTE_NAME as RESULT_ROUTE
+from mock_server.contract.wire import KEY_HEADER
 from mock_server.namespaces import DEFAULT, HEADER, QUERY, NamespaceError, Space, checked_name
 from mock_server.web import errors
-from mock_server.web.keys import KEY_HEADER, SERVICES
+from mock_server.web.keys import SERVICES
 
 NAMESPACE = web.RequestKey("namespace", str)
 

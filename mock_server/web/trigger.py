@@ -12,7 +12,9 @@ from mock_server.audio.errors import AudioEngineError, EngineValidationError
 from mock_server.audio.types import ExportFormat
 from mock_server.contract.parameters import wire_problem
 from mock_server.contract.results import ANALYSIS, RESIZE, result_url
-from mock_server.faults.scenarios import Fault, Scenario
+from mock_server.contract.wire import TRIGGER
+from mock_server.faults.catalogue import Fault
+from mock_server.faults.scenario import Scenario
 from mock_server.jobs.job import Job
 from mock_server.jobs.trigger import DEFAULT_SONG, KEY, Triggered, operation_for, prepare
 from mock_server.songs import SONG_DIR, song_file
@@ -21,8 +23,6 @@ from mock_server.web import errors
 from mock_server.web.handlers import REQUEST_ID, checked_url, read_json_object, results_base
 from mock_server.web.keys import SERVICES
 from mock_server.web.namespace import namespace_of
-
-FIELDS = ("operation", "to", "song", "source", "rawFeatures", "format", "targetLengthSeconds")
 
 
 def _choice(body: dict[str, Any], name: str, choices: list[str], default: str) -> str:
@@ -33,7 +33,7 @@ def _choice(body: dict[str, Any], name: str, choices: list[str], default: str) -
 
 
 async def trigger(request: web.Request) -> web.Response:
-    body = await read_json_object(request, *FIELDS, "failure")
+    body = await read_json_object(request, *TRIGGER.fields)
     if "operation" not in body or "to" not in body:
         raise errors.MissingParameter("operation" if "operation" not in body else "to")
     kind = Triggered(_choice(body, "operation", [k.value for k in Triggered], ""))

@@ -10,7 +10,7 @@ import pytest
 
 from bench import peer_servers, peers, wrk
 from mock_server.contract.schemas import validate
-from mock_server.faults.scenarios import HEADER, Scenario
+from mock_server.faults.scenario import HEADER, Scenario
 from tests.support import round_of
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:41234/analyze

@@ -11,7 +11,7 @@ from bench import peers, proxy_peers
 from bench.peers import Role
 from mock_server.contract.conformance import Violation
 from mock_server.contract.schemas import validate
-from mock_server.faults.scenarios import HEADER, Scenario
+from mock_server.faults.scenario import HEADER, Scenario
 from mock_server.proxy.exchanges import Delivery, Exchange
 from tests.support import round_of
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from mock_server.audio.resize import parse_resize_input, resize_candidates
-from mock_server.faults.scenarios import Arming, Scenario
+from mock_server.faults.arming import Arming
+from mock_server.faults.scenario import Scenario
 from mock_server.jobs.payloads import candidates_json
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver, post, queued_webhook
 from tests.contract_checks import check_analysis, check_candidate

@@ -21,7 +21,7 @@ from mock_server.faults.edges import (
     edge_analysis,
     edge_candidates,
 )
-from mock_server.faults.scenarios import Scenario, ScenarioError
+from mock_server.faults.scenario import Scenario, ScenarioError
 from mock_server.jobs.analyses import analysis_from_json
 from tests.contract_checks import check_analysis
 

@@ -11,12 +11,8 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from mock_server.faults.scenarios import (
-    CATALOGUE,
-    Fault,
-    Scenario,
-    ScenarioError,
-)
+from mock_server.faults.catalogue import CATALOGUE, Fault
+from mock_server.faults.scenario import Scenario, ScenarioError
 from tests.strategies import bad_parameters, fixed, scenarios, six_digit_numbers
 
 

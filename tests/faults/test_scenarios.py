@@ -13,7 +13,9 @@ import aiohttp
 import pytest
 
 from mock_server.contract.profile import Profile
-from mock_server.faults.scenarios import CATALOGUE, Arming, Fault, Scenario
+from mock_server.faults.arming import Arming
+from mock_server.faults.catalogue import CATALOGUE, Fault
+from mock_server.faults.scenario import Scenario
 from mock_server.web.errors import DETAIL_HEADER
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver
 from tests.contract_checks import check_payload
@@ -157,6 +159,8 @@ async def test_a_forced_rate_limit_takes_its_retry_after_and_spends_no_quota(
         ("slow;seconds", "param=value"),
         ("partial_export_failure", "applies to /export, not /resize"),
         # What contract_edges makes: tests/contract/test_contract_edges.py; here, what it refuses.
+        # What contract_edges makes is in tests/contract/test_contract_edges.py; here, what it
+        # refuses.
         ("contract_edges;beat=triple", "must be one of half, double, same"),
         ("contract_edges;similarity_max=64", "must be a number from 80 to 126"),
     ],

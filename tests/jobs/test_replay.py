@@ -16,7 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from mock_server.faults.scenarios import HEADER, Fault
+from mock_server.faults.catalogue import Fault
+from mock_server.faults.scenario import HEADER
 from mock_server.jobs.job import JobState
 from mock_server.jobs.recordings import EXCHANGE_FILE, RecordingError, without_volatile
 from mock_server.settings import Settings

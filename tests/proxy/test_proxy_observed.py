@@ -12,8 +12,9 @@ from typing import Any
 
 import aiohttp
 
-from mock_server.contract.observations import LISTED_ERRORS, Observations, observed_values
+from mock_server.contract.observations import Observations, observed_values
 from mock_server.contract.profile import Profile
+from mock_server.contract.wire import LISTED_ERRORS
 from mock_server.proxy.command import add_proxy_arguments, config_from
 from mock_server.web import errors
 from tests.conftest import AppClient, MakeMock

@@ -14,7 +14,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from mock_server.audio.peaks import PEAK_COUNT
-from mock_server.journal import KEPT_EXCHANGES, MAX_BODY_CHARACTERS, Exchange, Journal, JournalEntry
+from mock_server.journal import (
+    KEPT_EXCHANGES,
+    MAX_BODY_CHARACTERS,
+    ExchangeBodies,
+    Journal,
+    JournalEntry,
+)
 from mock_server.testing.inprocess import MockServer
 from mock_server.web.dashboard import FEEDS
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver, queued_webhook
@@ -113,11 +119,11 @@ def entry(path: str) -> JournalEntry:
 def test_only_the_latest_bodies_are_kept_and_each_is_cut() -> None:
     journal = Journal()
     for number in range(KEPT_EXCHANGES + 5):
-        journal.record(entry(f"/{number}"), 0, Exchange.of(b"{}", b"x" * number))
+        journal.record(entry(f"/{number}"), 0, ExchangeBodies.of(b"{}", b"x" * number))
     kept = journal.since(0)
     assert [exchange is None for _, _, exchange in kept[:6]] == [True] * 5 + [False]
     assert journal.since(KEPT_EXCHANGES + 4)[0][1].path == f"/{KEPT_EXCHANGES + 4}"
-    long = Exchange.of(b"y" * (MAX_BODY_CHARACTERS + 10), b"")
+    long = ExchangeBodies.of(b"y" * (MAX_BODY_CHARACTERS + 10), b"")
     assert long.request.startswith("y" * MAX_BODY_CHARACTERS)
     assert long.request.endswith(f"({MAX_BODY_CHARACTERS + 10} bytes in all)")
 

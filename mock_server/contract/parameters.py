@@ -2,22 +2,13 @@
 
 The engine names a parameter in its own words (`target_length_seconds`); whoever tells a user of
 the API what is wrong with one (the web layer's 400, the CLI's usage error) names it as the API
-spells it (`targetLengthSeconds`), through this table.
+spells it (`targetLengthSeconds`), through the wire's table (contract/wire.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from mock_server.audio import export, resize, similarity
 from mock_server.audio.errors import EngineValidationError
-
-WIRE_NAMES: Mapping[str, str] = {
-    similarity.FIELD: "similarity",
-    resize.BOUNDARIES: "boundaries",
-    resize.TARGET_LENGTH_SECONDS: "targetLengthSeconds",
-    export.FIELD: "segmentsGroups",
-}
+from mock_server.contract.wire import WIRE_NAMES
 
 
 def wire_name(field: str) -> str:

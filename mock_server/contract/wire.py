@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mock_server.audio import export, resize, similarity
 from mock_server.contract.profile import ErrorName
 
 KEY_HEADER = "X-API-Key"  # the reference's name for the header that carries the key
@@ -87,3 +88,12 @@ TRIGGER = Route(
     ),
     required=("operation", "to"),
 )
+
+# The engine's names for the parameters it validates (`target_length_seconds`), and the API's:
+# what a client is told is wrong names the field as the API spells it (contract/parameters.py).
+WIRE_NAMES: Mapping[str, str] = {
+    similarity.FIELD: "similarity",
+    resize.BOUNDARIES: "boundaries",
+    resize.TARGET_LENGTH_SECONDS: "targetLengthSeconds",
+    export.FIELD: "segmentsGroups",
+}

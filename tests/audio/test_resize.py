@@ -13,7 +13,8 @@ import pytest
 from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.resize import parse_resize_input, resize_candidates
 from mock_server.audio.similarity import encode_similarity
-from mock_server.contract.parameters import WIRE_NAMES, wire_problem
+from mock_server.contract.parameters import wire_problem
+from mock_server.contract.wire import WIRE_NAMES
 from mock_server.jobs.payloads import candidates_json
 
 BEAT = 0.5

@@ -59,7 +59,7 @@ def test_the_first_walk_through_runs_as_written() -> None:
     ack = json.loads(output[1])
     assert ack["message"] == "Request queued."
     assert ack["resultUrl"] == f"{results}/{ack['requestId']}/analysis.json"
-    assert output[2].endswith("/tmp/edit.mp3") and int(output[2].split()[4]) > 10_000
+    assert output[2].endswith("/tmp/walk-edit.mp3") and int(output[2].split()[4]) > 10_000
     assert output[3] == "[True, True]"
 
 

@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.runtime-installed
-SOURCES := mock_server contract_tests tests fixtures bench examples container_tests ui_tests
+SOURCES := mock_server contract_tests tests fixtures bench examples container_tests ui_tests soak_tests
 EXAMPLE := examples/client_project
 EXAMPLE_BIN := $(EXAMPLE)/.venv/bin
 EXAMPLE_STAMP := $(EXAMPLE)/.venv/.installed
 
 .PHONY: install serve test lint typecheck unit contract contract-selfcheck example example-install \
-	stress bench bench-peers bench-proxy clean wheels image image-test ui-test ui-if-present
+	stress soak bench bench-peers bench-proxy clean wheels image image-test ui-test ui-if-present
 
 install: $(STAMP)
 
@@ -94,6 +94,11 @@ ui-test: install
 # with every core kept busy, so a test that waits on timing instead of a condition shows itself.
 stress: install example-install
 	$(BIN)/python -m bench.stress
+
+# Not part of `make test`: a shared mock through 5,000 namespaces and a proxy through 18,000
+# exchanges, asserting that what each keeps stays within its bounds (about two minutes).
+soak: install
+	$(BIN)/pytest soak_tests -s -p no:cacheprovider
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -25,7 +25,7 @@ from mock_server.contract import conformance
 from mock_server.contract.conformance import Violation
 from mock_server.contract.wire import API_ROUTES, INVALID_METHOD, KEY_HEADER, MISSING_KEY
 from mock_server.proxy import recording, reports
-from mock_server.proxy.exchanges import Delivery, Exchange, Fetched, masked
+from mock_server.proxy.exchanges import Delivery, Exchange, Fetched, KeptExchanges, masked
 from mock_server.proxy.observed import ObservedProfile
 
 VIOLATIONS_HEADER = "X-Mock-Violations"
@@ -59,6 +59,7 @@ class ProxyConfig:
     report: Path | None = None
     junit: Path | None = None
     observed_profile: Path | None = None
+    kept_exchanges: int = 10_000  # summaries held; every exchange is counted in the reports
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ class Proxy:
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
         self.public_url = (config.public_url or "").rstrip("/")
-        self.exchanges: list[Exchange] = []  # exchange N is at N - 1; none is ever removed
+        self.exchanges = KeptExchanges(
+            config.kept_exchanges, lambda exchange: exchange.done(config.check_results)
+        )
         path = config.observed_profile
         self.observed = ObservedProfile(path) if path is not None else None
         self._session: aiohttp.ClientSession | None = None
@@ -140,8 +143,8 @@ class Proxy:
         body = await request.read()
         key = request.headers.get(KEY_HEADER)
         sent = conformance.parse_json(body)
-        exchange = Exchange(len(self.exchanges) + 1, route, masked(key), body, sent)
-        self.exchanges.append(exchange)
+        exchange = Exchange(self.exchanges.next_number(), route, masked(key), body, sent)
+        self.exchanges.add(exchange)
         listed = _listed_error(request.method, key)
         if listed is None:
             self.found(exchange, conformance.check_request(route, body))
@@ -222,7 +225,7 @@ class Proxy:
 
     async def webhook(self, request: web.Request) -> web.Response:
         number = int(request.match_info["number"])
-        exchange = self.exchanges[number - 1] if 1 <= number <= len(self.exchanges) else None
+        exchange = self.exchanges.get(number)
         given = request.match_info["token"].encode()
         if exchange is None or not hmac.compare_digest(given, exchange.hook_token.encode()):
             raise web.HTTPNotFound(text="no such exchange")  # a forged webhook goes nowhere

@@ -23,6 +23,13 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return number
+
+
 def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--upstream",
@@ -54,6 +61,14 @@ def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check-results", action="store_true", help="fetch and check each result file"
     )
+    parser.add_argument(
+        "--keep-exchanges",
+        type=_positive,
+        default=ProxyConfig.kept_exchanges,
+        metavar="N",
+        help="exchange summaries held in memory and detailed in the reports, the latest first "
+        f"kept (default {ProxyConfig.kept_exchanges}); every exchange is counted in the reports",
+    )
 
 
 def config_from(args: argparse.Namespace) -> ProxyConfig:
@@ -66,6 +81,7 @@ def config_from(args: argparse.Namespace) -> ProxyConfig:
         report=args.report,
         junit=args.junit,
         observed_profile=args.observed_profile,
+        kept_exchanges=args.keep_exchanges,
     )
 
 

@@ -3,9 +3,11 @@ webhook delivery, the result files), with the violations found along the way."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,3 +140,57 @@ def pretty(data: bytes) -> Any:
 
 def dumps(document: object) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+class KeptExchanges:
+    """Every exchange counted, the latest `limit` kept whole: a proxy in front of the live API
+    for weeks kept about 2 KB a summary (62 MB to 100 MB over 18,000 acknowledgements) and never
+    let one go. The oldest exchange that is done goes first; one still waiting for its webhook
+    stays (and the done ones after it go instead), so the kept ones exceed `limit` only by the
+    jobs in flight."""
+
+    def __init__(self, limit: int, done: Callable[[Exchange], bool]) -> None:
+        self.limit = limit
+        self._done = done
+        self._kept: dict[int, Exchange] = {}
+        self.total = 0
+        self._dropped_failing = 0  # dropped exchanges that had violations
+        self._dropped_violations = 0
+
+    def add(self, exchange: Exchange) -> None:
+        self._kept[exchange.number] = exchange
+        self.total = max(self.total, exchange.number)
+        self._trim()
+
+    def next_number(self) -> int:
+        return self.total + 1
+
+    def get(self, number: int) -> Exchange | None:
+        return self._kept.get(number)
+
+    def __iter__(self) -> Iterator[Exchange]:
+        return iter(list(self._kept.values()))
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def totals(self) -> dict[str, int]:
+        """Counts over every exchange, the dropped ones included."""
+        kept = list(self._kept.values())
+        return {
+            "exchanges": self.total,
+            "kept": len(kept),
+            "withViolations": self._dropped_failing + sum(1 for e in kept if e.violations),
+            "violations": self._dropped_violations + sum(len(e.violations) for e in kept),
+        }
+
+    def _trim(self) -> None:
+        excess = len(self._kept) - self.limit
+        if excess <= 0:
+            return
+        done = (exchange for exchange in self._kept.values() if self._done(exchange))
+        going = list(itertools.islice(done, excess))  # the oldest first: mostly the very first
+        for exchange in going:
+            del self._kept[exchange.number]
+            self._dropped_failing += bool(exchange.violations)
+            self._dropped_violations += len(exchange.violations)

@@ -5,34 +5,40 @@ write goes beside and is renamed, so a proxy killed at any moment leaves them wh
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
 from pathlib import Path
 
-from mock_server.proxy.exchanges import Exchange, dumps
+from mock_server.proxy.exchanges import KeptExchanges, dumps
 
 REPORT_VERSION = 1
 
 
-def write_json(path: Path, exchanges: Sequence[Exchange]) -> None:
+def write_json(path: Path, exchanges: KeptExchanges) -> None:
+    """`totals` count every exchange; `exchanges` and `violations` detail the kept ones."""
     violations = [v.as_json() for exchange in exchanges for v in exchange.violations]
     document = {
         "version": REPORT_VERSION,
+        "totals": exchanges.totals(),
         "exchanges": [exchange.summary() for exchange in exchanges],
         "violations": violations,
     }
     _replace(path, dumps(document))
 
 
-def write_junit(path: Path, exchanges: Sequence[Exchange]) -> None:
-    failed = sum(1 for exchange in exchanges if exchange.violations)
+def write_junit(path: Path, exchanges: KeptExchanges) -> None:
+    """A test case per kept exchange; the suite's properties count every exchange."""
+    kept = list(exchanges)
+    failed = sum(1 for exchange in kept if exchange.violations)
     suite = ET.Element(
         "testsuite",
         name="audjust-mock proxy",
-        tests=str(len(exchanges)),
+        tests=str(len(kept)),
         failures=str(failed),
         errors="0",
     )
-    for exchange in exchanges:
+    properties = ET.SubElement(suite, "properties")
+    for name, count in exchanges.totals().items():
+        ET.SubElement(properties, "property", name=f"totals.{name}", value=str(count))
+    for exchange in kept:
         name = f"{exchange.number:04d} /{exchange.route} {exchange.request_id or '-'}"
         case = ET.SubElement(suite, "testcase", classname="audjust-mock.proxy", name=name)
         if exchange.violations:

@@ -21,6 +21,7 @@ import pytest
 from aiohttp import web
 
 from mock_server.jobs.recordings import without_volatile
+from mock_server.proxy.exchanges import Exchange, KeptExchanges
 from mock_server.web.keys import SERVICES
 from tests.breakers import breaking_proxy
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver, ServerFactory, serve_receiver
@@ -441,3 +442,34 @@ def test_the_command_refuses_an_upstream_that_is_not_a_url() -> None:
     )
     assert done.returncode == 2
     assert "'api.audjust.com' is not an http(s) URL" in done.stderr
+
+
+async def test_a_long_run_keeps_the_latest_summaries_and_counts_them_all(
+    mock: AppClient, make_proxy: MakeProxy, tmp_path: Path
+) -> None:
+    """Twelve exchanges through a proxy that keeps three: the reports detail the latest three
+    and count all twelve, one refused request among them with its violation counted."""
+    out = {"report": tmp_path / "r.json", "junit": tmp_path / "j.xml"}
+    through = await make_proxy(origin(mock), kept_exchanges=3, **out)
+    for _ in range(11):
+        assert (await through.post("/resize", SYNC_RESIZE))[0] == 200
+    await through.post("/resize", {**SYNC_RESIZE, "boundaries": "not a list"})
+    await through.settled()
+    assert [exchange.number for exchange in through.proxy.exchanges] == [10, 11, 12]
+    report = json.loads(out["report"].read_text())
+    assert report["totals"]["exchanges"] == 12 and report["totals"]["kept"] == 3
+    assert report["totals"]["withViolations"] == 1 and len(report["exchanges"]) == 3
+    properties = {
+        p.get("name"): p.get("value") for p in ET.parse(out["junit"]).getroot().iter("property")
+    }
+    assert properties["totals.exchanges"] == "12" and properties["totals.withViolations"] == "1"
+
+
+def test_kept_exchanges_let_the_oldest_done_ones_go_first() -> None:
+    """One still waiting (number 1) stays; the done ones after it go instead."""
+    waiting = {1}
+    kept = KeptExchanges(2, lambda exchange: exchange.number not in waiting)
+    for number in range(1, 6):
+        kept.add(Exchange(number, "resize", None, b"", None))
+    assert [exchange.number for exchange in kept] == [1, 5]
+    assert kept.totals()["exchanges"] == 5 and kept.get(3) is None and kept.get(1) is not None

@@ -11,8 +11,7 @@ hold NaN or infinities, and one NaN spreads through every spectrum into the anal
 Export needs every channel, so `decode_audio` keeps them all in one buffer sized from the header.
 Analysis needs 11 kHz mono only: it reads the same `AudioStream`, within the same checks, block by
 block (`open_audio`) and reduces each block as it lands, so a 10-minute song is never held in
-stereo at
-full rate (212 MB of float32 for 10 minutes at 44.1 kHz).
+stereo at full rate (212 MB of float32 for 10 minutes at 44.1 kHz).
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def analyze(audio: Audio, raw_features: bool = False) -> AnalysisResult:
     return _analyze_signal(signal, raw_features)
 
 
-def _streamed_signal(data: bytes, limits: DecodeLimits, loudest: bool) -> AnalysisSignal:
+def streamed_signal(data: bytes, limits: DecodeLimits, loudest: bool = False) -> AnalysisSignal:
     """The analysis signal made block by block while decoding: the source is never held whole,
     and the blocks are those `analyze` cuts from decoded audio, so the result is the same."""
     with open_audio(data, limits) as stream:
@@ -100,7 +100,7 @@ def _streamed_signal(data: bytes, limits: DecodeLimits, loudest: bool) -> Analys
 
 def analyze_bytes(data: bytes, raw_features: bool, limits: DecodeLimits) -> dict[str, Any]:
     """Decode and analyze in one call: the unit of work a worker process runs."""
-    return _analyze_signal(_streamed_signal(data, limits, loudest=False), raw_features).to_json()
+    return _analyze_signal(streamed_signal(data, limits, loudest=False), raw_features).to_json()
 
 
 def analyze_with_peaks(
@@ -109,7 +109,7 @@ def analyze_with_peaks(
     """`analyze_bytes`, and the waveform summary the dashboard draws (peaks.py), from one decode:
     the mock keeps the summary, never the source. The summary is drawn from the loudest sample
     behind each mono sample, so its spans are equal to within one mono sample (0.1 ms)."""
-    signal = _streamed_signal(data, limits, loudest=True)
+    signal = streamed_signal(data, limits, loudest=True)
     loudest, result = signal.loudest, _analyze_signal(signal, raw_features).to_json()
     assert loudest is not None  # asked for above
     del signal  # the mono signal (27 MB for 10 minutes) goes before the summary's temporaries

@@ -132,11 +132,15 @@ def sanitise(block: FloatArray) -> None:
     overshoot. Left alone, one NaN turns every later spectrum NaN, and the analysis JSON holds
     bare NaN, which no JSON parser accepts.
     """
-    # Two fast reductions show the common case, already in range, and skip both passes (NaN
-    # fails every comparison, so it takes the full path).
-    if block.size == 0 or (float(block.min()) >= -1.0 and float(block.max()) <= 1.0):
+    if block.size == 0:
         return
-    np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    # Two fast reductions tell the common cases apart: finite extremes mean no NaN or infinity
+    # anywhere (either would be an extreme), so at most a clip (an MP3's overshoot) is needed.
+    low, high = float(block.min()), float(block.max())
+    if not (math.isfinite(low) and math.isfinite(high)):
+        np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    elif low >= -1.0 and high <= 1.0:
+        return
     np.clip(block, -1.0, 1.0, out=block)
 
 

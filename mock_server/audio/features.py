@@ -86,19 +86,24 @@ def _diagonal_context(matrix: NDArray[np.float64], radius: int) -> NDArray[np.fl
     return total
 
 
-def _lower_triangle(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The values below the diagonal, row by row (as `np.tril_indices` orders them), without
-    its two index arrays (12 MB at 1200 beats)."""
-    return np.concatenate([matrix[row, :row] for row in range(matrix.shape[0])])
-
-
 def _spread(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Map off-diagonal values through their empirical distribution to fill [0, 1]."""
+    """Map off-diagonal values through their empirical distribution to fill [0, 1].
+
+    Only the lower triangle is mapped and then mirrored: the codec stores only that triangle, and
+    the input is symmetric, so this is half of the lookups and no N x N index arrays.
+    """
     n = matrix.shape[0]
     if n < 2:
         return np.ones_like(matrix)
-    levels = np.quantile(_lower_triangle(matrix), np.linspace(0.0, 1.0, QUANTILES))
-    spread = np.interp(matrix, levels, np.linspace(0.0, 1.0, QUANTILES))
+    below = [matrix[row, :row] for row in range(n)]  # row by row, as np.tril_indices orders
+    values = np.concatenate(below)
+    levels = np.quantile(values, np.linspace(0.0, 1.0, QUANTILES))
+    mapped = np.interp(values, levels, np.linspace(0.0, 1.0, QUANTILES))
+    spread = np.empty_like(matrix)
+    start = 0
+    for row in range(n):
+        spread[row, :row] = spread[:row, row] = mapped[start : start + row]
+        start += row
     np.fill_diagonal(spread, 1.0)
     return spread
 

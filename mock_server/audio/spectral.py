@@ -218,7 +218,9 @@ def _reduce(signal: FloatArray, n_fft: int, hop: int, matrix: FloatArray) -> Flo
     for start in range(0, out.shape[0], step):
         frames = _frames(signal, n_fft, hop, start, min(step, out.shape[0] - start))
         spectrum = np.fft.rfft(frames * window, axis=1)
-        power = spectrum.real**2 + spectrum.imag**2
+        parts = spectrum.view(np.float64)  # real and imaginary parts, squared in place
+        np.square(parts, out=parts)
+        power = parts[:, 0::2] + parts[:, 1::2]
         for row in range(0, power.shape[0], PRODUCT_ROWS):
             rows = power[row : row + PRODUCT_ROWS]
             np.matmul(rows, weights, out=out[start + row : start + row + rows.shape[0]])

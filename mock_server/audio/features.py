@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from mock_server.audio.spectral import FrameFeatures
+from mock_server.audio.spectral import FrameFeatures, product_on_this_thread
 from mock_server.audio.types import FloatArray
 
 LOUDNESS_RANGE_DB = 60.0
@@ -63,7 +63,9 @@ def feature_vectors(chroma: FloatArray, loudness: FloatArray) -> list[list[float
 def _cosine(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = vectors / np.maximum(norms, 1e-12)
-    return np.asarray(unit @ unit.T)
+    cosine = np.empty((unit.shape[0], unit.shape[0]))
+    product_on_this_thread(unit, unit.T, cosine)
+    return cosine
 
 
 def _diagonal_context(matrix: NDArray[np.float64], radius: int) -> NDArray[np.float64]:
@@ -89,8 +91,8 @@ def _diagonal_context(matrix: NDArray[np.float64], radius: int) -> NDArray[np.fl
 def _spread(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
     """Map off-diagonal values through their empirical distribution to fill [0, 1].
 
-    Only the lower triangle is mapped and then mirrored: the codec stores only that triangle, and
-    the input is symmetric, so this is half of the lookups and no N x N index arrays.
+    Only the lower triangle is mapped, then mirrored: the codec stores only that triangle, and
+    the input is symmetric (to rounding), so this is half the lookups and no N x N index arrays.
     """
     n = matrix.shape[0]
     if n < 2:

@@ -33,9 +33,8 @@ BANDS = 40
 BLOCK_FRAMES = 1 << 16
 # Samples of STFT frames transformed at a time: 2 MB of float64 windows, which stay in cache.
 CHUNK_SAMPLES = 1 << 18
-# Frames per projection product: under OpenBLAS's threading threshold (65536 x 4 multiply-adds)
-# for both matrices (257 x 40 and 1025 x 12).
-PRODUCT_ROWS = 16
+# OpenBLAS's threading threshold for a matrix product, in multiply-adds (65536 x 4).
+SINGLE_THREAD_WORK = 1 << 18
 CHROMA_LOW_HZ = 60.0
 CHROMA_HIGH_HZ = 4000.0
 FLUX_RANGE_DB = 60.0
@@ -206,10 +205,8 @@ def _frames(signal: FloatArray, n_fft: int, hop: int, first: int, count: int) ->
 def _reduce(signal: FloatArray, n_fft: int, hop: int, matrix: FloatArray) -> FloatArray:
     """|STFT|^2 of `signal` projected through `matrix`, a cache-sized chunk of frames at a time.
 
-    Windowing copies the frames into float64 (numpy's fast transform, see above). The projection
-    runs PRODUCT_ROWS frames at a time: OpenBLAS keeps a product that small on the calling thread,
-    and a threaded one waited for a busy second core (3-5x slower on this shared 2-core machine,
-    and in a worker pool).
+    Windowing copies the frames into float64 (numpy's fast transform, see above); the projection
+    stays on this thread (`product_on_this_thread`).
     """
     window = np.hanning(n_fft)
     weights = matrix.astype(np.float64)
@@ -221,10 +218,22 @@ def _reduce(signal: FloatArray, n_fft: int, hop: int, matrix: FloatArray) -> Flo
         parts = spectrum.view(np.float64)  # real and imaginary parts, squared in place
         np.square(parts, out=parts)
         power = parts[:, 0::2] + parts[:, 1::2]
-        for row in range(0, power.shape[0], PRODUCT_ROWS):
-            rows = power[row : row + PRODUCT_ROWS]
-            np.matmul(rows, weights, out=out[start + row : start + row + rows.shape[0]])
+        product_on_this_thread(power, weights, out[start : start + power.shape[0]])
     return out
+
+
+def product_on_this_thread(left: np.ndarray, right: np.ndarray, out: np.ndarray) -> None:
+    """`left @ right` into `out`, a few rows at a time.
+
+    OpenBLAS runs a product of fewer than SINGLE_THREAD_WORK multiply-adds on the calling thread.
+    A threaded one waits for the second core, which on this shared 2-core machine (and in a pool
+    of analysis workers) is busy: a 650-beat similarity took 14-16 ms threaded and 0.5-2 ms like
+    this, the spectral projections 3-5x longer.
+    """
+    step = max(1, SINGLE_THREAD_WORK // max(1, right.shape[0] * right.shape[1]))
+    for row in range(0, left.shape[0], step):
+        rows = left[row : row + step]
+        np.matmul(rows, right, out=out[row : row + rows.shape[0]])
 
 
 def _spectral_flux(band_power: FloatArray) -> FloatArray:

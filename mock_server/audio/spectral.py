@@ -1,10 +1,10 @@
-"""The spectral front end: one STFT pass yields the onset envelope and the frame features.
+"""The spectral front end: the analysis's mono signal, then the onset envelope and frame features.
 
 Analysis runs on mono at about 11 kHz: beats live in the drums' and bass's attacks and pitch classes
 in the fundamentals below 4 kHz. The mono signal is made block by block as the source is read
-(`downmix`), so a long song is never held at full rate in stereo. One STFT (93 ms windows every
-23 ms, librosa's onset resolution at half its sample rate) feeds both the onset bands and the pitch
-classes, and each chunk of it is reduced at once to a few numbers per frame, so no full
+(`downmix`), so a long song is never held at full rate in stereo. Two chunked STFTs follow (46 ms
+windows every 11.6 ms for the onset bands, 186 ms windows every 46 ms for the pitch classes, whose
+semitones need the finer bins), each chunk reduced at once to a few numbers per frame, so no full
 spectrogram is ever held either.
 
 The transforms run in float64: numpy's pocketfft transforms float32 about four times slower than
@@ -126,7 +126,8 @@ def downmix(
     a spectrum and then the JSON.
     """
     factor = _factor(sample_rate)
-    mono, peaks = _Growing(expected_frames // factor), _Growing(0)
+    mono = _Growing(expected_frames // factor)
+    peaks = _Growing(expected_frames // factor if loudest else 0)
     frames = 0
     for block in blocks:
         count = block.shape[0] // factor

@@ -14,7 +14,7 @@ numpy measured earlier was; float64 gets the same speed without scipy as a depen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,22 +203,35 @@ def _frames(signal: FloatArray, n_fft: int, hop: int, first: int, count: int) ->
     return sliding_window_view(piece, n_fft)[::hop]
 
 
-def _reduce(signal: FloatArray, n_fft: int, hop: int, matrix: FloatArray) -> FloatArray:
-    """|STFT|^2 of `signal` projected through `matrix`, a cache-sized chunk of frames at a time.
+def _power_chunks(signal: FloatArray, n_fft: int, hop: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(first frame, |STFT|^2 of a cache-sized chunk of frames) over `signal`.
 
-    Windowing copies the frames into float64 (numpy's fast transform, see above); the projection
-    stays on this thread (`product_on_this_thread`).
+    Windowing copies the frames into float64 (numpy's fast transform, see above). Every chunk is
+    worked in the same three buffers: allocating them afresh for each chunk cost a tenth of the
+    stage (127 against 108 ms for Machine Wars' two STFTs).
     """
+    count = signal.size // hop + 1
+    step = max(1, CHUNK_SAMPLES // n_fft)
     window = np.hanning(n_fft)
+    windowed = np.empty((min(step, count), n_fft))
+    spectrum = np.empty((windowed.shape[0], n_fft // 2 + 1), np.complex128)
+    power = np.empty(spectrum.shape)
+    for start in range(0, count, step):
+        frames = _frames(signal, n_fft, hop, start, min(step, count - start))
+        size = frames.shape[0]
+        np.multiply(frames, window, out=windowed[:size])
+        np.fft.rfft(windowed[:size], axis=1, out=spectrum[:size])
+        parts = spectrum[:size].view(np.float64)  # real and imaginary parts, squared in place
+        np.square(parts, out=parts)
+        np.add(parts[:, 0::2], parts[:, 1::2], out=power[:size])
+        yield start, power[:size]
+
+
+def _reduce(signal: FloatArray, n_fft: int, hop: int, matrix: FloatArray) -> FloatArray:
+    """|STFT|^2 of `signal` projected through `matrix`, a chunk at a time, on this thread."""
     weights = matrix.astype(np.float64)
     out = np.empty((signal.size // hop + 1, matrix.shape[1]), dtype=np.float32)
-    step = max(1, CHUNK_SAMPLES // n_fft)
-    for start in range(0, out.shape[0], step):
-        frames = _frames(signal, n_fft, hop, start, min(step, out.shape[0] - start))
-        spectrum = np.fft.rfft(frames * window, axis=1)
-        parts = spectrum.view(np.float64)  # real and imaginary parts, squared in place
-        np.square(parts, out=parts)
-        power = parts[:, 0::2] + parts[:, 1::2]
+    for start, power in _power_chunks(signal, n_fft, hop):
         product_on_this_thread(power, weights, out[start : start + power.shape[0]])
     return out
 

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
@@ -96,7 +96,7 @@ def _timed(fn: Callable[[], T]) -> tuple[T, float]:
     return value, time.perf_counter() - started
 
 
-def _stage_pass(data: bytes) -> list[float]:
+def _stage_pass(data: bytes) -> Stages:
     signal, decode = _timed(lambda: streamed_signal(data, DecodeLimits()))
     frames, spectral = _timed(lambda: signal_features(signal.samples, signal.rate))
     track, beats = _timed(lambda: track_beats(frames.onset, frames.onset_rate))
@@ -104,13 +104,23 @@ def _stage_pass(data: bytes) -> list[float]:
     (chroma, timbre, loudness), descriptors = _timed(lambda: beat_descriptors(frames, starts))
     feature_vectors(chroma, loudness)
     _, similarity = _timed(lambda: encode_similarity(similarity_matrix(chroma, timbre)))
-    return [decode, spectral, beats, descriptors, similarity]
+    return Stages(
+        decode=decode,
+        spectral=spectral,
+        beats=beats,
+        descriptors=descriptors,
+        similarity=similarity,
+    )
 
 
 def stages(data: bytes, passes: int = 3) -> Stages:
     """Where one analysis spends its time: each stage's median over `passes` passes."""
     timings = [_stage_pass(data) for _ in range(passes)]
-    return Stages(*(statistics.median(column) for column in zip(*timings, strict=True)))
+    medians = {
+        stage.name: statistics.median(getattr(timing, stage.name) for timing in timings)
+        for stage in fields(Stages)
+    }
+    return Stages(**medians)
 
 
 def _files(source: Path, folder: Path) -> list[tuple[str, Path]]:

@@ -8,12 +8,13 @@ import platform
 from pathlib import Path
 
 from bench import cache, engine, plugin, real_music, service
-from bench.timing import Row, table
+from bench.timing import Row, load_average, table
 
 RESULTS = Path(__file__).with_name("results.md")
 
 
 def main() -> None:
+    load = load_average()
     rows: list[Row] = []
     rows.extend(engine.run())
     rows.extend(real_music.run())
@@ -25,7 +26,8 @@ def main() -> None:
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     header = (
         f"# make bench, {stamp}\n\nPython {platform.python_version()} on {os.cpu_count()} cores;"
-        " ratios are ours / theirs, measured in the same run.\n\n"
+        " ratios are ours / theirs, measured in the same run; load average when it started"
+        f" {load}, when it ended {load_average()}.\n\n"
     )
     RESULTS.write_text(header + report + "\n")
 

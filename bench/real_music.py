@@ -11,11 +11,12 @@ says so and is skipped.
 from __future__ import annotations
 
 import functools
+import statistics
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,15 +24,16 @@ import numpy as np
 import soundfile as sf
 
 from bench import ROOT
-from bench.timing import Row, median_seconds, ratio, seconds
-from mock_server.audio.analysis import analyze_bytes
+from bench.reference import load_and_track
+from bench.timing import Row, alternating, load_average, ratio, seconds
+from mock_server.audio.analysis import analyze_bytes, streamed_signal
 from mock_server.audio.beats import track_beats
-from mock_server.audio.decode import decode_audio
 from mock_server.audio.encode import encode_mp3
 from mock_server.audio.features import beat_descriptors, feature_vectors, similarity_matrix
 from mock_server.audio.similarity import encode_similarity
-from mock_server.audio.spectral import frame_features
+from mock_server.audio.spectral import signal_features
 from mock_server.audio.types import DecodeLimits
+from tests.audio.beat_metrics import beat_f_measure
 
 SECTION = "real music"
 FOLDER = ROOT / ".bench-music"
@@ -69,16 +71,17 @@ def fetch() -> Path | None:
 
 @dataclass(frozen=True)
 class Stages:
+    """Median seconds of each stage of one analysis; decoding is to the analysis's mono signal."""
+
     decode: float
     spectral: float
     beats: float
     descriptors: float
     similarity: float
-    beat_count: int
 
     def describe(self) -> str:
         parts = [
-            ("decode", self.decode),
+            ("decode to mono", self.decode),
             ("spectral", self.spectral),
             ("beats", self.beats),
             ("per-beat", self.descriptors),
@@ -93,27 +96,31 @@ def _timed(fn: Callable[[], T]) -> tuple[T, float]:
     return value, time.perf_counter() - started
 
 
-def stages(data: bytes) -> Stages:
-    """Where one analysis spends its time (one pass, after a warm-up elsewhere)."""
-    audio, decode = _timed(lambda: decode_audio(data))
-    frames, spectral = _timed(lambda: frame_features(audio))
+def _stage_pass(data: bytes) -> Stages:
+    signal, decode = _timed(lambda: streamed_signal(data, DecodeLimits()))
+    frames, spectral = _timed(lambda: signal_features(signal.samples, signal.rate))
     track, beats = _timed(lambda: track_beats(frames.onset, frames.onset_rate))
     starts = np.asarray([0.0, *track.beat_times])
     (chroma, timbre, loudness), descriptors = _timed(lambda: beat_descriptors(frames, starts))
     feature_vectors(chroma, loudness)
     _, similarity = _timed(lambda: encode_similarity(similarity_matrix(chroma, timbre)))
-    return Stages(decode, spectral, beats, descriptors, similarity, len(starts))
+    return Stages(
+        decode=decode,
+        spectral=spectral,
+        beats=beats,
+        descriptors=descriptors,
+        similarity=similarity,
+    )
 
 
-def _librosa_seconds(path: Path) -> float:
-    import librosa  # the bench extra; never a runtime dependency
-
-    def run() -> None:
-        signal, rate = librosa.load(str(path), sr=22050)
-        librosa.beat.beat_track(y=signal, sr=rate)
-
-    run()  # numba compiles on the first call
-    return median_seconds(run)
+def stages(data: bytes, passes: int = 3) -> Stages:
+    """Where one analysis spends its time: each stage's median over `passes` passes."""
+    timings = [_stage_pass(data) for _ in range(passes)]
+    medians = {
+        stage.name: statistics.median(getattr(timing, stage.name) for timing in timings)
+        for stage in fields(Stages)
+    }
+    return Stages(**medians)
 
 
 def _files(source: Path, folder: Path) -> list[tuple[str, Path]]:
@@ -128,28 +135,56 @@ def _files(source: Path, folder: Path) -> list[tuple[str, Path]]:
     return [("MP3", mp3), ("WAV", wav)]
 
 
+def _song_rows(name: str, label: str, file: Path) -> list[Row]:
+    """Our whole analysis against librosa's load + beat_track, alternating; where our time goes;
+    and how far our beats and tempo agree with librosa's."""
+    data = file.read_bytes()
+    ours = functools.partial(analyze_bytes, data, True, DecodeLimits())
+    result = ours()  # warm-up, and the beats to compare
+    theirs = load_and_track(file)
+    tempo, beats = theirs()
+    timing = alternating(ours, theirs)
+    parts = stages(data)
+    minutes = sf.info(file).duration / 60
+    agreement = beat_f_measure(beats, result["boundaries"][1:])
+    return [
+        Row(
+            SECTION,
+            f"{name}, {minutes:.1f} min {label}, {len(result['boundaries'])} beats",
+            seconds(timing.ours),
+            f"librosa load+beat_track {seconds(timing.theirs)}",
+            f"{timing.ratio:.2f}x",
+            "ratio <= 0.5",
+        ),
+        Row(
+            SECTION,
+            f"  where the time goes ({label})",
+            parts.describe(),
+            ratio=ratio(parts.spectral, parts.decode),
+            target="spectral / decode <= 1",
+        ),
+        Row(
+            SECTION,
+            f"  beats beside librosa's ({label})",
+            f"F = {agreement:.2f}",
+            f"tempo {result['tempo']} BPM, librosa {tempo:.1f}",
+        ),
+    ]
+
+
 def run() -> list[Row]:
     unpacked = fetch()
     if unpacked is None:
         return [Row(SECTION, "skipped: the songs could not be fetched with apt", "")]
-    rows = []
+    rows = [Row(SECTION, "load average when the section started", load_average())]
     with tempfile.TemporaryDirectory() as folder:
         for name, path in SONGS:
             for label, file in _files(unpacked / path, Path(folder)):
-                data = file.read_bytes()
-                whole = median_seconds(functools.partial(analyze_bytes, data, True, DecodeLimits()))
-                librosa = _librosa_seconds(file)
-                parts = stages(data)
-                minutes = sf.info(file).duration / 60
-                rows.append(
-                    Row(
-                        SECTION,
-                        f"{name}, {minutes:.1f} min {label}, {parts.beat_count} beats",
-                        seconds(whole),
-                        f"librosa load+beat_track {seconds(librosa)}",
-                        ratio(whole, librosa),
-                        "ratio <= 0.5",
-                    )
-                )
-                rows.append(Row(SECTION, f"  where the time goes ({label})", parts.describe()))
+                rows.extend(_song_rows(name, label, file))
+    rows.append(Row(SECTION, "load average when the section ended", load_average()))
     return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

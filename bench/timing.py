@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -22,12 +23,7 @@ class Row:
 
 def median_seconds(fn: Callable[[], object], repeats: int = 3) -> float:
     """Median wall time of `repeats` calls; the median shrugs off one noisy neighbour."""
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+    return statistics.median(_seconds_of(fn) for _ in range(repeats))
 
 
 def seconds(value: float) -> str:
@@ -56,3 +52,41 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([render(header), rule, *(render(line) for line in rows)])
+
+
+@dataclass(frozen=True)
+class Alternation:
+    """Two workloads timed in alternation: each one's median, and the median of the rounds'
+    ratios (ours / theirs)."""
+
+    ours: float
+    theirs: float
+    ratio: float
+
+
+def alternating(
+    ours: Callable[[], object], theirs: Callable[[], object], rounds: int = 5
+) -> Alternation:
+    """Time `ours` and `theirs` back to back, `rounds` times.
+
+    On a shared machine the load moves within seconds: timing one workload's runs and then the
+    other's compared two different machines. A round's two runs see nearly the same load, so the
+    median of the rounds' ratios is what to read (warm both up first).
+    """
+    pairs = [(_seconds_of(ours), _seconds_of(theirs)) for _ in range(rounds)]
+    return Alternation(
+        ours=statistics.median(a for a, _ in pairs),
+        theirs=statistics.median(b for _, b in pairs),
+        ratio=statistics.median(a / b for a, b in pairs),
+    )
+
+
+def _seconds_of(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, which say how shared the machine was."""
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())

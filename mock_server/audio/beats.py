@@ -105,22 +105,31 @@ def estimate_period(envelope: FloatArray, rate: float) -> float | None:
 
 
 def _dynamic_programme(envelope: FloatArray, period: float) -> np.ndarray:
-    """Best beat path; frames in a block shorter than half a period cannot depend on each other."""
+    """Best beat path; frames in a block shorter than half a period cannot depend on each other.
+
+    The block's offsets to its candidate predecessors are the same for every block, so they are
+    made once; only the first blocks, which reach before frame 0, need masking.
+    """
     n = envelope.size
     lags = np.arange(max(1, round(period / 2)), round(period * 2) + 1)
     penalty = -TIGHTNESS * np.log(lags / period) ** 2
     score = envelope.astype(np.float64).copy()
     backlink = np.full(n, -1, dtype=np.int64)
     block = int(lags[0])
-    for start in range(int(lags[0]), n, block):
-        frames = np.arange(start, min(n, start + block))
-        previous = frames[:, None] - lags[None, :]
-        candidates = np.where(previous >= 0, score[np.maximum(previous, 0)] + penalty, -np.inf)
+    offsets = np.arange(block)[:, None] - lags[None, :]
+    rows = np.arange(block)
+    for start in range(block, n, block):
+        count = min(block, n - start)
+        previous = start + offsets[:count]
+        if start < lags[-1]:
+            candidates = np.where(previous >= 0, score[np.maximum(previous, 0)] + penalty, -np.inf)
+        else:
+            candidates = score[previous] + penalty
         best = np.argmax(candidates, axis=1)
-        best_score = candidates[np.arange(frames.size), best]
-        reachable = np.isfinite(best_score) & (best_score > 0)
-        score[frames] += np.where(reachable, best_score, 0.0)
-        backlink[frames] = np.where(reachable, previous[np.arange(frames.size), best], -1)
+        best_score = candidates[rows[:count], best]
+        reachable = best_score > 0  # -inf (no predecessor) is not
+        score[start : start + count] += np.where(reachable, best_score, 0.0)
+        backlink[start : start + count] = np.where(reachable, previous[rows[:count], best], -1)
     tail = max(1, round(period))
     frame = n - tail + int(np.argmax(score[n - tail :]))
     path = []

@@ -8,7 +8,10 @@ have their own cap. Samples go into one buffer sized from the header, so a long 
 not once per block and again concatenated. Each block is sanitised as it lands: a float file may
 hold NaN or infinities, and one NaN spreads through every spectrum into the analysis JSON.
 
-Export needs every channel, so decoding keeps them; analysis downmixes later, on its own.
+Export needs every channel, so `decode_audio` keeps them all in one buffer sized from the header.
+Analysis needs 11 kHz mono only: it reads the same `AudioStream`, within the same checks, block by
+block (`open_audio`) and reduces each block as it lands, so a 10-minute song is never held in
+stereo at full rate (212 MB of float32 for 10 minutes at 44.1 kHz).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import io
 import math
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import soundfile as sf
@@ -120,14 +125,22 @@ def _check_wav_header(data: bytes, limits: DecodeLimits, rate: int, channels: in
         )
 
 
-def _sanitise(block: FloatArray) -> None:
+def sanitise(block: FloatArray) -> None:
     """In place: non-finite samples to 0, the rest clipped into [-1, 1] as `Audio` promises.
 
     Float WAV (or AIFF, CAF) can carry NaN, infinities or huge values, and lossy decoders can
     overshoot. Left alone, one NaN turns every later spectrum NaN, and the analysis JSON holds
     bare NaN, which no JSON parser accepts.
     """
-    np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    if block.size == 0:
+        return
+    # Two fast reductions tell the common cases apart: finite extremes mean no NaN or infinity
+    # anywhere (either would be an extreme), so at most a clip (an MP3's overshoot) is needed.
+    low, high = float(block.min()), float(block.max())
+    if not (math.isfinite(low) and math.isfinite(high)):
+        np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    elif low >= -1.0 and high <= 1.0:
+        return
     np.clip(block, -1.0, 1.0, out=block)
 
 
@@ -139,63 +152,123 @@ def _may_be_unsanitary(handle: sf.SoundFile) -> bool:
     return not str(handle.subtype).startswith("PCM_")
 
 
-def _read_frames(handle: sf.SoundFile, limits: DecodeLimits) -> FloatArray:
-    """Read in bounded blocks into one buffer; stop as soon as the total passes the limits.
+class AudioStream:
+    """An opened source read block by block within its limits, so no caller must hold it all.
 
-    The buffer is sized from the header's frame count and only grows (geometrically, never past
-    the limit) when the header undercounted, which MP3 estimates may do.
+    `read_into` fills a caller's buffer: the whole-song decode reads straight into its one buffer,
+    the analysis reuses one small block. A 10-minute stereo MP3 is 212 MB of float32, which the
+    analysis never needs at once (it keeps 11 kHz mono, an eighth of that).
     """
-    rate, channels = int(handle.samplerate), int(handle.channels)
-    max_frames = _max_frames(limits, rate, channels)
-    limit = max_frames + 1  # one frame past the limit proves the audio is too long
-    samples = np.empty((min(max(int(handle.frames), 1), limit), channels), np.float32)
-    sanitise = _may_be_unsanitary(handle)
-    total = 0
-    while total < limit:
-        start = total
-        wanted = min(BLOCK_FRAMES, samples.shape[0] - total)
-        if wanted == 0:
-            block = handle.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
-            if block.shape[0] == 0:
+
+    def __init__(self, handle: sf.SoundFile, limits: DecodeLimits) -> None:
+        self.sample_rate, self.channels = int(handle.samplerate), int(handle.channels)
+        self._max_frames = _max_frames(limits, self.sample_rate, self.channels)
+        # The header's count (exact for WAV, FLAC and OGG, an estimate for MP3), capped at what
+        # reading may return.
+        self.declared_frames = min(max(int(handle.frames), 0), self._max_frames + 1)
+        self.total = 0
+        self._handle = handle
+        self._limits = limits
+        self._sanitise = _may_be_unsanitary(handle)
+
+    def read_into(self, out: FloatArray) -> FloatArray:
+        """Up to len(out) frames into `out`, sanitised: the view of `out` read (empty at the end).
+
+        Reading stops one frame past the limits, which proves the audio too long, and raises; so
+        does an end without a single frame.
+        """
+        wanted = min(out.shape[0], self._max_frames + 1 - self.total)
+        try:
+            block: FloatArray = self._handle.read(
+                wanted, dtype="float32", always_2d=True, out=out[:wanted]
+            )
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
+            raise _undecodable(error) from error
+        self.total += block.shape[0]
+        if self._sanitise:
+            sanitise(block)
+        if self.total > self._max_frames:
+            raise _over_limit(
+                self.total, self.sample_rate, self.channels, self._limits, declared=False
+            )
+        if self.total == 0:
+            raise AudioDecodeError(NO_FRAMES)
+        return block
+
+    def blocks(self, frames: int = BLOCK_FRAMES) -> Iterator[FloatArray]:
+        """The audio as consecutive blocks of `frames` (the last may be shorter), each a view of
+        one reused buffer: a consumer reduces a block before it asks for the next."""
+        buffer = np.empty((frames, self.channels), np.float32)
+        while True:
+            block = self.read_into(buffer)
+            if block.shape[0] > 0:
+                yield block
+            if block.shape[0] < frames:
+                return
+
+
+def _read_frames(stream: AudioStream) -> FloatArray:
+    """Every frame into one buffer sized from the header.
+
+    The buffer grows (geometrically; reading stops past the limits) only when the header
+    undercounted, which MP3 estimates may do. Past the buffer's end a block is read aside, so a
+    header that counted right costs no copy.
+    """
+    samples = np.empty((max(stream.declared_frames, 1), stream.channels), np.float32)
+    spare = np.empty((BLOCK_FRAMES, stream.channels), np.float32)
+    while True:
+        if stream.total < samples.shape[0]:
+            wanted = min(samples.shape[0] - stream.total, BLOCK_FRAMES)
+            if stream.read_into(samples[stream.total : stream.total + wanted]).shape[0] < wanted:
                 break
-            size = min(max(2 * total, total + block.shape[0]), limit)
-            grown = np.empty((size, channels), np.float32)
-            grown[:total] = samples
-            kept = min(block.shape[0], size - total)
-            grown[total : total + kept] = block[:kept]
-            samples, total = grown, total + kept
-            if sanitise:
-                _sanitise(samples[start:total])
             continue
-        read = handle.read(
-            wanted, dtype="float32", always_2d=True, out=samples[total : total + wanted]
-        )
-        total += read.shape[0]
-        if sanitise:
-            _sanitise(samples[start:total])
-        if read.shape[0] < wanted:
+        block = stream.read_into(spare)
+        if block.shape[0] == 0:
             break
-    if total > max_frames:
-        raise _over_limit(total, rate, channels, limits, declared=False)
-    if total == 0:
-        raise AudioDecodeError(NO_FRAMES)
-    return samples[:total]
+        grown = np.empty((max(2 * samples.shape[0], stream.total), stream.channels), np.float32)
+        grown[: samples.shape[0]] = samples
+        grown[stream.total - block.shape[0] : stream.total] = block
+        samples = grown
+    return samples[: stream.total]
 
 
-def _open_and_read(data: bytes, limits: DecodeLimits) -> Audio:
-    with sf.SoundFile(io.BytesIO(data)) as handle:
-        rate, channels = int(handle.samplerate), int(handle.channels)
-        if not (0 < rate <= MAX_SAMPLE_RATE) or not (0 < channels <= MAX_CHANNELS):
-            raise AudioDecodeError(IMPLAUSIBLE.format(channels=channels, rate=rate))
-        if rate < MIN_SAMPLE_RATE:
-            raise AudioDecodeError(LOW_RATE.format(rate=rate, minimum=MIN_SAMPLE_RATE))
-        # MP3 frame counts are estimates: the running total in _read_frames decides for MP3.
-        frames = int(handle.frames)
-        if frames > _max_frames(limits, rate, channels) and handle.format != "MP3":
-            raise _over_limit(frames, rate, channels, limits, declared=True)
-        if handle.format == "WAV":
-            _check_wav_header(data, limits, rate, channels)
-        return Audio(_read_frames(handle, limits), rate)
+def _undecodable(error: Exception) -> AudioDecodeError:
+    reason = error.error_string if isinstance(error, sf.LibsndfileError) else str(error)
+    return AudioDecodeError(UNDECODABLE.format(supported=SUPPORTED, reason=reason))
+
+
+def _check_header(handle: sf.SoundFile, data: bytes, limits: DecodeLimits) -> None:
+    """Refuse what the header alone shows to be implausible or over the limits."""
+    rate, channels = int(handle.samplerate), int(handle.channels)
+    if not (0 < rate <= MAX_SAMPLE_RATE) or not (0 < channels <= MAX_CHANNELS):
+        raise AudioDecodeError(IMPLAUSIBLE.format(channels=channels, rate=rate))
+    if rate < MIN_SAMPLE_RATE:
+        raise AudioDecodeError(LOW_RATE.format(rate=rate, minimum=MIN_SAMPLE_RATE))
+    # MP3 frame counts are estimates: the running total in AudioStream decides for MP3.
+    frames = int(handle.frames)
+    if frames > _max_frames(limits, rate, channels) and handle.format != "MP3":
+        raise _over_limit(frames, rate, channels, limits, declared=True)
+    if handle.format == "WAV":
+        _check_wav_header(data, limits, rate, channels)
+
+
+@contextmanager
+def open_audio(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Iterator[AudioStream]:
+    """WAV, MP3, FLAC or OGG bytes opened for reading block by block, with every limit that the
+    bytes and the header can show already checked."""
+    if not data:
+        raise AudioDecodeError(EMPTY)
+    if len(data) > limits.max_bytes:
+        raise AudioDecodeError(TOO_MANY_BYTES.format(size=len(data), limit=limits.max_bytes))
+    if _looks_like_markup(data):
+        raise AudioDecodeError(NOT_AUDIO)
+    try:
+        handle = sf.SoundFile(io.BytesIO(data))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
+        raise _undecodable(error) from error
+    with handle:
+        _check_header(handle, data, limits)
+        yield AudioStream(handle, limits)
 
 
 def probe_duration(data: bytes) -> float | None:
@@ -213,14 +286,5 @@ def probe_duration(data: bytes) -> float | None:
 
 def decode_audio(data: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> Audio:
     """Decode WAV, MP3, FLAC or OGG bytes into float32 (frames, channels) samples."""
-    if not data:
-        raise AudioDecodeError(EMPTY)
-    if len(data) > limits.max_bytes:
-        raise AudioDecodeError(TOO_MANY_BYTES.format(size=len(data), limit=limits.max_bytes))
-    if _looks_like_markup(data):
-        raise AudioDecodeError(NOT_AUDIO)
-    try:
-        return _open_and_read(data, limits)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        reason = error.error_string if isinstance(error, sf.LibsndfileError) else str(error)
-        raise AudioDecodeError(UNDECODABLE.format(supported=SUPPORTED, reason=reason)) from error
+    with open_audio(data, limits) as stream:
+        return Audio(_read_frames(stream), stream.sample_rate)

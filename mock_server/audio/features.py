@@ -14,11 +14,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from mock_server.audio.spectral import FrameFeatures
+from mock_server.audio.spectral import FrameFeatures, product_on_this_thread
 from mock_server.audio.types import FloatArray
 
 LOUDNESS_RANGE_DB = 60.0
 CONTEXT_BEATS = 2
+# Rows of the similarity matrix whose context counts are worked out at a time.
+CONTEXT_ROWS = 128
 QUANTILES = 512
 
 
@@ -61,39 +63,67 @@ def feature_vectors(chroma: FloatArray, loudness: FloatArray) -> list[list[float
 def _cosine(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = vectors / np.maximum(norms, 1e-12)
-    return np.asarray(unit @ unit.T)
+    cosine = np.empty((unit.shape[0], unit.shape[0]))
+    product_on_this_thread(unit, unit.T, cosine)
+    return cosine
 
 
 def _diagonal_context(matrix: NDArray[np.float64], radius: int) -> NDArray[np.float64]:
-    """Average S[i+k, j+k] over k in [-radius, radius]: a repeat is a run, not a single beat."""
+    """Average S[i+k, j+k] over k in [-radius, radius]: a repeat is a run, not a single beat.
+
+    How many k reach (i, j) follows from the indices, so it is computed for a band of rows at a
+    time rather than counted in a second N x N array (12 MB at 1200 beats).
+    """
     n = matrix.shape[0]
     total = np.zeros_like(matrix)
-    count = np.zeros_like(matrix)
     for k in range(-radius, radius + 1):
         lo, hi = max(0, -k), min(n, n - k)
         total[lo:hi, lo:hi] += matrix[lo + k : hi + k, lo + k : hi + k]
-        count[lo:hi, lo:hi] += 1
-    return total / count
+    index = np.arange(n)
+    for start in range(0, n, CONTEXT_ROWS):
+        rows = index[start : start + CONTEXT_ROWS]
+        nearest, farthest = np.minimum.outer(rows, index), np.maximum.outer(rows, index)
+        reach = np.minimum(radius, n - 1 - farthest) - np.maximum(-radius, -nearest) + 1
+        total[start : start + CONTEXT_ROWS] /= reach
+    return total
 
 
 def _spread(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Map off-diagonal values through their empirical distribution to fill [0, 1]."""
+    """Map off-diagonal values through their empirical distribution to fill [0, 1].
+
+    Only the lower triangle is mapped, then mirrored: the codec stores only that triangle, and
+    the input is symmetric (to rounding), so this is half the lookups and no N x N index arrays.
+    """
     n = matrix.shape[0]
     if n < 2:
         return np.ones_like(matrix)
-    rows, cols = np.tril_indices(n, -1)
-    values = matrix[rows, cols]
+    below = [matrix[row, :row] for row in range(n)]  # row by row, as np.tril_indices orders
+    values = np.concatenate(below)
     levels = np.quantile(values, np.linspace(0.0, 1.0, QUANTILES))
-    spread = np.interp(matrix, levels, np.linspace(0.0, 1.0, QUANTILES))
+    mapped = np.interp(values, levels, np.linspace(0.0, 1.0, QUANTILES))
+    spread = np.empty_like(matrix)
+    start = 0
+    for row in range(n):
+        spread[row, :row] = spread[:row, row] = mapped[start : start + row]
+        start += row
     np.fill_diagonal(spread, 1.0)
     return spread
 
 
 def similarity_matrix(chroma: FloatArray, timbre: FloatArray) -> NDArray[np.float64]:
-    """N x N beat similarity in [0, 1] with ones on the diagonal."""
-    pitch = _cosine(chroma.astype(np.float64))
+    """N x N beat similarity in [0, 1] with ones on the diagonal.
+
+    The N x N steps work in place (same arithmetic, same order): at 1200 beats (10 minutes at
+    120 BPM) each such array is 12 MB, and they were the analysis's peak memory.
+    """
+    blended = _cosine(chroma.astype(np.float64))
+    blended *= 0.5
     centred = timbre.astype(np.float64) - timbre.mean(axis=0)
     centred /= np.maximum(centred.std(axis=0), 1e-9)
-    colour = (_cosine(centred) + 1.0) / 2.0
-    blended = _diagonal_context(0.5 * pitch + 0.5 * colour, CONTEXT_BEATS)
-    return _spread(blended)
+    colour = _cosine(centred)
+    colour += 1.0
+    colour /= 2.0
+    colour *= 0.5
+    blended += colour
+    del colour
+    return _spread(_diagonal_context(blended, CONTEXT_BEATS))

@@ -181,7 +181,8 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
             Fault.PARTIAL_EXPORT_FAILURE,
             Phase.JOB,
             frozenset({wire.EXPORT.path}),
-            "export group `group` (1-based; 0: the last) lands in `failures`; the others succeed",
+            "export group `group` (1-based; 0: the last) lands in `failures`; the others succeed "
+            "(a one-group export thus fails whole, as when every group fails)",
             "Check `failures` even when success is true; re-export only the failed groups.",
             group=0.0,
         ),

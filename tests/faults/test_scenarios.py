@@ -159,8 +159,6 @@ async def test_a_forced_rate_limit_takes_its_retry_after_and_spends_no_quota(
         ("slow;seconds", "param=value"),
         ("partial_export_failure", "applies to /export, not /resize"),
         # What contract_edges makes: tests/contract/test_contract_edges.py; here, what it refuses.
-        # What contract_edges makes is in tests/contract/test_contract_edges.py; here, what it
-        # refuses.
         ("contract_edges;beat=triple", "must be one of half, double, same"),
         ("contract_edges;similarity_max=64", "must be a number from 80 to 126"),
     ],
@@ -414,6 +412,16 @@ async def test_partial_export_failure_fails_one_group_and_charges_for_the_rest(
         assert response.status == 404
     async with mock.session.get(second) as response:
         assert response.status == 200 and len(await response.read()) > 44
+
+
+async def test_partial_export_failure_on_a_one_group_export_fails_it_whole(
+    mock: AppClient, files: FileServer, receiver: Receiver
+) -> None:
+    """The catalogue says so: its one group is every group, which fails the job."""
+    body = {**export_body(files, receiver), "segmentsGroups": [[[0, 2]]]}
+    await queued(mock, "/export", body, with_scenario("partial_export_failure"))
+    (payload,) = await receiver.wait_for(1)
+    assert payload["success"] is False and "Every export group failed" in payload["message"]
 
 
 async def test_expired_artifacts_are_gone_when_the_webhook_arrives(

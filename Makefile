@@ -47,12 +47,15 @@ contract: install
 		$(if $(SOURCE_URL),--source-url '$(SOURCE_URL)') \
 		$(if $(WEBHOOK_URL),--webhook-url '$(WEBHOOK_URL)') \
 		$(if $(WEBHOOK_LISTEN),--webhook-listen '$(WEBHOOK_LISTEN)') \
-		$(if $(MAX_CREDITS),--max-credits '$(MAX_CREDITS)')
+		$(if $(MAX_CREDITS),--max-credits '$(MAX_CREDITS)') \
+		$(if $(READINGS),--readings '$(READINGS)')
 
-# The suite against the mock twice: in-process, and as a separate `serve` process.
+# The suite against the mock twice: in-process, and as a separate `serve` process; with
+# --readings enforce, so the mock holds itself to its readings of the reference and to the
+# choices it publishes at /_mock/fidelity (a live run only reports departures from those).
 contract-selfcheck: install
-	$(BIN)/pytest contract_tests -q
-	$(BIN)/python -m contract_tests.against_serve -q
+	$(BIN)/pytest contract_tests -q --readings enforce
+	$(BIN)/python -m contract_tests.against_serve -q --readings enforce
 
 # The example client project in a virtual environment of its own, with audjust-mock installed
 # from this checkout as a package (not editable): the plugin as someone else's project gets it.

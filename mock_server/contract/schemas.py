@@ -7,11 +7,12 @@ References between files resolve offline through one registry keyed by each sche
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 
 # A link to the repository's `schemas/` in a checkout; a copy of it in a built wheel.
@@ -57,6 +58,11 @@ def _validator(name: str) -> Draft202012Validator:
 def validate(name: str, document: object) -> None:
     """Raise jsonschema.ValidationError when `document` breaks the schema `name`."""
     _validator(name).validate(document)
+
+
+def errors(name: str, document: object) -> Iterator[ValidationError]:
+    """Every way `document` breaks the schema `name` (`layers` sorts them by basis)."""
+    return _validator(name).iter_errors(document)
 
 
 @cache

@@ -22,7 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         text=True,
     )
     try:
-        assert serve.stdout is not None
+        if serve.stdout is None:
+            raise RuntimeError("serve's output is not piped")
         line = serve.stdout.readline()
         match = LISTENING.search(line)
         if match is None:

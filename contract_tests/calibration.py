@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from contract_tests.verdicts import Grader
 from mock_server.contract.fidelity import LEDGER, Entry
 from mock_server.contract.observations import Observations, observed_values
 from mock_server.contract.profile import Profile
@@ -22,20 +23,32 @@ def _short(value: Any) -> str:
     return json.dumps(value)
 
 
+def expected_value(entry: Entry, key: str, published: Mapping[str, Any] | None) -> tuple[Any, str]:
+    """(the value profile `key` of `entry` should have, whose it is): what a mock target
+    publishes at /_mock/fidelity, else the mock's default (what a live run compares with)."""
+    if published is not None and entry.id in published:
+        return published[entry.id].get("value"), "the target's published profile"
+    return Profile().value_at(key), "the mock's default"
+
+
 def verdict(
     entry: Entry,
     values: Mapping[str, Any],
     reasons: Mapping[str, str],
     outcomes: Mapping[str, set[str]],
+    grader: Grader,
 ) -> str:
     """One ledger entry against the run: confirmed, refuted (with what was seen) or not
     observed (and why)."""
     key = entry.profile_key
     if key is not None and key in values:
-        default = Profile().value_at(key)
-        if values[key] == default:
-            return f"confirmed: {key} = {_short(default)}"
-        return f"REFUTED: {key} is {_short(values[key])} (the mock's default: {_short(default)})"
+        expected, whose = expected_value(entry, key, grader.published)
+        if values[key] == expected:
+            return f"confirmed: {key} = {_short(expected)}"
+        return f"REFUTED: {key} is {_short(values[key])} ({whose}: {_short(expected)})"
+    noted = grader.by_row()
+    if entry.id in noted:
+        return f"REFUTED: {noted[entry.id]}"
     ran = outcomes.get(entry.contract_test or "", set())
     if key is None and "failed" in ran:
         return f"REFUTED: {entry.contract_test} failed"
@@ -48,12 +61,14 @@ def verdict(
     return f"not observed: {entry.contract_test} did not run"
 
 
-def fidelity_lines(report: Observations, outcomes: Mapping[str, set[str]]) -> list[str]:
+def fidelity_lines(
+    report: Observations, outcomes: Mapping[str, set[str]], grader: Grader
+) -> list[str]:
     values, reasons = observed_values(report)
     lines = []
     counts = {"confirmed": 0, "REFUTED": 0, "not observed": 0}
     for entry in LEDGER:
-        said = verdict(entry, values, reasons, outcomes)
+        said = verdict(entry, values, reasons, outcomes, grader)
         counts[next(word for word in counts if said.startswith(word))] += 1
         lines.append(f"  {entry.id} ({entry.basis.value}): {said}")
     summary = ", ".join(f"{count} {word.lower()}" for word, count in counts.items())

@@ -34,6 +34,7 @@ from contract_tests.session import (
     Target,
     Waiter,
 )
+from contract_tests.verdicts import Grader, Readings
 from mock_server.audio.synth import SongSpec, song_bytes
 from mock_server.background import BackgroundLoop
 from mock_server.contract.observations import observed_values, write_profile
@@ -93,6 +94,13 @@ OPTIONS = (
         "(runs last: the key is then limited for a minute)",
     ),
     Option(
+        "--readings",
+        "AUDJUST_READINGS",
+        "report: a target that departs from a reading of the reference's examples passes with a "
+        "finding; enforce: it fails (the mock's self-check)",
+        "report",
+    ),
+    Option(
         "--result-timeout",
         "AUDJUST_RESULT_TIMEOUT",
         "seconds to wait for a queued request (the reference's 7 minutes)",
@@ -113,6 +121,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 # Where the session leaves what the terminal summary prints.
 SUMMARY = pytest.StashKey[tuple[Report, Budget]]()
+# How each check of the run is graded, and what was noted: one per run.
+GRADER = pytest.StashKey[Grader]()
 # FILE::FUNCTION -> the outcomes of its cases: what the fidelity ledger's entries are marked by.
 OUTCOMES = pytest.StashKey[dict[str, set[str]]]()
 RATE_LIMIT_TEST = "test_rate_limit.py"
@@ -134,6 +144,8 @@ def contract(pytestconfig: pytest.Config) -> Iterator[Contract]:
         http = Http(loop)
         closers.append(http.close)
         target = Target(http, base_url, api_key)
+        grader = pytestconfig.stash[GRADER]
+        grader.published = target.published_fidelity()
         host, _, port = str(option("webhook_listen")).rpartition(":")
         receiver = Receiver(loop, host or "127.0.0.1", int(port or 0))
         closers.append(receiver.close)
@@ -150,11 +162,12 @@ def contract(pytestconfig: pytest.Config) -> Iterator[Contract]:
         pytestconfig.stash[SUMMARY] = (report, budget)
         yield Contract(
             target,
-            Waiter(target, receiver, timeout, expected),
+            Waiter(target, receiver, timeout, expected, grader),
             budget,
             report,
             source_url,
             webhook_url,
+            grader,
         )
     finally:
         for close in reversed(closers):
@@ -166,6 +179,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Refuse a remote run that cannot work before it spends anything."""
     outcomes: dict[str, set[str]] = {}
     config.stash[OUTCOMES] = outcomes
+    readings = str(config.getoption("readings"))
+    if readings not in set(Readings):
+        raise pytest.UsageError(f"--readings is report or enforce, not {readings!r}")
+    config.stash[GRADER] = Grader(Readings(readings))
     base_url = config.getoption("base_url")
     if not base_url or is_loopback_url(base_url):
         return
@@ -181,6 +198,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The rate limit's test last: once it has seen a refusal, the key is limited a while."""
     items.sort(key=lambda item: RATE_LIMIT_TEST in item.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """What the grader notes from now on (session fixtures made for this test included) belongs
+    to `item`."""
+    item.config.stash[GRADER].item = item
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -202,8 +226,11 @@ def pytest_terminal_summary(
     terminalreporter.section("Audjust contract report")
     for line in report.lines(budget):
         terminalreporter.write_line(line)
+    grader = config.stash[GRADER]
+    for line in grader.lines():
+        terminalreporter.write_line(line)
     outcomes: dict[str, set[str]] = config.stash[OUTCOMES]
-    for line in fidelity_lines(report, outcomes):
+    for line in fidelity_lines(report, outcomes, grader):
         terminalreporter.write_line(line)
     path = config.getoption("observed_profile")
     if path:

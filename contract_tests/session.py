@@ -11,6 +11,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from contract_tests.verdicts import Grader
 from mock_server.background import BackgroundLoop
 from mock_server.contract.observations import Observations
 from mock_server.contract.wire import KEY_HEADER
@@ -33,12 +35,21 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
+        """The body as JSON. An AssertionError when it is not: call it inside the `promise`
+        that the body is JSON is part of."""
         try:
             return json.loads(self.body)
         except ValueError:
             raise AssertionError(
                 f"HTTP {self.status} {self.content_type} is not JSON: {self.body[:200]!r}"
             ) from None
+
+    def parsed(self) -> Any:
+        """The body as JSON, or None when it is not."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
 
 
 class Http:
@@ -90,6 +101,15 @@ class Target:
 
     def fetch(self, url: str) -> Answer:
         return self.http.request("GET", url)
+
+    def published_fidelity(self) -> dict[str, Any] | None:
+        """The ledger a mock publishes at /_mock/fidelity, by row id; None from any other
+        target (the live API has no such route)."""
+        answer = self.http.request("GET", f"{self.base_url}/_mock/fidelity")
+        document = answer.parsed() if answer.status == 200 else None
+        if not isinstance(document, dict) or not isinstance(document.get("behaviours"), list):
+            return None
+        return {row["id"]: row for row in document["behaviours"] if isinstance(row, dict)}
 
 
 # A webhook URL with this query is answered 500, every time: how the suite sees retries.
@@ -169,19 +189,24 @@ class Outcome:
     webhook: dict[str, Any] | None
     document: dict[str, Any] | None
     webhooks_expected: bool
+    grader: Grader
+    promise: str  # the ledger row of the webhook's payload
 
     @property
     def payload(self) -> dict[str, Any]:
         """The result as the client sees it first: the webhook, else the resultUrl document."""
         found = self.webhook or self.document
-        assert found is not None, "neither a webhook nor a resultUrl document arrived"
+        if found is None:
+            raise RuntimeError("neither a webhook nor a resultUrl document arrived")
         return found
 
     def require_webhook(self) -> dict[str, Any]:
         if self.webhook is None:
             if not self.webhooks_expected:
                 pytest.skip("the target cannot reach this machine: pass --webhook-url")
-            raise AssertionError(f"no webhook arrived for request {self.ack.get('requestId')}")
+            request_id = self.ack.get("requestId")
+            self.grader.check(self.promise, False, f"no webhook arrived for request {request_id}")
+            raise RuntimeError("unreachable: the payload's row is documented")
         return self.webhook
 
 
@@ -192,15 +217,23 @@ class Waiter:
     GRACE_SECONDS = 30.0
 
     def __init__(
-        self, target: Target, receiver: Receiver, timeout: float, webhooks_expected: bool
+        self,
+        target: Target,
+        receiver: Receiver,
+        timeout: float,
+        webhooks_expected: bool,
+        grader: Grader,
     ) -> None:
         self.target = target
         self.receiver = receiver
         self.timeout = timeout
         self.webhooks_expected = webhooks_expected
+        self.grader = grader
         self.interval = 0.1 if target.is_local else 3.0
 
-    def wait(self, ack: dict[str, Any]) -> Outcome:
+    def wait(self, ack: dict[str, Any], promise: str) -> Outcome:
+        """The outcome of the request `ack` acknowledged; `promise` is the ledger row of its
+        webhook's payload."""
         request_id = ack["requestId"]
         deadline = time.monotonic() + self.timeout
         document: dict[str, Any] | None = None
@@ -208,24 +241,42 @@ class Waiter:
         while time.monotonic() < deadline:
             hooks = self.receiver.payloads(request_id)
             if hooks and hooks[0].get("success") is False:
-                raise AssertionError(f"request {request_id} failed: {hooks[0].get('message')}")
+                # Allowed (Failed Requests), but it leaves nothing to check.
+                raise RuntimeError(f"request {request_id} failed: {hooks[0].get('message')}")
             if not ready:
                 ready, document = self._poll(ack, bool(hooks))
             if ready and (hooks or not self.webhooks_expected):
-                return Outcome(ack, hooks[0] if hooks else None, document, self.webhooks_expected)
+                return self._outcome(ack, hooks, document, promise)
             if ready or hooks:
                 deadline = min(deadline, time.monotonic() + self.GRACE_SECONDS)
             time.sleep(self.interval)
         hooks = self.receiver.payloads(request_id)
-        if not ready and not hooks:
-            raise AssertionError(f"request {request_id} was not done after {self.timeout:.0f} s")
-        return Outcome(ack, hooks[0] if hooks else None, document, self.webhooks_expected)
+        done = ready or bool(hooks)
+        self.grader.check(
+            "job.time_limit", done, f"request {request_id} was not done after {self.timeout:.0f} s"
+        )
+        return self._outcome(ack, hooks, document, promise)
+
+    def _outcome(
+        self,
+        ack: dict[str, Any],
+        hooks: list[dict[str, Any]],
+        document: dict[str, Any] | None,
+        promise: str,
+    ) -> Outcome:
+        webhook = hooks[0] if hooks else None
+        return Outcome(ack, webhook, document, self.webhooks_expected, self.grader, promise)
 
     def _poll(self, ack: dict[str, Any], hooked: bool) -> tuple[bool, dict[str, Any] | None]:
         """(ready, the JSON document): analyze and resize host JSON, export hosts files."""
         if "resultUrl" in ack:
             answer = self.target.fetch(ack["resultUrl"])
-            return (True, answer.json()) if answer.status == 200 else (False, None)
+            if answer.status != 200:
+                return False, None
+            # What a result URL serves is the target's choice (result.document): not JSON is
+            # no failure here.
+            document = answer.parsed()
+            return True, document if isinstance(document, dict) else None
         if self.webhooks_expected:
             # The export webhook says the files are there; the tests download each one anyway.
             return hooked, None
@@ -243,6 +294,17 @@ class Contract:
     report: Report
     source_url: str
     webhook_url: str
+    grader: Grader
+
+    def promise(self, entry_id: str) -> AbstractContextManager[None]:
+        """Checks inside are the ledger row `entry_id`'s, graded by its basis (verdicts.py)."""
+        return self.grader.promise(entry_id)
+
+    def check(self, entry_id: str, holds: bool, seen: str) -> None:
+        self.grader.check(entry_id, holds, seen)
+
+    def conforms(self, entry_id: str, schema: str, document: object) -> None:
+        self.grader.conforms(entry_id, schema, document)
 
 
 class Budget:

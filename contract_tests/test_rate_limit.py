@@ -9,7 +9,6 @@ import pytest
 
 from contract_tests.session import Contract
 from contract_tests.test_errors import BODIES
-from mock_server.contract.schemas import validate
 from mock_server.contract.wire import RATE_LIMITED
 
 LIMIT = 100
@@ -24,14 +23,16 @@ def test_the_rate_limit_refuses_past_the_limit(
     answers = []
     for _ in range(LIMIT + 10):
         answers.append(contract.target.post("analyze", body))
-        document = answers[-1].json()
-        if str(document.get("message", "")).startswith(RATE_LIMITED):
+        if RATE_LIMITED in answers[-1].body.decode(errors="replace"):
             break
     else:
-        raise AssertionError(f"{LIMIT + 10} requests in a row were not rate limited")
+        contract.check(
+            "rate_limit.number", False, f"{LIMIT + 10} requests in a row were not rate limited"
+        )
     answer = answers[-1]
-    validate("error-response", document)
-    assert len(answers) > 1, "the first request was already rate limited: run again in a minute"
+    contract.conforms("error.envelope", "error-response", answer.parsed())
+    if len(answers) == 1:  # the suite's own state, not the target's promise
+        pytest.skip("the first request was already rate limited: run again in a minute")
     report = contract.report
     report.error_statuses[RATE_LIMITED].add(answer.status)
     retry_after = "retry-after" in {name.lower() for name in answer.headers}

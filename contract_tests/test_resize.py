@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.paid import Analysis, Resize
+from contract_tests.paid import Analysis, Resize, check_ack
 from contract_tests.session import Contract
 from mock_server.contract import rules
-from mock_server.contract.schemas import validate
 
 FORMS = ["sync", "queued"]
 
@@ -20,57 +19,77 @@ def resize(request: pytest.FixtureRequest) -> Resize:
 
 
 def test_resize_queued_ack_matches_schema(resize_queued: Resize, contract: Contract) -> None:
-    assert resize_queued.outcome is not None
-    ack = resize_queued.outcome.ack
-    validate("queued-response", ack)
-    rules.check_ack_literals(ack, contract.target.base_url, ["resize.json"])
+    check_ack(contract, resize_queued.queued().ack, ["resize.json"], "queued-response")
 
 
-def test_resize_answer_matches_schema(resize: Resize) -> None:
-    validate("resize-webhook", resize.answer)
+def test_resize_answer_matches_schema(resize: Resize, contract: Contract) -> None:
+    row = "resize.sync" if resize.outcome is None else "resize.payload"
+    contract.conforms(row, "resize-webhook", resize.answer)
 
 
-def test_resize_webhook_matches_schema(resize_queued: Resize) -> None:
-    assert resize_queued.outcome is not None
-    validate("resize-webhook", resize_queued.outcome.require_webhook())
+def test_resize_webhook_matches_schema(resize_queued: Resize, contract: Contract) -> None:
+    contract.conforms("resize.payload", "resize-webhook", resize_queued.queued().require_webhook())
 
 
-def test_resize_result_url_serves_the_webhook_payload(resize_queued: Resize) -> None:
-    assert resize_queued.outcome is not None
-    webhook = resize_queued.outcome.require_webhook()
-    assert resize_queued.outcome.document == webhook
+def test_resize_result_url_serves_the_webhook_payload(
+    resize_queued: Resize, contract: Contract
+) -> None:
+    outcome = resize_queued.queued()
+    webhook = outcome.require_webhook()
+    with contract.promise("result.document"):
+        assert outcome.document == webhook
 
 
-def test_segments_lie_on_the_boundaries(resize: Resize, analysis: Analysis) -> None:
+def test_segments_lie_on_the_boundaries(
+    resize: Resize, analysis: Analysis, contract: Contract
+) -> None:
     for candidate in resize.answer["result"]:
-        rules.check_segments_on_boundaries(candidate, analysis.result["boundaries"])
+        with contract.promise("resize.segments"):
+            rules.check_segments_on_boundaries(candidate, analysis.result["boundaries"])
 
 
-def test_duration_is_the_total_of_the_segments(resize: Resize, analysis: Analysis) -> None:
+def test_duration_is_the_total_of_the_segments(
+    resize: Resize, analysis: Analysis, contract: Contract
+) -> None:
     for candidate in resize.answer["result"]:
-        rules.check_duration(candidate, analysis.result["boundaries"])
+        with contract.promise("resize.duration"):
+            rules.check_duration(candidate, analysis.result["boundaries"])
+        with contract.promise("resize.duration_rounding"):
+            rules.check_duration_rounding(candidate, analysis.result["boundaries"])
 
 
-def test_dissimilarity_is_the_sum_over_cuts(resize: Resize, analysis: Analysis) -> None:
+def test_dissimilarity_is_the_sum_over_cuts(
+    resize: Resize, analysis: Analysis, contract: Contract
+) -> None:
     for candidate in resize.answer["result"]:
-        rules.check_dissimilarity(candidate, analysis.result["similarity"])
+        with contract.promise("resize.dissimilarity"):
+            rules.check_dissimilarity_total(candidate)
+        with contract.promise("resize.cut_dissimilarity"):
+            rules.check_dissimilarity(candidate, analysis.result["similarity"])
 
 
-def test_blended_score_is_never_positive(resize: Resize) -> None:
+def test_blended_score_is_never_positive(resize: Resize, contract: Contract) -> None:
     scores = [c["blendedScore"] for c in resize.answer["result"]]
-    assert all(score <= 0 for score in scores), scores
+    with contract.promise("resize.blended_score_sign"):
+        assert all(score <= 0 for score in scores), scores
 
 
-def test_the_best_candidates_are_near_the_target(resize: Resize) -> None:
-    rules.check_best_near_target(resize.answer["result"], resize.request["targetLengthSeconds"])
+def test_the_best_candidates_are_near_the_target(resize: Resize, contract: Contract) -> None:
+    target = resize.request["targetLengthSeconds"]
+    with contract.promise("resize.near_target"):
+        rules.check_best_near_target(resize.answer["result"], target)
 
 
-def test_sync_and_queued_forms_agree(resize_sync: Resize, resize_queued: Resize) -> None:
-    assert resize_sync.answer["result"] == resize_queued.answer["result"]
+def test_sync_and_queued_forms_agree(
+    resize_sync: Resize, resize_queued: Resize, contract: Contract
+) -> None:
+    with contract.promise("resize.forms_agree"):
+        assert resize_sync.answer["result"] == resize_queued.answer["result"]
 
 
 def test_resize_credit_cost_follows_a_pricing_rule(contract: Contract, resize: Resize) -> None:
     minutes = resize.request["targetLengthSeconds"] / 60
     rate = rules.RATES["resize"]
-    matched = rules.matching_rules(resize.answer["creditCost"], minutes, rate)
-    contract.report.note_pricing("resize", matched)
+    with contract.promise("credits.rates"):
+        matched = rules.matching_rules(resize.answer["creditCost"], minutes, rate)
+        contract.report.note_pricing("resize", matched)

@@ -9,10 +9,12 @@ import asyncio
 import dataclasses
 import io
 import json
+import os
 import re
 import socket
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 import aiohttp
 import lameenc
 import numpy as np
+import pytest
 import soundfile as sf
 from aiohttp import web
 
@@ -30,6 +33,8 @@ from mock_server.web.errors import DETAIL_HEADER
 from tests.contract_checks import check_payload
 
 ROOT = Path(__file__).resolve().parents[1]
+# The API reference, beside the repository on every development machine and in CI.
+REFERENCE = ROOT.parent / "shared" / "reference" / "audjust-api.txt"
 KEY = {"X-API-Key": "test-key"}  # the mock's default key, as a header
 TINY_SIMILARITY = {"data": "~~~", "min": 32, "max": 126}  # two beats
 # The smallest resize the API accepts: no audio, answered at once.
@@ -326,3 +331,63 @@ def round_of(per_second: float, p99: float, failed: int = 0) -> wrk.Round:
     """A two-second wrk round at `per_second` with `p99` (p50 a quarter of it): the benches'
     tables and ratios, tested without wrk."""
     return wrk.Round(requests=int(per_second * 2), seconds=2.0, p50=p99 / 4, p99=p99, failed=failed)
+
+
+def words(text: str) -> str:
+    """`text` with each run of whitespace as one space: the reference wraps and indents."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def reference_words() -> str:
+    """The reference's text as `words`. Outside CI a checkout without it skips the caller; in
+    CI (the environment variable CI set) a missing reference fails it, so a check of quotes
+    cannot quietly stop."""
+    if not REFERENCE.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"the API reference is missing at {REFERENCE}; CI must have it")
+        pytest.skip(f"the API reference is not at {REFERENCE} (outside CI)")
+    return words(REFERENCE.read_text(encoding="utf-8"))
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteRun:
+    """One run of the contract suite: its exit code, each test's outcome, its output, and the
+    findings its JUnit report carries as properties (test -> the ledger rows)."""
+
+    code: int
+    outcomes: dict[str, str]
+    output: str
+    findings: dict[str, set[str]]
+
+    @property
+    def finding_rows(self) -> set[str]:
+        return set().union(*self.findings.values()) if self.findings else set()
+
+
+async def run_suite(tmp_path: Path, *args: str) -> SuiteRun:
+    """Run `pytest contract_tests` in a child process and read its JUnit report."""
+    report = tmp_path / "junit.xml"
+    command = [sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider"]
+    child = await asyncio.create_subprocess_exec(
+        *command,
+        f"--junitxml={report}",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(child.communicate(), timeout=300)
+    outcomes, findings = {}, {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        name = f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}"
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        outcomes[name] = kinds[0] if kinds else "passed"
+        rows = {
+            str(prop.get("value", "")).split(":", 1)[0]
+            for prop in case.iter("property")
+            if prop.get("name") == "finding"
+        }
+        if rows:
+            findings[name] = rows
+    assert child.returncode is not None
+    return SuiteRun(child.returncode, outcomes, output.decode(), findings)

@@ -22,11 +22,27 @@ ServerFactory = Callable[..., Awaitable[TestServer]]
 MakeMock = Callable[..., Awaitable[TestClient[Any, Any]]]
 # (route, or a result file's name; the bytes passing) -> the bytes passed on, or None for a 404.
 Edit = Callable[[str, bytes], bytes | None]
+# (route, the status, the body passed on) -> the status passed on.
+Relabel = Callable[[str, int, bytes], int]
+# (a result file's name, its Content-Type) -> the Content-Type passed on.
+Retype = Callable[[str, str], str]
 HOOKS = "/_front/hooks"
 
 
 def unchanged(name: str, data: bytes) -> bytes:
     return data
+
+
+def same_status(route: str, status: int, data: bytes) -> int:
+    return status
+
+
+def same_type(name: str, content_type: str) -> str:
+    return content_type
+
+
+def same_path(path: str) -> str:
+    return path
 
 
 def json_edit(change: Callable[[str, dict[str, Any]], None]) -> Edit:
@@ -51,6 +67,12 @@ class Tamper:
     answer: Edit = unchanged  # the mock's answer
     webhook: Edit = unchanged  # each webhook the mock posts
     result: Edit = unchanged  # each result file the mock serves (by file name)
+    status: Relabel = same_status  # the status of each of the mock's answers (by route)
+    result_type: Retype = same_type  # the Content-Type of each result file (by file name)
+    # a result URL's path as the client has it -> the path the mock serves it at (a front that
+    # renames request ids maps them back here); the query is never passed on
+    result_path: Callable[[str], str] = same_path
+    webhook_copies: int = 1  # how many times each webhook is passed on
 
 
 @dataclass
@@ -72,13 +94,14 @@ async def tampering_upstream(
     results_behind: list[str] = []
 
     async def result(request: web.Request) -> web.Response:
-        async with session.get(results_behind[0] + request.path_qs) as answer:
+        async with session.get(results_behind[0] + tamper.result_path(request.path)) as answer:
             status, data, kind = answer.status, await answer.read(), answer.content_type
+        name = request.path.rsplit("/", 1)[-1]
         if status == 200:
-            edited = tamper.result(request.path.rsplit("/", 1)[-1], data)
+            edited = tamper.result(name, data)
             if edited is None:
                 return web.Response(status=404, text="tampered away")
-            data = edited
+            data, kind = edited, tamper.result_type(name, kind)
         return web.Response(status=status, body=data, content_type=kind)
 
     results_app = web.Application()
@@ -97,14 +120,18 @@ async def tampering_upstream(
             status, data = got.status, await got.read()
         edited = tamper.answer(route, data) or b""
         kind = "application/json" if parse_json(edited) is not None else "text/html"
-        return web.Response(status=status, body=edited, content_type=kind)
+        return web.Response(
+            status=tamper.status(route, status, edited), body=edited, content_type=kind
+        )
 
     async def webhook(request: web.Request) -> web.Response:
         route, target = front.webhooks[int(request.match_info["number"])]
         data = tamper.webhook(route, await request.read()) or b""
         headers = {"Content-Type": "application/json"}
-        async with session.post(target, data=data, headers=headers) as answer:
-            return web.Response(status=answer.status, body=await answer.read())
+        for _ in range(tamper.webhook_copies):
+            async with session.post(target, data=data, headers=headers) as answer:
+                status, body = answer.status, await answer.read()
+        return web.Response(status=status, body=body)
 
     async def close(app: web.Application) -> None:
         await session.close()

@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 
 # Seconds are rounded to hundredths on the wire; allow for that and float noise.
 SECONDS_TOLERANCE = 0.006
+# durationSeconds in whole seconds, rounded either way (the reference's 34 for 33.65 s).
+DURATION_TOLERANCE = 1.0 + SECONDS_TOLERANCE
 TEMPO_RANGE = (30, 300)
 # The three documented operations' credit rates per minute.
 RATES = {"analyze": 10, "analyze_raw_features": 15, "resize": 4, "export": 1}
@@ -71,14 +73,24 @@ def check_boundaries(boundaries: Sequence[float], duration: float) -> None:
     assert boundaries[-1] < duration, f"last boundary {boundaries[-1]} is not before {duration}"
 
 
-def check_features(features: Sequence[Sequence[float]], beats: int) -> None:
+def check_feature_vectors(features: Sequence[Sequence[float]], beats: int) -> None:
+    """One non-empty vector per beat, all of one length (an embedding to compare beats by)."""
     assert len(features) == beats, f"{len(features)} feature vectors for {beats} boundaries"
     lengths = {len(vector) for vector in features}
     assert len(lengths) == 1 and min(lengths) > 0, f"feature vectors of lengths {lengths}"
+
+
+def check_feature_values(features: Sequence[Sequence[float]]) -> None:
+    """Each value within [0, 1], as the example's are (the reference calls them opaque)."""
     flat = [value for vector in features for value in vector]
     assert all(0 <= value <= 1 for value in flat), (
         f"feature values outside [0, 1]: min {min(flat)}, max {max(flat)}"
     )
+
+
+def check_features(features: Sequence[Sequence[float]], beats: int) -> None:
+    check_feature_vectors(features, beats)
+    check_feature_values(features)
 
 
 def check_tempo(tempo: object) -> None:
@@ -101,17 +113,42 @@ def check_segments_on_boundaries(candidate: dict[str, Any], boundaries: Sequence
             )
 
 
+def _segments_total(candidate: dict[str, Any], boundaries: Sequence[float]) -> float:
+    return float(
+        sum(boundaries[end] - boundaries[start] for start, end in candidate["segmentsBeats"])
+    )
+
+
 def check_duration(candidate: dict[str, Any], boundaries: Sequence[float]) -> None:
-    """durationSeconds is the segments' total, rounded to whole seconds at most."""
-    total = sum(boundaries[end] - boundaries[start] for start, end in candidate["segmentsBeats"])
+    """durationSeconds is the segments' total, to within a second: the reference's example says
+    34 for 33.65 s, so whole seconds at least, rounded either way."""
+    total = _segments_total(candidate, boundaries)
     reported = candidate["durationSeconds"]
-    assert abs(reported - total) <= 0.5 + SECONDS_TOLERANCE, (
+    assert abs(reported - total) <= DURATION_TOLERANCE, (
         f"durationSeconds {reported} but the segments add up to {total:.2f} s"
     )
 
 
+def check_duration_rounding(candidate: dict[str, Any], boundaries: Sequence[float]) -> None:
+    """durationSeconds is the segments' total rounded to the nearest whole second at most, as
+    the example's 34 for 33.65 s is."""
+    total = _segments_total(candidate, boundaries)
+    reported = candidate["durationSeconds"]
+    assert abs(reported - total) <= 0.5 + SECONDS_TOLERANCE, (
+        f"durationSeconds {reported} is not the segments' {total:.2f} s to the nearest second"
+    )
+
+
+def check_dissimilarity_total(candidate: dict[str, Any]) -> None:
+    """dissimilarity is a sum over the cuts: never negative, and 0 without a cut."""
+    dissimilarity, cuts = candidate["dissimilarity"], len(candidate["segmentsBeats"]) - 1
+    assert dissimilarity >= 0, f"dissimilarity {dissimilarity} is negative"
+    assert cuts > 0 or dissimilarity == 0, f"dissimilarity {dissimilarity} without a cut"
+
+
 def check_dissimilarity(candidate: dict[str, Any], similarity: dict[str, Any]) -> None:
-    """dissimilarity is the sum over cuts of 1 - S[end of one segment][start of the next]."""
+    """dissimilarity is the sum over cuts of 1 - S[end of one segment][start of the next]: the
+    mock's own measure of a cut (the reference does not say how a cut is measured)."""
     values = similarity_values(similarity)
     cuts = itertools.pairwise(candidate["segmentsBeats"])
     expected = sum(1 - values[diag_index(a[1], b[0])] for a, b in cuts)
@@ -186,14 +223,30 @@ def check_candidate(candidate: dict[str, Any], analysis: dict[str, Any]) -> None
     its boundaries, its duration their total, its dissimilarity its cuts'."""
     check_segments_on_boundaries(candidate, analysis["boundaries"])
     check_duration(candidate, analysis["boundaries"])
+    check_duration_rounding(candidate, analysis["boundaries"])
+    check_dissimilarity_total(candidate)
     check_dissimilarity(candidate, analysis["similarity"])
+
+
+def check_listed_text(body: str, listed: str) -> None:
+    """The listed error's text is in the answer, wherever (no example shows an error's body)."""
+    assert listed in body, f"expected the error {listed!r}, got {body[:200]!r}"
+
+
+def check_error_status_class(status: int, listed: str) -> None:
+    assert 400 <= status < 500, f"{listed!r} came with HTTP {status}"
+
+
+def check_listed_message(message: str, listed: str) -> None:
+    """The `message` field starts with the listed text: the mock's envelope."""
+    assert message.startswith(listed), f"expected a message starting {listed!r}, got {message!r}"
 
 
 def check_listed_error(message: str, status: int, listed: str) -> None:
     """An error the reference lists, with its listed text first and a 4xx status. Text after it
     is no failure: the reference lists messages, not whole bodies."""
-    assert message.startswith(listed), f"expected a message starting {listed!r}, got {message!r}"
-    assert 400 <= status < 500, f"{listed!r} came with HTTP {status}"
+    check_listed_message(message, listed)
+    check_error_status_class(status, listed)
 
 
 # The reference's acknowledgement, to the letter: its example's message and its result URL shape
@@ -201,16 +254,32 @@ def check_listed_error(message: str, status: int, listed: str) -> None:
 QUEUED_MESSAGE = "Request queued."
 
 
-def check_ack_literals(ack: dict[str, Any], api_base: str, names: Sequence[str]) -> None:
-    """The message, and one result URL per name at exactly `/{requestId}/{name}` on an origin
-    other than the API's."""
+def result_urls(ack: dict[str, Any]) -> list[str]:
+    urls: list[str] = ack["resultUrls"] if "resultUrls" in ack else [ack["resultUrl"]]
+    return urls
+
+
+def without_query(url: str) -> str:
+    """`url` without its query: expiring result URLs may be signed anew each time they are
+    given out, and still name the same file."""
+    return urlsplit(url)._replace(query="", fragment="").geturl()
+
+
+def check_ack_message(ack: dict[str, Any]) -> None:
     assert ack.get("message") == QUEUED_MESSAGE, (
         f"the acknowledgement says {ack.get('message')!r}, the reference {QUEUED_MESSAGE!r}"
     )
-    urls = ack["resultUrls"] if "resultUrls" in ack else [ack["resultUrl"]]
+
+
+def check_result_url_count(ack: dict[str, Any], names: Sequence[str]) -> None:
+    urls = result_urls(ack)
     assert len(urls) == len(names), f"{len(urls)} result URLs for {len(names)} results"
+
+
+def check_result_url_shape(ack: dict[str, Any], api_base: str, names: Sequence[str]) -> None:
+    """Each result URL exactly at `/{requestId}/{name}` on an origin other than the API's."""
     api_origin = _origin(api_base)
-    for url, name in zip(urls, names, strict=True):
+    for url, name in zip(result_urls(ack), names, strict=False):
         parts = urlsplit(url)
         assert parts.path == f"/{ack['requestId']}/{name}", (
             f"result URL {url} is not {{results base}}/{ack['requestId']}/{name}"
@@ -218,6 +287,14 @@ def check_ack_literals(ack: dict[str, Any], api_base: str, names: Sequence[str])
         assert _origin(url) != api_origin, (
             f"result URL {url} is on the API's own origin; the reference hosts results apart"
         )
+
+
+def check_ack_literals(ack: dict[str, Any], api_base: str, names: Sequence[str]) -> None:
+    """The message, and one result URL per name at exactly `/{requestId}/{name}` on an origin
+    other than the API's."""
+    check_ack_message(ack)
+    check_result_url_count(ack, names)
+    check_result_url_shape(ack, api_base, names)
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -7,12 +7,13 @@ References between files resolve offline through one registry keyed by each sche
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 
 # A link to the repository's `schemas/` in a checkout; a copy of it in a built wheel.
@@ -60,11 +61,15 @@ def validate(name: str, document: object) -> None:
     _validator(name).validate(document)
 
 
+def errors(name: str, document: object) -> Iterator[ValidationError]:
+    """Every way `document` breaks the schema `name` (`layers` sorts them by basis)."""
+    return _validator(name).iter_errors(document)
+
+
 def every_error(name: str, document: object) -> list[jsonschema.ValidationError]:
     """Every way `document` breaks the schema `name`, in document order: for a person fixing a
     file, who would otherwise fix one error a run."""
-    found = _validator(name).iter_errors(document)
-    return sorted(found, key=lambda error: [str(part) for part in error.absolute_path])
+    return sorted(errors(name, document), key=lambda e: [str(part) for part in e.absolute_path])
 
 
 @cache

@@ -41,6 +41,8 @@ def observe(profile: Path, written: Path) -> tuple[dict[str, Any], str]:
                 "test-key",
                 "--observed-profile",
                 str(written),
+                "--readings",
+                "enforce",
             ],
             cwd=ROOT,
             capture_output=True,
@@ -63,8 +65,9 @@ def test_an_observed_profile_makes_a_fresh_mock_behave_the_same(tmp_path: Path) 
     for key, value in PLAYED.items():
         if key != "webhooks.backoffSeconds":
             assert seen.value_at(key) == value, key
-    assert 'REFUTED: pricing is "documented"' in report
-    assert "errors.missing_key.status = 401" in report  # a default, confirmed
+    # Compared with what the mock publishes at /_mock/fidelity: the profile it plays.
+    assert 'confirmed: pricing = "documented"' in report
+    assert "errors.missing_key.status = 401" in report
 
     again, _ = observe(tmp_path / "observed.json", tmp_path / "again.json")
     replayed = Profile.from_json(again)

@@ -1,16 +1,14 @@
 """The contract suite can fail: run against a target that breaks one promise at a time (a proxy
-in front of a real mock), it fails exactly the tests named after those promises. And it keeps
-to its credit budget."""
+in front of a real mock), it fails exactly the tests of the documented promises broken, reports
+a finding where only a reading is broken and notes a broken choice, and with --readings enforce
+fails those too. And it keeps to its credit budget."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,74 +17,84 @@ import pytest
 from mock_server.contract import rules
 from mock_server.web.keys import SERVICES
 from tests.breakers import breaking_proxy
-from tests.conftest import AppClient, ServerFactory
+from tests.conftest import MakeMock, ServerFactory
+from tests.support import ROOT, SuiteRun, run_suite
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-async def run_suite(tmp_path: Path, *args: str) -> tuple[int, dict[str, str], str]:
-    """Run `pytest contract_tests` in a child process: (exit code, outcome by test, output)."""
-    report = tmp_path / "junit.xml"
-    command = [sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider"]
-    child = await asyncio.create_subprocess_exec(
-        *command,
-        f"--junitxml={report}",
-        *args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(child.communicate(), timeout=300)
-    outcomes = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
-        name = f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}"
-        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
-        outcomes[name] = kinds[0] if kinds else "passed"
-    assert child.returncode is not None
-    return child.returncode, outcomes, output.decode()
+# Each breaker of tests/breakers.py, by the test it must fail: the documented promises it breaks.
+BROKEN = {
+    "test_resize::test_segments_lie_on_the_boundaries[sync]",  # misreport_a_segment
+    "test_errors::test_missing_key_is_refused[analyze]",  # reword_the_missing_key_error
+    "test_errors::test_missing_key_is_refused[resize]",
+    "test_errors::test_missing_key_is_refused[export]",
+}
+# The breakers that change only a reading (the acknowledgement's message), by the test that
+# reports them: a finding, and a failure only with --readings enforce.
+FOUND = {
+    "test_analyze::test_analyze_ack_matches_schema": {"ack.literals"},  # reword_the_analyze_ack
+    "test_export::test_export_ack_lists_one_result_url_per_group[mp3_128]": {"ack.literals"},
+    "test_export::test_export_ack_lists_one_result_url_per_group[wav]": {"ack.literals"},
+}
+# The breakers that change only the mock's choices: observed, never failed by a live run; a
+# mock that publishes them (the proxy forwards /_mock/fidelity) fails them under enforce.
+OBSERVED = {
+    "test_analyze::test_analysis_result_url_serves_the_webhook_payload",  # the hosted similarity
+    "test_resize::test_sync_and_queued_forms_agree",  # misreport_a_segment, in one form only
+}
 
 
-async def test_a_broken_target_fails_the_promises_it_breaks(
-    make_mock: Callable[..., Awaitable[AppClient]], aiohttp_server: ServerFactory, tmp_path: Path
-) -> None:
+async def _broken_target(make_mock: MakeMock, aiohttp_server: ServerFactory) -> str:
     """Both origins go through the breaking proxy: the API, and the results the mock is told
     (with --results-url) to announce at a second proxy."""
     results_upstream: list[str] = []
     results_proxy = await breaking_proxy(aiohttp_server, results_upstream)
     mock = await make_mock(results_url=results_proxy)
     results_upstream.append(f"http://127.0.0.1:{mock.app[SERVICES].results_port}")
-    proxy = await breaking_proxy(aiohttp_server, [str(mock.make_url("")).rstrip("/")])
-    code, outcomes, output = await run_suite(tmp_path, "--base-url", proxy, "--api-key", "test-key")
-    failed = {name for name, outcome in outcomes.items() if outcome in ("failure", "error")}
-    assert code == 1, output
-    assert failed == {
-        "test_analyze::test_analyze_ack_matches_schema",
-        "test_resize::test_segments_lie_on_the_boundaries[sync]",
-        "test_resize::test_sync_and_queued_forms_agree",
-        "test_analyze::test_analysis_result_url_serves_the_webhook_payload",
-        "test_errors::test_missing_key_is_refused[analyze]",
-        "test_errors::test_missing_key_is_refused[resize]",
-        "test_errors::test_missing_key_is_refused[export]",
-        "test_export::test_export_ack_lists_one_result_url_per_group[mp3_128]",
-        "test_export::test_export_ack_lists_one_result_url_per_group[wav]",
-    }, output
-    assert "segmentsSeconds says" in output
-    assert "expected a message starting 'Missing API key header'" in output
-    assert "'Request queued.' was expected" in output
+    return await breaking_proxy(aiohttp_server, [str(mock.make_url("")).rstrip("/")])
+
+
+def _failed(run: SuiteRun) -> set[str]:
+    return {name for name, outcome in run.outcomes.items() if outcome in ("failure", "error")}
+
+
+async def test_a_broken_target_fails_the_promises_it_breaks(
+    make_mock: MakeMock, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    proxy = await _broken_target(make_mock, aiohttp_server)
+    run = await run_suite(tmp_path, "--base-url", proxy, "--api-key", "test-key")
+    assert run.code == 1, run.output
+    assert _failed(run) == BROKEN, run.output
+    assert "segmentsSeconds says" in run.output
+    assert "expected the error 'Missing API key header'" in run.output
+    assert {name: rows for name, rows in run.findings.items()} == FOUND, run.output
+    assert "finding ack.literals (reading)" in run.output
+    assert "'Request queued.' was expected" in run.output
+    assert "observed result.document (choice)" in run.output
     assert (
         "finding: error 'Invalid API Key' comes with text after it, "
         "e.g. 'Invalid API Key: revoked or deleted'"
-    ) in output
+    ) in run.output
+
+
+async def test_enforced_readings_fail_what_they_would_report(
+    make_mock: MakeMock, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    proxy = await _broken_target(make_mock, aiohttp_server)
+    options = ("--base-url", proxy, "--api-key", "test-key", "--readings", "enforce")
+    run = await run_suite(tmp_path, *options)
+    assert run.code == 1, run.output
+    assert _failed(run) == BROKEN | set(FOUND) | OBSERVED, run.output
+    assert not run.findings, run.output
 
 
 async def test_calls_beyond_the_credit_budget_are_skipped_with_the_reason(
     tmp_path: Path,
 ) -> None:
-    code, outcomes, output = await run_suite(tmp_path, "--max-credits", "12", "-k", "analy")
-    assert code == 0, output
-    assert outcomes["test_analyze::test_tempo_is_a_plausible_integer"] == "skipped"
-    assert "may cost 15 credits and only 12 of --max-credits 12 are left" in output
-    assert "credits spent: 0 (limit 12)" in output
+    options = ("--max-credits", "12", "-k", "analy", "--readings", "enforce")
+    run = await run_suite(tmp_path, *options)
+    assert run.code == 0, run.output
+    assert run.outcomes["test_analyze::test_tempo_is_a_plausible_integer"] == "skipped"
+    assert "may cost 15 credits and only 12 of --max-credits 12 are left" in run.output
+    assert "credits spent: 0 (limit 12)" in run.output
 
 
 @pytest.mark.parametrize(
@@ -119,10 +127,11 @@ async def test_webhooks_can_come_through_a_forwarding_url(tmp_path: Path) -> Non
         port = probe.getsockname()[1]
     listen = ["--webhook-listen", f"127.0.0.1:{port}"]
     forwarded = ["--webhook-url", f"http://localhost:{port}/forwarded"]
-    code, outcomes, output = await run_suite(tmp_path, *listen, *forwarded, "-k", "webhook")
-    assert code == 0, output
-    assert outcomes["test_analyze::test_analyze_webhook_matches_schema"] == "passed"
-    assert set(outcomes.values()) == {"passed"}, output
+    enforce = ("--readings", "enforce")
+    run = await run_suite(tmp_path, *listen, *forwarded, *enforce, "-k", "webhook")
+    assert run.code == 0, run.output
+    assert run.outcomes["test_analyze::test_analyze_webhook_matches_schema"] == "passed"
+    assert set(run.outcomes.values()) == {"passed"}, run.output
 
 
 ACK = {"success": True, "message": "Request queued.", "requestId": "a" * 32}

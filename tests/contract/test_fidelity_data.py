@@ -8,8 +8,6 @@ development machine and in CI. Outside CI a checkout without it skips the quote 
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,29 +17,19 @@ import pytest
 from mock_server.contract import fidelity
 from mock_server.contract.fidelity import LEDGER, Basis, load
 from mock_server.contract.profile import Profile
-from tests.support import ROOT
+from tests.support import reference_words, words
 
-REFERENCE = ROOT.parent / "shared" / "reference" / "audjust-api.txt"
 QUOTED = [(entry.id, quote) for entry in LEDGER for quote in entry.quotes]
-
-
-def _words(text: str) -> str:
-    """`text` with each run of whitespace as one space: the reference wraps and indents."""
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @pytest.fixture(scope="module")
 def reference() -> str:
-    if not REFERENCE.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"the API reference is missing at {REFERENCE}; CI must have it")
-        pytest.skip(f"the API reference is not at {REFERENCE} (outside CI)")
-    return _words(REFERENCE.read_text(encoding="utf-8"))
+    return reference_words()
 
 
 @pytest.mark.parametrize(("entry_id", "quote"), QUOTED, ids=[f"{i}:{q[:30]}" for i, q in QUOTED])
 def test_every_quote_is_the_references_own_words(reference: str, entry_id: str, quote: str) -> None:
-    assert _words(quote) in reference, f"{entry_id}: not word for word in the reference: {quote!r}"
+    assert words(quote) in reference, f"{entry_id}: not word for word in the reference: {quote!r}"
 
 
 def test_what_the_reference_says_or_shows_is_quoted() -> None:

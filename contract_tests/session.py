@@ -346,7 +346,10 @@ class Report(Observations):
         for operation, rules in sorted(self.pricing.items()):
             lines.append(f"pricing of {operation}: {' | '.join(sorted(rules))}")
         for message, seen in sorted(self.appended_text.items()):
-            lines.append(f"finding: error {message!r} comes with text after it, e.g. {seen!r}")
+            lines.append(
+                f"observed error.detail (choice): error {message!r} comes with text after it, "
+                f"e.g. {seen!r}"
+            )
         lines += self.notes
         lines.append(f"credits spent: {budget.spent} (limit {budget.max_credits})")
         return lines

@@ -70,7 +70,7 @@ async def test_a_broken_target_fails_the_promises_it_breaks(
     assert "'Request queued.' was expected" in run.output
     assert "observed result.document (choice)" in run.output
     assert (
-        "finding: error 'Invalid API Key' comes with text after it, "
+        "observed error.detail (choice): error 'Invalid API Key' comes with text after it, "
         "e.g. 'Invalid API Key: revoked or deleted'"
     ) in run.output
 

@@ -1,17 +1,22 @@
 """The request journal: what clients sent and got (API calls and result downloads), bounded, with
 key secrets masked.
 
-An entry keeps only the size and field names of a body; the bodies themselves (what the dashboard
-shows on a click) are kept, cut at MAX_BODY_CHARACTERS, for the latest KEPT_EXCHANGES entries only:
-an analysis answer can be 40,000 characters, and 10,000 of them would be most of a gigabyte."""
+An entry keeps only the size and field names of a body; the bodies themselves are kept for the
+latest KEPT_EXCHANGES entries only (an analysis answer can be 40,000 characters, and 10,000 of them
+would be most of a gigabyte): as text cut at MAX_BODY_CHARACTERS for the dashboard, and as a test
+reads them (`wire_body`: JSON parsed, anything else or anything larger summarised by its size and
+sha256)."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from mock_server import traffic
+from mock_server.jsonbody import loads_strict
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +31,9 @@ class JournalEntry:
     scenarios: tuple[str, ...] = ()  # the fault scenarios this request got
     request_id: str | None = None  # the job it queued, or whose result it fetched
     detail: str | None = None  # the mock's explanation of an error (its X-Mock-Detail)
+    # What was sent and answered (`wire_body`), while the journal keeps the bodies; else None.
+    request: Any = None
+    answer: Any = None
 
     def to_json(self) -> dict[str, Any]:
         """The control API's shape: camelCase, as the API's own payloads are."""
@@ -40,23 +48,44 @@ class JournalEntry:
             "durationMs": self.duration_ms,
             "scenarios": list(self.scenarios),
             "detail": self.detail,
+            "request": self.request,
+            "answer": self.answer,
         }
 
 
 MAX_BODY_CHARACTERS = 65_536  # a default analysis of a 4-minute song fits whole
 KEPT_EXCHANGES = 100
+SUMMARISED_BYTES = 64 * 1024  # bodies larger than this reach tests as their size and hash
+
+
+def wire_body(raw: bytes) -> Any:
+    """A body as a test reads it: None when empty, the JSON document it holds, or, for audio,
+    text that is not JSON and anything over SUMMARISED_BYTES, `{"size", "sha256"}`."""
+    if not raw:
+        return None
+    if len(raw) <= SUMMARISED_BYTES:
+        try:
+            return loads_strict(raw)
+        except ValueError:
+            pass
+    return {"size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
 
 
 @dataclass(frozen=True)
 class ExchangeBodies:
-    """A request's body and its answer's, as text, each cut at MAX_BODY_CHARACTERS."""
+    """A request's body and its answer's: as text cut at MAX_BODY_CHARACTERS (the dashboard),
+    and as `wire_body` gives them (tests)."""
 
     request: str
     answer: str
+    request_body: Any = None
+    answer_body: Any = None
 
     @classmethod
-    def of(cls, request: bytes, answer: bytes) -> ExchangeBodies:
-        return cls(_text(request), _text(answer))
+    def of(cls, request: bytes, answer: bytes, answer_kept: bool = True) -> ExchangeBodies:
+        """`answer_kept`: false for a streamed answer, of which `answer` only names the type."""
+        answer_body = wire_body(answer) if answer_kept else None
+        return cls(_text(request), _text(answer), wire_body(request), answer_body)
 
     def to_json(self) -> dict[str, str]:
         return {"request": self.request, "answer": self.answer}
@@ -82,6 +111,8 @@ def entry_from_json(document: dict[str, Any]) -> JournalEntry:
         scenarios=tuple(document["scenarios"]),
         request_id=document["requestId"],
         detail=document["detail"],
+        request=document.get("request"),
+        answer=document.get("answer"),
     )
 
 
@@ -106,7 +137,18 @@ class Journal:
                 traffic.emit("request", entry.to_json())
 
     def entries(self) -> list[JournalEntry]:
-        return list(self._entries)
+        """Every entry kept, oldest first; the latest KEPT_EXCHANGES with their bodies."""
+        entries = list(self._entries)
+        if not self._exchanges:
+            return entries
+        first = self.recorded - len(entries)
+        for number, bodies in self._exchanges:
+            at = number - first
+            if 0 <= at < len(entries):
+                entries[at] = dataclasses.replace(
+                    entries[at], request=bodies.request_body, answer=bodies.answer_body
+                )
+        return entries
 
     def since(self, number: int) -> list[tuple[int, JournalEntry, ExchangeBodies | None]]:
         """The entries from the `number`th kept on (as many as are still kept), each with its

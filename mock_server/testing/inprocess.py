@@ -21,6 +21,7 @@ from mock_server.services import Services
 from mock_server.settings import Settings
 from mock_server.songs import song_file
 from mock_server.sources import SourceMode
+from mock_server.testing.calls import matching, not_called_as_expected, route_path
 from mock_server.web.app import create_app
 from mock_server.web.keys import SERVICES
 
@@ -159,6 +160,48 @@ class MockHandle(ABC):
     def webhook_url(self, name: str = "default") -> str:
         """A built-in receiver that records every payload POSTed to it."""
         return f"{self.base_url}/_mock/sink/{name}"
+
+    def calls(self, route: str) -> list[JournalEntry]:
+        """Every request to `route` (`/export` or `export`) since the last reset, oldest first,
+        each with the `request` and `answer` bodies (`None` past the latest 100)."""
+        return self.requests.to(route_path(route))
+
+    def last_call(self, route: str | None = None) -> JournalEntry:
+        """The latest request (to `route`, if given); AssertionError when there is none."""
+        calls = self.calls(route) if route is not None else list(self.requests)
+        if not calls:
+            raise AssertionError(f"no request to {route or 'the mock'} since the last reset")
+        return calls[-1]
+
+    def assert_called(
+        self, route: str, times: int | None = None, json: Any = None
+    ) -> list[JournalEntry]:
+        """The requests to `route` whose body holds `json` (a recursive partial match; every
+        request when None): at least one, or exactly `times`. AssertionError listing each
+        request to the route and where its body differs, otherwise."""
+        path = route_path(route)
+        calls = self.calls(path)
+        found = matching(calls, json)
+        if (not found) if times is None else len(found) != times:
+            raise AssertionError(not_called_as_expected(path, times, json, calls))
+        return found
+
+    def wait_for_request(self, route: str, timeout: float = 10.0, json: Any = None) -> JournalEntry:
+        """The first request to `route` (whose body holds `json`, if given), waiting up to
+        `timeout` seconds for it: for a client that calls the API from a thread or a webhook
+        handler of its own. TimeoutError saying what did arrive."""
+        path = route_path(route)
+        deadline = time.monotonic() + timeout
+        while True:
+            found = matching(self.calls(path), json)
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"no matching request reached {path} in {timeout:g} s; "
+                    + not_called_as_expected(path, None, json, self.calls(path))
+                )
+            time.sleep(0.01)
 
     def wait_for_webhook(
         self, request_id: str, timeout: float = 30.0, sink: str | None = None

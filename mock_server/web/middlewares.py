@@ -136,7 +136,8 @@ def _exchange(body: bytes, response: web.StreamResponse) -> ExchangeBodies:
     """The bodies for the dashboard; a streamed answer (a result file) is named, not kept."""
     if isinstance(response, web.Response) and isinstance(response.body, bytes):
         return ExchangeBodies.of(body, response.body)
-    return ExchangeBodies.of(body, f"({response.content_type}, streamed)".encode())
+    named = f"({response.content_type}, streamed)".encode()
+    return ExchangeBodies.of(body, named, answer_kept=False)
 
 
 @web.middleware

@@ -365,6 +365,8 @@ def test_a_wrong_answer_fails_validation() -> None:
         "durationMs": 0.5,
         "scenarios": [],
         "detail": "similarity",
+        "request": {"size": 70000, "sha256": "0" * 64},
+        "answer": {"success": False, "message": "Invalid parameter"},
     }
     check_answer("GET", "/_mock/requests", 200, "application/json", json.dumps([entry]).encode())
     entry["request_id"] = entry.pop("requestId")

@@ -43,6 +43,27 @@ def test_a_jingle_from_a_bundled_song(
     assert store.failed() == []
 
 
+def test_the_export_gets_the_best_candidates_segments(
+    audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay
+) -> None:
+    """What the client sent, checked from the mock's side: the bodies of the calls it made."""
+    make_jingle(
+        client,
+        audjust_mock.fixture_url("pop_120"),
+        target_seconds=8,
+        webhook_url=audjust_mock.webhook_url(),
+        wait_for_webhook=relay.wait_for_payload,
+        webhook_timeout=20,
+    )
+    resize = audjust_mock.last_call("/resize")
+    assert resize.request["targetLengthSeconds"] == 8
+    best = max(resize.answer["result"], key=lambda c: c["blendedScore"])
+    audjust_mock.assert_called(
+        "/export", times=1, json={"segmentsGroups": [best["segmentsSeconds"]]}
+    )
+    assert audjust_mock.wait_for_request("/analyze").answer["message"] == "Request queued."
+
+
 def test_a_production_url_works_offline(
     audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay
 ) -> None:

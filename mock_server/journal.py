@@ -58,34 +58,42 @@ KEPT_EXCHANGES = 100
 SUMMARISED_BYTES = 64 * 1024  # bodies larger than this reach tests as their size and hash
 
 
-def wire_body(raw: bytes) -> Any:
-    """A body as a test reads it: None when empty, the JSON document it holds, or, for audio,
-    text that is not JSON and anything over SUMMARISED_BYTES, `{"size", "sha256"}`."""
-    if not raw:
-        return None
-    if len(raw) <= SUMMARISED_BYTES:
-        try:
-            return loads_strict(raw)
-        except ValueError:
-            pass
+def wire_body(kept: bytes | dict[str, Any] | None) -> Any:
+    """A body as a test reads it: None when empty or not kept, the JSON document it holds, or,
+    for audio, text that is not JSON and anything over SUMMARISED_BYTES, `{"size", "sha256"}`.
+    Parsed when read, never on the request's path: the journal keeps the bytes."""
+    if isinstance(kept, dict) or not kept:
+        return kept or None
+    try:
+        return loads_strict(kept)
+    except ValueError:
+        return _summary(kept)
+
+
+def _kept(raw: bytes) -> bytes | dict[str, Any]:
+    """What the journal holds of a body for tests: itself, or its summary when large."""
+    return raw if len(raw) <= SUMMARISED_BYTES else _summary(raw)
+
+
+def _summary(raw: bytes) -> dict[str, Any]:
     return {"size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
 
 
 @dataclass(frozen=True)
 class ExchangeBodies:
     """A request's body and its answer's: as text cut at MAX_BODY_CHARACTERS (the dashboard),
-    and as `wire_body` gives them (tests)."""
+    and as kept for tests (`wire_body` reads them)."""
 
     request: str
     answer: str
-    request_body: Any = None
-    answer_body: Any = None
+    request_kept: bytes | dict[str, Any] | None = None
+    answer_kept: bytes | dict[str, Any] | None = None
 
     @classmethod
     def of(cls, request: bytes, answer: bytes, answer_kept: bool = True) -> ExchangeBodies:
         """`answer_kept`: false for a streamed answer, of which `answer` only names the type."""
-        answer_body = wire_body(answer) if answer_kept else None
-        return cls(_text(request), _text(answer), wire_body(request), answer_body)
+        kept = _kept(answer) if answer_kept else None
+        return cls(_text(request), _text(answer), _kept(request), kept)
 
     def to_json(self) -> dict[str, str]:
         return {"request": self.request, "answer": self.answer}
@@ -146,7 +154,9 @@ class Journal:
             at = number - first
             if 0 <= at < len(entries):
                 entries[at] = dataclasses.replace(
-                    entries[at], request=bodies.request_body, answer=bodies.answer_body
+                    entries[at],
+                    request=wire_body(bodies.request_kept),
+                    answer=wire_body(bodies.answer_kept),
                 )
         return entries
 

@@ -31,13 +31,15 @@ class JournalEntry:
     scenarios: tuple[str, ...] = ()  # the fault scenarios this request got
     request_id: str | None = None  # the job it queued, or whose result it fetched
     detail: str | None = None  # the mock's explanation of an error (its X-Mock-Detail)
+    replayed: str | None = None  # the recording it was answered from (serve --replay)
     # What was sent and answered (`wire_body`), while the journal keeps the bodies; else None.
     request: Any = None
     answer: Any = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The control API's shape: camelCase, as the API's own payloads are."""
-        return {
+    def to_json(self, bodies: bool = True) -> dict[str, Any]:
+        """The control API's shape: camelCase, as the API's own payloads are. Without `bodies`
+        for a traffic line, which never prints what was sent."""
+        shown = {
             "method": self.method,
             "path": self.path,
             "requestId": self.request_id,
@@ -48,9 +50,11 @@ class JournalEntry:
             "durationMs": self.duration_ms,
             "scenarios": list(self.scenarios),
             "detail": self.detail,
-            "request": self.request,
-            "answer": self.answer,
+            "replayed": self.replayed,
         }
+        if bodies:
+            shown |= {"request": self.request, "answer": self.answer}
+        return shown
 
 
 MAX_BODY_CHARACTERS = 65_536  # a default analysis of a 4-minute song fits whole
@@ -119,6 +123,7 @@ def entry_from_json(document: dict[str, Any]) -> JournalEntry:
         scenarios=tuple(document["scenarios"]),
         request_id=document["requestId"],
         detail=document["detail"],
+        replayed=document.get("replayed"),
         request=document.get("request"),
         answer=document.get("answer"),
     )
@@ -142,7 +147,7 @@ class Journal:
                 self._exchanges.append((self.recorded, exchange))
             self.recorded += 1
             if traffic.enabled():
-                traffic.emit("request", entry.to_json())
+                traffic.emit("request", entry.to_json(bodies=False))
 
     def entries(self) -> list[JournalEntry]:
         """Every entry kept, oldest first; the latest KEPT_EXCHANGES with their bodies."""

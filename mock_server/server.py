@@ -55,6 +55,9 @@ async def _serve(app: web.Application, settings: Settings, announce_default_key:
         f"(results on http://{settings.host}:{results_port})",
         flush=True,
     )
+    replays = runner.app[SERVICES].replays
+    for line in replays.lines() if replays else []:
+        print(line, flush=True)
     if announce_default_key:
         print(
             f"no --api-key given: accepting the mock's default key {DEFAULT_KEY!r} "

@@ -25,7 +25,7 @@ from mock_server.faults.scenario import Scenario
 from mock_server.jobs.analyses import AnalysisCache
 from mock_server.jobs.artifacts import ArtifactStore
 from mock_server.jobs.owed import JobLedger
-from mock_server.jobs.recordings import Replays, load
+from mock_server.jobs.recordings import Replays, survey
 from mock_server.jobs.runner import JobRunner
 from mock_server.journal import Journal
 from mock_server.namespaces import DEFAULT, Namespaces, Space
@@ -137,7 +137,10 @@ class Services:
 def replays_of(settings: Settings) -> Replays | None:
     """The recordings `settings` replays, read at once: a bad one (RecordingError) stops the
     caller before anything is bound or started."""
-    return Replays(load(settings.replay)) if settings.replay else None
+    if settings.replay is None:
+        return None
+    found = survey(settings.replay)
+    return Replays(found.recordings, found.skipped)
 
 
 @asynccontextmanager

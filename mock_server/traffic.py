@@ -40,6 +40,7 @@ def _text(fields: dict[str, Any]) -> str:
             f"{fields['method']} {fields['path']} -> {status} ({fields['durationMs']:.1f} ms) "
             f"key={fields['key'] or '-'} requestId={fields['requestId'] or '-'} "
             f"scenarios={scenarios}"
+            + (f" replayed={fields['replayed']}" if fields.get("replayed") else "")
         )
     if event == "webhook":
         outcome = fields["status"] if fields["status"] is not None else fields["error"]

@@ -35,7 +35,7 @@ class Through:
     async def settled(self) -> None:
         """Wait until every exchange expects nothing more (webhooks in, results checked) and
         the reports say so."""
-        check = self.proxy.config.check_results
+        check = self.proxy.config.fetches_results
 
         async def done() -> bool:
             finished = all(exchange.done(check) for exchange in self.proxy.exchanges)

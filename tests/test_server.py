@@ -220,6 +220,7 @@ def test_serve_prints_json_lines_or_nothing() -> None:
         "durationMs",
         "scenarios",
         "detail",
+        "replayed",
     }
     assert serve_and_stop("--quiet") == []
 

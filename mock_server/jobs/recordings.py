@@ -52,6 +52,38 @@ def _canonical(body: object) -> str:
     return json.dumps(without_volatile(body), sort_keys=True)
 
 
+def first_difference(recorded: Any, sent: Any, at: str = "") -> str | None:
+    """Where a request first differs from a recorded one (volatile fields left out of both), as
+    `at POINTER: recorded X, sent Y`; None when they are the same."""
+    where = at or "/"
+    if isinstance(recorded, dict) and isinstance(sent, dict):
+        for key in sorted(set(recorded) | set(sent)):
+            if key not in sent:
+                return f"at {at}/{key}: recorded {_shown(recorded[key])}, sent nothing"
+            if key not in recorded:
+                return f"at {at}/{key}: recorded nothing, sent {_shown(sent[key])}"
+            found = first_difference(recorded[key], sent[key], f"{at}/{key}")
+            if found:
+                return found
+        return None
+    if isinstance(recorded, list) and isinstance(sent, list):
+        if len(recorded) != len(sent):
+            return f"at {where}: recorded {len(recorded)} items, sent {len(sent)}"
+        for index, (was, now) in enumerate(zip(recorded, sent, strict=True)):
+            found = first_difference(was, now, f"{at}/{index}")
+            if found:
+                return found
+        return None
+    if recorded != sent or type(recorded) is not type(sent):
+        return f"at {where}: recorded {_shown(recorded)}, sent {_shown(sent)}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:80] + "..."
+
+
 class RecordingError(ValueError):
     """A recording folder `serve --replay` cannot use. The message names the file and what is
     wrong with it: a replay that skipped it would answer from the engine instead, and mislead."""
@@ -82,22 +114,50 @@ RESULT_FIELDS = {
 }
 
 
+@dataclass(frozen=True)
+class Survey:
+    """What a recordings folder holds for a replay: what it replays, and what it skips and why
+    (`serve --replay` prints both, so a CI log says which requests will come from the engine)."""
+
+    recordings: list[Recording]
+    skipped: list[tuple[str, str]]  # (folder name, why)
+
+    def lines(self) -> list[str]:
+        counts: dict[str, int] = {}
+        for recording in self.recordings:
+            counts[recording.route] = counts.get(recording.route, 0) + 1
+        shown = ", ".join(f"{route} {n}" for route, n in sorted(counts.items()))
+        lines = [f"replay: {len(self.recordings)} recording(s) loaded ({shown})"]
+        lines += [f"replay: skipped {folder}: {why}" for folder, why in self.skipped]
+        return lines
+
+
 def load(root: Path) -> list[Recording]:
-    """Every replayable recording under `root`, in folder order. A missing folder, one without
-    recordings or with none that can be replayed, and a recording that breaks the format or
-    lacks a result file it lists raise RecordingError."""
+    """Every replayable recording under `root`, in folder order (see `survey`)."""
+    return survey(root).recordings
+
+
+def survey(root: Path) -> Survey:
+    """The recordings under `root`, in folder order, and the ones that cannot be replayed. A
+    missing folder, one without recordings or with none that can be replayed, and a recording
+    that breaks the format or lacks a result file it lists raise RecordingError."""
     if not root.is_dir():
         raise RecordingError(f"{root}: no such folder")
     paths = sorted(root.glob(f"*/{EXCHANGE_FILE}"))
     if not paths:
         raise RecordingError(f"{root}: no recordings in it (no */{EXCHANGE_FILE})")
-    found = [_replayable(path, _document(path)) for path in paths]
-    replayable = [recording for recording in found if recording is not None]
+    replayable, skipped = [], []
+    for path in paths:
+        found = _replayable(path, _document(path))
+        if isinstance(found, Recording):
+            replayable.append(found)
+        else:
+            skipped.append((path.parent.name, found))
     if not replayable:
         raise RecordingError(
             f"{root}: none of its {len(paths)} recordings ends in a result or a failure to replay"
         )
-    return replayable
+    return Survey(replayable, skipped)
 
 
 def _document(path: Path) -> dict[str, Any]:
@@ -127,13 +187,14 @@ def _ending(bodies: Sequence[Any]) -> dict[str, Any] | None:
     )
 
 
-def _replayable(path: Path, document: dict[str, Any]) -> Recording | None:
+def _replayable(path: Path, document: dict[str, Any]) -> Recording | str:
     """The recording, if its job ended in a result (and, for an export, its files were
-    fetched) or in a failure; RecordingError if what a replay reads is not there."""
+    fetched) or in a failure, else why it cannot be replayed; RecordingError if what a replay
+    reads is not there."""
     folder, answer = path.parent, document["answer"]
     payload = _ending([hook["body"] for hook in document["webhooks"]] + [answer.get("body")])
     if payload is None or not isinstance(payload["success"], bool):
-        return None
+        return "its job never ended in a result or a failure (refused, unreachable or no webhook)"
     route = document["route"].lstrip("/")
     needed = RESULT_FIELDS[route] if payload["success"] else ("message",)
     for name in needed:
@@ -153,19 +214,30 @@ def _replayable(path: Path, document: dict[str, Any]) -> Recording | None:
             ) from None
     exported = route == "export" and payload["success"]
     if exported and len(files) < len(payload["resultUrls"]) - len(payload["failures"]):
-        return None  # recorded without --check-results: the files were never fetched
+        return "not every result file of the export was fetched, so it cannot be served"
     return Recording(folder, route, _canonical(document["request"]["body"]), payload, files)
 
 
 class Replays:
     """The recordings a mock replays, looked up by route and body."""
 
-    def __init__(self, recordings: Sequence[Recording]) -> None:
+    def __init__(
+        self, recordings: Sequence[Recording], skipped: Sequence[tuple[str, str]] = ()
+    ) -> None:
         self.recordings = list(recordings)
+        self.skipped = list(skipped)
+
+    def lines(self) -> list[str]:
+        """What is replayed and what is skipped, and why: for `serve` to print at start."""
+        return Survey(self.recordings, self.skipped).lines()
 
     def match(self, route: str, body: object) -> Recording | None:
         wanted = _canonical(body)
         return next((r for r in self.recordings if r.route == route and r.request == wanted), None)
+
+    def difference(self, recording: Recording, body: object) -> str | None:
+        """Where `body` first differs from what `recording` was made with."""
+        return first_difference(json.loads(recording.request), without_volatile(body))
 
     def closest(self, route: str, body: object) -> Recording | None:
         """The recording of `route` whose request is most like `body`, to name in a refusal."""

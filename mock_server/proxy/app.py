@@ -61,6 +61,12 @@ class ProxyConfig:
     observed_profile: Path | None = None
     kept_exchanges: int = 10_000  # summaries held; every exchange is counted in the reports
 
+    @property
+    def fetches_results(self) -> bool:
+        """Result files are fetched to check them, and to record them: a recorded export whose
+        files were never fetched could not be replayed."""
+        return self.check_results or self.record is not None
+
 
 @dataclass(frozen=True)
 class Asked:
@@ -80,7 +86,7 @@ class Proxy:
         self.config = config
         self.public_url = (config.public_url or "").rstrip("/")
         self.exchanges = KeptExchanges(
-            config.kept_exchanges, lambda exchange: exchange.done(config.check_results)
+            config.kept_exchanges, lambda exchange: exchange.done(config.fetches_results)
         )
         path = config.observed_profile
         self.observed = ObservedProfile(path) if path is not None else None
@@ -268,7 +274,7 @@ class Proxy:
         """Write down what the exchange learnt; once nothing more is expected of it, let go of
         its bodies, so a long-running proxy holds a summary per exchange and no more."""
         self.save(exchange)
-        if exchange.done(self.config.check_results):
+        if exchange.done(self.config.fetches_results):
             exchange.let_go()
 
     async def _check_results(self, exchange: Exchange, document: dict[str, Any]) -> None:
@@ -280,7 +286,7 @@ class Proxy:
         ack = exchange.ack
         urls = ack.get("resultUrls") or ([ack["resultUrl"]] if "resultUrl" in ack else [])
         finished = "creditCost" in document and document.get("success") is not False
-        if not self.config.check_results or exchange.status != 200 or not finished:
+        if not self.config.fetches_results or exchange.status != 200 or not finished:
             urls = []
         failures = document.get("failures", {})
         sent = exchange.sent if isinstance(exchange.sent, dict) else {}
@@ -293,10 +299,16 @@ class Proxy:
             except aiohttp.ClientError as failure:
                 fetched = Fetched(url, 0, "", str(failure).encode())
             exchange.results.append(fetched)
-            violations = conformance.check_result(
-                exchange.route, sent, index, fetched.status, fetched.body, exchange.request_id or ""
-            )
-            self.found(exchange, violations)
+            if self.config.check_results:
+                violations = conformance.check_result(
+                    exchange.route,
+                    sent,
+                    index,
+                    fetched.status,
+                    fetched.body,
+                    exchange.request_id or "",
+                )
+                self.found(exchange, violations)
             if self.config.record is not None:
                 recording.write_result(self.config.record, exchange, fetched)
             fetched.body = b""  # checked, and written if recording: held no longer
@@ -305,7 +317,7 @@ class Proxy:
     async def show(self, request: web.Request) -> web.Response:
         """Every exchange so far, with whether it is done (and in the reports): for tests and
         the curious."""
-        check, written = self.config.check_results, not self.reports_pending
+        check, written = self.config.fetches_results, not self.reports_pending
         shown = [{**e.summary(), "done": e.done(check) and written} for e in self.exchanges]
         return web.json_response(shown)
 

@@ -38,6 +38,8 @@ from mock_server.web.namespace import namespace_of
 PARSED_BODY = web.RequestKey("parsed_body", dict[str, Any])  # parsed once, read by the journal
 # The job a request queued or whose result it fetched, for the journal.
 REQUEST_ID = web.RequestKey("request_id", str)
+# The recording a request was answered from (serve --replay), for the journal and traffic line.
+REPLAYED = web.RequestKey("replayed", str)
 ApiHandler = Callable[[web.Request, "Call"], Awaitable[web.Response]]
 
 
@@ -86,10 +88,14 @@ class Call:
             return None
         found = replays.match(route, self.body)
         if found is not None:
+            self.request[REPLAYED] = found.folder.name
             return Replayed(found, urls)
         if self.services.settings.replay_strict:
             closest = replays.closest(route, self.body)
-            named = f"; the closest is {closest.folder.name}" if closest else ""
+            named = ""
+            if closest is not None:
+                differs = replays.difference(closest, self.body)
+                named = f"; the closest is {closest.folder.name}, which differs {differs}"
             raise errors.InvalidParameter(f"no recording matches this /{route} request{named}")
         return None
 

@@ -365,6 +365,7 @@ def test_a_wrong_answer_fails_validation() -> None:
         "durationMs": 0.5,
         "scenarios": [],
         "detail": "similarity",
+        "replayed": None,
         "request": {"size": 70000, "sha256": "0" * 64},
         "answer": {"success": False, "message": "Invalid parameter"},
     }

@@ -306,3 +306,35 @@ def test_serve_stops_on_a_bad_recording_named_by_its_variable(tmp_path: Path) ->
     done = serve_replaying(root, env={"AUDJUST_MOCK_REPLAY": str(root)})
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.startswith(f"audjust-mock serve: error: argument --replay: {expected}")
+
+
+def test_serve_says_what_it_replays_and_what_it_skips_and_why(tmp_path: Path) -> None:
+    """A CI log then says which requests the engine will answer instead of a recording."""
+    root = tmp_path / "rec"
+    failure = {"requestId": ANY_ID, "success": False, "message": "no", "creditCost": 0}
+    body = VALID["/analyze"]
+    recording(root / "0001-analyze", "/analyze", body, answer=QUEUED, webhooks=(failure,))
+    upstream_down(root / "0002-resize")
+    unfetched = export_success(root / "0003-export")
+    document = json.loads(unfetched.read_text())
+    unfetched.write_text(json.dumps({**document, "results": []}))  # its file never fetched
+    flags = ["--port", "0", "--results-port", "0", "--workers", "1", "--quiet"]
+    with subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "serve", *flags, "--replay", str(root)],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as serving:
+        try:
+            assert serving.stdout is not None
+            lines = [serving.stdout.readline().strip() for _ in range(4)]
+        finally:
+            serving.terminate()
+            serving.wait(timeout=30)
+    assert lines[0].startswith("audjust-mock listening on ")
+    assert lines[1:] == [
+        "replay: 1 recording(s) loaded (analyze 1)",
+        "replay: skipped 0002-resize: its job never ended in a result or a failure"
+        " (refused, unreachable or no webhook)",
+        "replay: skipped 0003-export: not every result file of the export was fetched,"
+        " so it cannot be served",
+    ]

@@ -413,11 +413,19 @@ async def test_a_recording_replays_offline_with_the_same_results(
                 saved = tmp_path / "rec" / "0003-export" / f"export_{number}.wav"
                 assert await served.read() == saved.read_bytes()
 
+    async with replay.get("/_mock/requests") as journal:
+        marked = [(entry["path"], entry["replayed"]) for entry in await journal.json()]
+    recorded_folders = sorted(folder.name for folder in (tmp_path / "rec").iterdir())
+    assert [folder for _, folder in marked if folder] == recorded_folders[: len(requests)]
     strict = await make_mock(replay=tmp_path / "rec", replay_strict=True)
     other = {**SYNC_RESIZE, "targetLengthSeconds": 3}
     async with strict.post("/resize", json=other, headers=KEY) as refused:
         assert refused.status == 400
-        assert "the closest is 0002-resize" in (await refused.json())["message"]
+        message = (await refused.json())["message"]
+    assert (
+        "the closest is 0002-resize, which differs at /targetLengthSeconds: recorded 2, sent 3"
+        in message
+    )
 
 
 async def test_a_bad_webhook_gets_the_upstreams_own_refusal(

@@ -88,10 +88,20 @@ def test_the_proxy_walk_through_runs_as_written(tmp_path: Path) -> None:
         output = run_shell(script, env).splitlines()
     assert output == [
         "X-Mock-Violations: 0",
-        "1 exchange(s), 0 violation(s)",
-        "analysis.json",
+        "3 exchange(s), 0 violation(s)",
+        f"{tmp_path}/recording:",
+        "0001-analyze",
+        "0002-resize",
+        "0003-export",
+        "",
+        f"{tmp_path}/recording/0003-export:",
         "exchange.json",
-        "same result: True new id: True",
+        "export_1.wav",
+        "replay: 3 recording(s) loaded (analyze 1, export 1, resize 1)",
+        "same analysis: True same export: True",
+        "same candidates: True",
+        "Invalid parameter: no recording matches this /resize request; the closest is"
+        " 0002-resize, which differs at /targetLengthSeconds: recorded 8, sent 9",
     ]
     assert "test-key" not in (tmp_path / "recording" / "0001-analyze" / "exchange.json").read_text()
 

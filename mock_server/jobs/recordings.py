@@ -30,6 +30,7 @@ from mock_server.jobs.operations import (
     Resized,
     Workshop,
 )
+from mock_server.jsondiff import first_difference
 
 FORMAT = "audjust-mock-recording"
 VERSION = 1
@@ -50,38 +51,6 @@ def without_volatile(node: Any) -> Any:
 
 def _canonical(body: object) -> str:
     return json.dumps(without_volatile(body), sort_keys=True)
-
-
-def first_difference(recorded: Any, sent: Any, at: str = "") -> str | None:
-    """Where a request first differs from a recorded one (volatile fields left out of both), as
-    `at POINTER: recorded X, sent Y`; None when they are the same."""
-    where = at or "/"
-    if isinstance(recorded, dict) and isinstance(sent, dict):
-        for key in sorted(set(recorded) | set(sent)):
-            if key not in sent:
-                return f"at {at}/{key}: recorded {_shown(recorded[key])}, sent nothing"
-            if key not in recorded:
-                return f"at {at}/{key}: recorded nothing, sent {_shown(sent[key])}"
-            found = first_difference(recorded[key], sent[key], f"{at}/{key}")
-            if found:
-                return found
-        return None
-    if isinstance(recorded, list) and isinstance(sent, list):
-        if len(recorded) != len(sent):
-            return f"at {where}: recorded {len(recorded)} items, sent {len(sent)}"
-        for index, (was, now) in enumerate(zip(recorded, sent, strict=True)):
-            found = first_difference(was, now, f"{at}/{index}")
-            if found:
-                return found
-        return None
-    if recorded != sent or type(recorded) is not type(sent):
-        return f"at {where}: recorded {_shown(recorded)}, sent {_shown(sent)}"
-    return None
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 80 else text[:80] + "..."
 
 
 class RecordingError(ValueError):
@@ -237,7 +206,8 @@ class Replays:
 
     def difference(self, recording: Recording, body: object) -> str | None:
         """Where `body` first differs from what `recording` was made with."""
-        return first_difference(json.loads(recording.request), without_volatile(body))
+        recorded, sent = json.loads(recording.request), without_volatile(body)
+        return first_difference(recorded, sent, partial=False, words=("recorded", "sent"))
 
     def closest(self, route: str, body: object) -> Recording | None:
         """The recording of `route` whose request is most like `body`, to name in a refusal."""

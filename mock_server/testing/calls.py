@@ -4,13 +4,11 @@ respx's and pytest-httpserver's matchers do), and a failure that lists the near 
 
 from __future__ import annotations
 
-import json as jsonlib
 from collections.abc import Sequence
 from typing import Any
 
 from mock_server.journal import JournalEntry
-
-SHOWN_CHARACTERS = 120  # of a value in a failure message
+from mock_server.jsondiff import first_difference, shown
 
 
 def route_path(route: str) -> str:
@@ -18,31 +16,11 @@ def route_path(route: str) -> str:
     return route if route.startswith("/") else f"/{route}"
 
 
-def mismatch(expected: Any, actual: Any, at: str = "") -> str | None:
+def mismatch(expected: Any, actual: Any) -> str | None:
     """Where `actual` first fails to hold `expected`, or None when it does: every key of an
     expected object must be there and match (others may be too); a list matches item by item
-    and length; anything else must be equal."""
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return f"at {at or '/'}: expected an object, got {_shown(actual)}"
-        for key, value in expected.items():
-            if key not in actual:
-                return f"at {at}/{key}: missing"
-            found = mismatch(value, actual[key], f"{at}/{key}")
-            if found:
-                return found
-        return None
-    if isinstance(expected, list):
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            return f"at {at or '/'}: expected {_shown(expected)}, got {_shown(actual)}"
-        for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
-            found = mismatch(want, got, f"{at}/{index}")
-            if found:
-                return found
-        return None
-    if expected != actual or isinstance(expected, bool) != isinstance(actual, bool):
-        return f"at {at or '/'}: expected {_shown(expected)}, got {_shown(actual)}"
-    return None
+    and length; anything else must be equal (1 and 1.0 alike, True never 1)."""
+    return first_difference(expected, actual, partial=True, words=("expected", "got"))
 
 
 def matching(calls: Sequence[JournalEntry], json: Any) -> list[JournalEntry]:
@@ -54,7 +32,7 @@ def not_called_as_expected(
 ) -> str:
     """The failure of assert_called: what was wanted, what came, and why each call missed."""
     wanted = "at least one request" if times is None else f"{times} request(s)"
-    shape = "" if json is None else f" whose body holds {_shown(json)}"
+    shape = "" if json is None else f" whose body holds {shown(json)}"
     found = matching(calls, json)
     lines = [f"expected {wanted} to {route}{shape}; got {len(found)} of {len(calls)}"]
     for number, call in enumerate(calls, start=1):
@@ -65,8 +43,3 @@ def not_called_as_expected(
     if not calls:
         lines.append("  (no request to it at all)")
     return "\n".join(lines)
-
-
-def _shown(value: Any) -> str:
-    text = jsonlib.dumps(value, ensure_ascii=False)
-    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "..."

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from mock_server.jsondiff import first_difference
 from mock_server.settings import Settings
 from mock_server.testing import AudjustMock, MockHandle, MockServer, RemoteMock
 from mock_server.testing.calls import mismatch
@@ -55,9 +56,24 @@ def test_a_partial_match_names_where_it_first_differs() -> None:
     assert mismatch({"segmentsGroups": [[[0, 4], [8, 13]]]}, body) == (
         "at /segmentsGroups/0/1/1: expected 13, got 12"
     )
-    assert mismatch({"sourceFileUrl": "x"}, body) == "at /sourceFileUrl: missing"
+    assert mismatch({"sourceFileUrl": "x"}, body) == 'at /sourceFileUrl: expected "x", got nothing'
     assert mismatch({"segmentsGroups": [[[0, 4]]]}, body) is not None  # lists match whole
     assert mismatch({"extra": True}, body) is not None  # True is not 1 here
+    assert mismatch({"extra": 1.0}, body) is None  # but 1.0 is
+
+
+def test_a_replay_names_where_a_request_first_differs_from_its_recording() -> None:
+    recorded = {"targetLengthSeconds": 8, "boundaries": [0, 1]}
+    sent = {"targetLengthSeconds": 8.0, "boundaries": [0, 1], "extra": 1}
+    words = ("recorded", "sent")
+    assert first_difference(recorded, recorded, partial=False, words=words) is None
+    assert first_difference(recorded, sent, partial=False, words=words) == (
+        "at /extra: recorded nothing, sent 1"
+    )
+    del sent["extra"]
+    assert first_difference(recorded, sent, partial=False, words=words) == (
+        "at /targetLengthSeconds: recorded 8, sent 8.0"  # a recording matches byte for byte
+    )
 
 
 def test_calls_carry_their_bodies_and_assert_called_matches_part_of_one(

@@ -139,8 +139,7 @@ def replays_of(settings: Settings) -> Replays | None:
     caller before anything is bound or started."""
     if settings.replay is None:
         return None
-    found = survey(settings.replay)
-    return Replays(found.recordings, found.skipped)
+    return Replays(survey(settings.replay))
 
 
 @asynccontextmanager
@@ -226,7 +225,6 @@ def _runner(
     dispatcher: WebhookDispatcher,
     fetcher: SourceFetcher,
 ) -> JobRunner:
-    owned_dir = settings.data_dir is None
     return JobRunner(
         workers=settings.workers,
         clock=clock,
@@ -237,7 +235,7 @@ def _runner(
         job_timeout_seconds=settings.job_timeout_seconds,
         artifact_ttl_seconds=settings.artifact_ttl_seconds,
         timeout_webhook=settings.profile.timeout_webhook,
-        ledger=JobLedger(None if owned_dir else root / "jobs"),
+        ledger=JobLedger(None if settings.data_dir is None else root / "jobs"),
         analyses=AnalysisCache(root / "analyses"),
     )
 

@@ -69,13 +69,18 @@ class Job:
     source_url: str | None = None
     faults: tuple[Scenario, ...] = ()
     namespace: str = ""  # the namespace that queued it (see namespaces.py)
-    synchronous: bool = False  # its client waits for the answer instead of a webhook
     state: JobState = JobState.QUEUED
     failure: FailureReason | None = None  # why it failed, once it has: the dashboard says so
     order: int = 0  # place in acknowledgement order, set when the job is submitted
     peaks: bytes = b""  # an analysis's waveform summary, for the dashboard (audio/peaks.py)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    # What a synchronous request's client awaits (JobRunner.answer); None for a queued job.
     ended: asyncio.Future[Ending] | None = field(default=None, repr=False)
+
+    @property
+    def synchronous(self) -> bool:
+        """Its client waits on the connection for the answer instead of a webhook."""
+        return self.ended is not None
 
     def fault(self, fault: Fault) -> Scenario | None:
         return next((s for s in self.faults if s.fault is fault), None)

@@ -190,15 +190,13 @@ def _replayable(path: Path, document: dict[str, Any]) -> Recording | str:
 class Replays:
     """The recordings a mock replays, looked up by route and body."""
 
-    def __init__(
-        self, recordings: Sequence[Recording], skipped: Sequence[tuple[str, str]] = ()
-    ) -> None:
-        self.recordings = list(recordings)
-        self.skipped = list(skipped)
+    def __init__(self, survey: Survey) -> None:
+        self.survey = survey
+        self.recordings = survey.recordings
 
     def lines(self) -> list[str]:
         """What is replayed and what is skipped, and why: for `serve` to print at start."""
-        return Survey(self.recordings, self.skipped).lines()
+        return self.survey.lines()
 
     def match(self, route: str, body: object) -> Recording | None:
         wanted = _canonical(body)

@@ -107,7 +107,6 @@ class JobRunner:
             del self.jobs[next(iter(self.jobs))]
         self._unfinished[job.request_id] = job
         job.order = next(self._acknowledged)
-        job.ended = asyncio.get_running_loop().create_future()
         if job.webhook:
             self.ledger.opened(job.request_id, job.webhook, job.source_url)
         job.task = asyncio.create_task(self._run(job, operation))
@@ -116,10 +115,9 @@ class JobRunner:
         """A synchronous request: the job submitted like any other, and its ending awaited. A
         client that drops the connection does not take the job with it (shielded): it still
         ends, is hosted and charged, and stays listed."""
-        job.synchronous = True
+        ended = job.ended = asyncio.get_running_loop().create_future()
         self.submit(job, operation, credits)
-        assert job.ended is not None
-        return await asyncio.shield(job.ended)
+        return await asyncio.shield(ended)
 
     def _deliver(
         self, owed: OwedJob, job: Job | None = None, fault: Scenario | None = None

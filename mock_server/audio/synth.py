@@ -4,12 +4,18 @@ A song is drums (kick, snare, hats), bass and chords over a verse/chorus form. E
 the same label is rendered from the same musical material (chords, bass line, drum pattern, sound),
 so repeated sections really are alike and different sections really differ. All randomness comes
 from numpy Generators seeded from the spec, so a spec always renders to the same samples and bytes.
+
+For structure benchmarks a spec can also ask for what real songs do and a plain form does not:
+sections of irregular lengths, pickup bars before the form, repeats that vary, and a tempo that
+drifts. Left at their defaults these render exactly what a spec without them always rendered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -40,6 +46,7 @@ _SOUNDFILE_FORMATS = {
     "flac": ("FLAC", "PCM_16"),
     "ogg": ("OGG", "VORBIS"),
 }
+PICKUP = "pickup"
 _FORMS: tuple[tuple[str, ...], ...] = (
     ("intro", "verse", "chorus", "verse", "chorus", "bridge", "chorus", "outro"),
     ("verse", "chorus", "verse", "chorus"),
@@ -53,6 +60,13 @@ class SongSpec:
 
     `swing` delays every off-beat eighth note by that fraction of a beat (1/6 is a triplet feel);
     `lead_in_seconds` of digital silence come before the first beat.
+
+    For structure: `section_bars` gives each section its own length in bars (cycled like `form`;
+    empty: every section is `bars_per_section` long); `pickup_bars` of drums alone (a section
+    labelled "pickup") come before the form; with `vary_repeats` every later occurrence of a label
+    differs a little from its first (its last chord a scale degree up, a brighter chord voice); and
+    `tempo_drift` moves the tempo linearly from `tempo_bpm` to `tempo_bpm * (1 + tempo_drift)` over
+    the song's music (`tempo_bpm` stays the ground truth's tempo: the one at the start).
     """
 
     tempo_bpm: float
@@ -64,6 +78,10 @@ class SongSpec:
     bars_per_section: int = 4
     sample_rate: int = 44100
     channels: int = 2
+    section_bars: tuple[int, ...] = ()
+    pickup_bars: int = 0
+    vary_repeats: bool = False
+    tempo_drift: float = 0.0
 
     def __post_init__(self) -> None:
         if not 20.0 <= self.tempo_bpm <= 400.0:
@@ -74,10 +92,40 @@ class SongSpec:
             raise ValueError(f"swing must be within [0, 0.5), got {self.swing}")
         if not self.form or self.bars_per_section < 1 or self.channels not in (1, 2):
             raise ValueError("form must be non-empty, bars_per_section >= 1, channels 1 or 2")
+        if any(bars < 1 for bars in self.section_bars) or self.pickup_bars < 0:
+            raise ValueError("section_bars must all be >= 1 and pickup_bars >= 0")
+        if not -0.5 <= self.tempo_drift <= 1.0:
+            raise ValueError(f"tempo_drift must be within [-0.5, 1], got {self.tempo_drift}")
 
     @property
     def beat_seconds(self) -> float:
         return 60.0 / self.tempo_bpm
+
+    def bars_of(self, index: int) -> int:
+        """How many bars the form's `index`-th section lasts."""
+        if not self.section_bars:
+            return self.bars_per_section
+        return self.section_bars[index % len(self.section_bars)]
+
+    def real_time(self, score: float) -> float:
+        """Seconds into the file of `score`, a time counted at the starting tempo.
+
+        With a drift the tempo after the lead-in is tempo_bpm * (1 + drift * s / M), s the score
+        time since the lead-in and M the music's length, so the elapsed time is the integral of
+        its inverse: (M / drift) * ln(1 + drift * s / M). Without a drift the score's time is
+        returned untouched, so a spec without one renders exactly as it always did.
+        """
+        if self.tempo_drift == 0.0:
+            return score
+        rate = self.tempo_drift / (self.duration_seconds - self.lead_in_seconds)
+        return self.lead_in_seconds + math.log1p(rate * (score - self.lead_in_seconds)) / rate
+
+    def score_time(self, real: float) -> float:
+        """The inverse of `real_time`."""
+        if self.tempo_drift == 0.0:
+            return real
+        rate = self.tempo_drift / (self.duration_seconds - self.lead_in_seconds)
+        return self.lead_in_seconds + math.expm1(rate * (real - self.lead_in_seconds)) / rate
 
 
 @dataclass(frozen=True)
@@ -115,6 +163,18 @@ class SynthSong:
 
 
 @dataclass(frozen=True)
+class _Placed:
+    """A section as rendered: its ground truth, where it lies in score time (at the starting
+    tempo, see SongSpec.real_time) and how many times its label came before."""
+
+    section: Section
+    start: float
+    end: float
+    bars: int
+    occurrence: int
+
+
+@dataclass(frozen=True)
 class _Material:
     """The musical content of one section label, shared by all its repeats."""
 
@@ -142,9 +202,10 @@ def render_song(spec: SongSpec) -> SynthSong:
         for i, label in enumerate(labels)
     }
     drums = _DrumKit.build(sr, np.random.default_rng([spec.seed, 1]))
-    sections = _sections(spec)
-    for section in sections:
-        _render_section(mix, spec, section, materials[section.label], drums)
+    placed = _sections(spec)
+    for part in placed:
+        _render_section(mix, spec, part, _material_of(materials, part, spec), drums)
+    sections = tuple(part.section for part in placed)
     peak = float(np.max(np.abs(mix))) or 1.0
     samples = (mix * (_PEAK_LEVEL / peak)).T.astype(np.float32)
     if spec.channels == 1:
@@ -189,23 +250,61 @@ def spec_from_seed(seed: str) -> SongSpec:
     )
 
 
-def _sections(spec: SongSpec) -> tuple[Section, ...]:
-    length = spec.bars_per_section * BEATS_PER_BAR * spec.beat_seconds
-    sections: list[Section] = []
+def _sections(spec: SongSpec) -> tuple[_Placed, ...]:
+    """The pickup then the form, cycled until the song ends; all arithmetic in score time, as a
+    song without the structure options always did it (so it renders the same floats)."""
+    score_end = spec.score_time(spec.duration_seconds)
+    placed: list[_Placed] = []
+    seen: dict[str, int] = {}
     start = spec.lead_in_seconds
     index = 0
-    while start < spec.duration_seconds - 1e-9:
-        end = min(start + length, spec.duration_seconds)
-        sections.append(Section(spec.form[index % len(spec.form)], round(start, 6), round(end, 6)))
-        start += length
+    if spec.pickup_bars:
+        start = _place(placed, spec, label=PICKUP, start=start, bars=spec.pickup_bars, occurrence=0)
+    while start < score_end - 1e-9:
+        label = spec.form[index % len(spec.form)]
+        bars, occurrence = spec.bars_of(index), seen.get(label, 0)
+        start = _place(placed, spec, label=label, start=start, bars=bars, occurrence=occurrence)
+        seen[label] = seen.get(label, 0) + 1
         index += 1
-    return tuple(sections)
+    return tuple(placed)
+
+
+def _place(
+    placed: list[_Placed], spec: SongSpec, *, label: str, start: float, bars: int, occurrence: int
+) -> float:
+    """Append one section starting at `start` (score time); return where the next one starts."""
+    length = bars * BEATS_PER_BAR * spec.beat_seconds
+    end = min(start + length, spec.score_time(spec.duration_seconds))
+    truth = Section(
+        label,
+        round(spec.real_time(start), 6),
+        round(min(spec.real_time(end), spec.duration_seconds), 6),
+    )
+    placed.append(_Placed(truth, round(start, 6), round(end, 6), bars, occurrence))
+    return start + length
 
 
 def _beat_times(spec: SongSpec) -> tuple[float, ...]:
-    count = int(np.floor((spec.duration_seconds - spec.lead_in_seconds) / spec.beat_seconds - 1e-9))
-    times = spec.lead_in_seconds + spec.beat_seconds * np.arange(count + 1)
+    score_end = spec.score_time(spec.duration_seconds)
+    count = int(np.floor((score_end - spec.lead_in_seconds) / spec.beat_seconds - 1e-9))
+    scores = spec.lead_in_seconds + spec.beat_seconds * np.arange(count + 1)
+    times = [spec.real_time(float(t)) for t in scores] if spec.tempo_drift else scores
     return tuple(round(float(t), 6) for t in times if t < spec.duration_seconds)
+
+
+def _material_of(materials: Mapping[str, _Material], part: _Placed, spec: SongSpec) -> _Material:
+    """The label's material; a later occurrence varied when the spec asks for it."""
+    if part.section.label == PICKUP:
+        return _PICKUP_MATERIAL
+    material = materials[part.section.label]
+    if not spec.vary_repeats or part.occurrence == 0:
+        return material
+    # The last bar plays the first bar's chord (no progression starts and ends on one chord).
+    return dataclasses.replace(
+        material,
+        chords=(*material.chords[:-1], material.chords[0]),
+        brightness=max(0.5, material.brightness - 0.3),
+    )
 
 
 def _material(
@@ -223,6 +322,17 @@ def _material(
         brightness=float(rng.uniform(0.8, 2.2)),
         level=float(rng.uniform(0.7, 1.0)),
     )
+
+
+# Pickup bars are drums alone: no chord (an empty one), so no chord voice and no bass.
+_PICKUP_MATERIAL = _Material(
+    chords=((),),
+    bass_eighths=False,
+    kick_and_of_three=False,
+    open_hats=False,
+    brightness=1.0,
+    level=1.0,
+)
 
 
 def _triad(root: int, degree: int) -> tuple[int, ...]:
@@ -261,32 +371,38 @@ class _DrumKit:
 
 
 def _render_section(
-    mix: NDArray[np.float64], spec: SongSpec, section: Section, material: _Material, drums: _DrumKit
+    mix: NDArray[np.float64], spec: SongSpec, part: _Placed, material: _Material, drums: _DrumKit
 ) -> None:
     sr = spec.sample_rate
     beat = spec.beat_seconds
     offbeat = beat * (0.5 + spec.swing)
     hat = drums.open_hat if material.open_hats else drums.closed_hat
-    for bar in range(spec.bars_per_section):
-        bar_start = section.start + bar * BEATS_PER_BAR * beat
-        if bar_start >= section.end:
+    at = spec.real_time
+    for bar in range(part.bars):
+        bar_start = part.start + bar * BEATS_PER_BAR * beat
+        if bar_start >= part.end:
             return
         chord = material.chords[bar % len(material.chords)]
-        _add(mix, sr, bar_start, _chord_tone(chord, BEATS_PER_BAR * beat, sr, material), (0.8, 0.5))
+        if chord:
+            tone = _chord_tone(chord, BEATS_PER_BAR * beat, sr, material)
+            _add(mix, sr, at(bar_start), tone, (0.8, 0.5))
         for step in range(BEATS_PER_BAR):
             onbeat = bar_start + step * beat
             drum = drums.kick if step % 2 == 0 else drums.snare
-            _add(mix, sr, onbeat, drum, (1.0, 1.0))
-            _add(mix, sr, onbeat, drums.closed_hat, (0.6, 0.9))
-            _add(mix, sr, onbeat + offbeat, hat, (0.6, 0.9))
+            _add(mix, sr, at(onbeat), drum, (1.0, 1.0))
+            _add(mix, sr, at(onbeat), drums.closed_hat, (0.6, 0.9))
+            _add(mix, sr, at(onbeat + offbeat), hat, (0.6, 0.9))
             if step == 2 and material.kick_and_of_three:
-                _add(mix, sr, onbeat + offbeat, drums.kick * np.float32(0.5), (1.0, 1.0))
+                _add(mix, sr, at(onbeat + offbeat), drums.kick * np.float32(0.5), (1.0, 1.0))
+            if not chord:
+                continue
             bass_note = chord[0] - 12
             note_length = offbeat if material.bass_eighths else beat
-            _add(mix, sr, onbeat, _bass_tone(bass_note, note_length, sr), (0.9, 0.9))
+            _add(mix, sr, at(onbeat), _bass_tone(bass_note, note_length, sr), (0.9, 0.9))
             if material.bass_eighths:
                 off_length = beat - offbeat
-                _add(mix, sr, onbeat + offbeat, _bass_tone(bass_note, off_length, sr), (0.9, 0.9))
+                bass = _bass_tone(bass_note, off_length, sr)
+                _add(mix, sr, at(onbeat + offbeat), bass, (0.9, 0.9))
 
 
 def _add(

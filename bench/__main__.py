@@ -7,7 +7,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import cache, engine, plugin, real_music, service
+from bench import cache, engine, plugin, real_music, service, structure
 from bench.timing import Row, load_average, table
 
 RESULTS = Path(__file__).with_name("results.md")
@@ -18,6 +18,7 @@ def main() -> None:
     rows: list[Row] = []
     rows.extend(engine.run())
     rows.extend(real_music.run())
+    rows.extend(structure.run())
     rows.extend(service.run())
     rows.extend(plugin.run())
     rows.extend(cache.run())

@@ -2,15 +2,18 @@
 
 It works from the analysis the cache keeps, not from the audio: the beat boundaries and the
 beat-by-beat self-similarity are all it reads, so a song analysed once costs only the
-segmentation (a few milliseconds for a 3-minute song). Boundaries come from checkerboard novelty
+segmentation (about 15 ms for a 3-minute song). Boundaries come from structural-feature novelty
 (novelty.py), labels from grouping sections by their repetition stripes (section_labels.py). The
 sections tile the song: the first starts at 0 ms, each starts where the one before ends, on a beat,
 and the last ends at the song's duration; every label is an integer in 0..1000, equal for sections
 grouped together, and the nearer two labels the more alike the two groups.
 
-A song too short to hold two sections, or with no change to find (silence, one loop throughout),
-is one section. A song longer than MAX_FRAMES beats is segmented on groups of beats (the matrix
-averaged over each group's block), which keeps the cost bounded on a 30-minute source.
+A song too short to hold two sections, or without a change in its similarity (silence), is one
+section. A steady tone or noise is not: the codec spreads any similarity over its whole range, so
+chance variation reads as structure there.
+
+A song longer than MAX_FRAMES beats is segmented on groups of beats (the matrix averaged over each
+group's block), which keeps the cost bounded on a 30-minute source.
 """
 
 from __future__ import annotations

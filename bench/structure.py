@@ -118,7 +118,7 @@ def grid(analysis: AnalysisResult) -> Segments:
 
 
 def score(truth: Segments, estimate: Segments) -> Scores:
-    import mir_eval  # type: ignore[import-untyped]  # the bench extra
+    import mir_eval  # the bench extra
 
     ref, ref_labels = truth
     est, est_labels = estimate

@@ -28,8 +28,8 @@ MAX_CLUSTERS = 10
 def laplacian_segments(audio: Audio) -> tuple[NDArray[np.float64], list[int]]:
     """(intervals in seconds, one label per interval) for `audio`, from 0 to its end."""
     import librosa  # the bench extra
-    import scipy  # type: ignore[import-untyped]  # librosa's own dependencies, without stubs
-    import sklearn.cluster  # type: ignore[import-untyped]
+    import scipy  # librosa's own dependencies, without stubs
+    import sklearn.cluster
 
     signal = librosa.resample(audio.mono(), orig_sr=audio.sample_rate, target_sr=RATE)
     cqt = librosa.amplitude_to_db(

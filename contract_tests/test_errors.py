@@ -18,7 +18,8 @@ from mock_server.contract.wire import (
     MISSING_PARAMETER,
 )
 
-ROUTES = tuple(route.name for route in API_ROUTES)
+# The routes that take only POST (upload takes a GET as well, and no parameters).
+ROUTES = tuple(route.name for route in API_ROUTES if route.methods == ("POST",))
 WEBHOOK = "https://example.com/audjust-webhook"
 SIMILARITY = {"data": "~", "min": 32, "max": 126}
 # Complete bodies; each missing-parameter test drops one required field, so none can be queued.
@@ -31,6 +32,7 @@ BODIES: dict[str, dict[str, Any]] = {
         "exportFormat": "mp3_128",
         "segmentsGroups": [[[0, 1]]],
     },
+    "structure": {"sourceFileUrl": "https://example.com/a.mp3"},
 }
 MISSING = [(route.name, name) for route in API_ROUTES for name in route.required]
 

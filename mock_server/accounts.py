@@ -61,9 +61,17 @@ class CreditRate(Enum):
 
 
 def credit_cost(operation: CreditRate, minutes: float, rule: PricingRule) -> int:
+    return rated_cost(operation.rate, minutes, rule)
+
+
+def rated_cost(rate: int, minutes: float, rule: PricingRule) -> int:
+    """`minutes` at `rate` credits a minute, rounded as `rule` reads the price list; at least 1
+    credit, unless the rate is 0 (free)."""
+    if rate == 0:
+        return 0
     if rule is PricingRule.DOCUMENTED:
-        return max(1, math.ceil(minutes) * operation.rate)
-    return max(1, math.floor(minutes * operation.rate + 0.5))
+        return max(1, math.ceil(minutes) * rate)
+    return max(1, math.floor(minutes * rate + 0.5))
 
 
 def analyze_cost(duration_seconds: float, raw_features: bool, rule: PricingRule) -> int:

@@ -201,6 +201,13 @@ FLAGS = (
         float,
     ),
     Flag(
+        "--upload-store-bytes",
+        "upload_store_bytes",
+        "bytes all uploads (GET /upload, then a PUT to its storageUrl) may hold together in "
+        "memory; a PUT past it is refused, nothing is evicted",
+        int,
+    ),
+    Flag(
         "--replay-strict",
         "replay_strict",
         "with --replay, refuse a request no recording matches, naming the closest",

@@ -33,6 +33,7 @@ from mock_server.ratelimit import RateLimiter
 from mock_server.settings import Settings
 from mock_server.sinks import WebhookSinks
 from mock_server.sources import FetchLimits, SourceFetcher, SourceMode, sources_session
+from mock_server.uploads import UploadLimits, Uploads
 from mock_server.webhooks import WebhookDispatcher
 
 ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -81,6 +82,7 @@ class Services:
     jobs: JobRunner
     ids: RequestIds
     spaces: Namespaces
+    uploads: Uploads
     results_port: int = 0  # where the results listener was bound
     replays: Replays | None = None  # serve --replay: recordings answering matching requests
 
@@ -109,11 +111,13 @@ class Services:
             self.artifacts.reset()
             self.webhooks.reset()
             self.spaces.reset_all()
+            self.uploads.reset()
             return
         request_ids = self.jobs.reset(namespace)
         self.artifacts.remove(request_ids)
         self.limiter.forget(self.accounts.reset_namespace(namespace, request_ids))
         self.webhooks.reset(namespace)
+        self.uploads.reset(namespace)
         self.spaces.get(namespace).reset()
 
     def space(self, namespace: str) -> Space:
@@ -152,6 +156,7 @@ async def running(settings: Settings, replays: Replays | None = None) -> AsyncIt
     assert root is not None
     clock = MockClock(settings.time_scale)
     accounts = Accounts(dict(settings.api_keys))
+    uploads = Uploads(_upload_limits(settings), clock.now)
     try:
         async with (
             aiohttp.ClientSession() as session,
@@ -159,7 +164,7 @@ async def running(settings: Settings, replays: Replays | None = None) -> AsyncIt
         ):
             dispatcher = _dispatcher(settings, session, clock)
             runner = _runner(
-                settings, root, clock, accounts, dispatcher, _fetcher(settings, sources)
+                settings, root, clock, accounts, dispatcher, _fetcher(settings, sources, uploads)
             )
             runner.start()
             runner.recover()
@@ -178,6 +183,7 @@ async def running(settings: Settings, replays: Replays | None = None) -> AsyncIt
                     spaces=Namespaces(
                         _for_the_run(settings), settings.namespace_idle_seconds or None
                     ),
+                    uploads=uploads,
                     replays=replays,
                 )
             finally:
@@ -202,7 +208,21 @@ def _dispatcher(
     )
 
 
-def _fetcher(settings: Settings, sources: aiohttp.ClientSession) -> SourceFetcher:
+def _upload_limits(settings: Settings) -> UploadLimits:
+    """One upload is capped as a source download is; all of them by --upload-store-bytes."""
+    return UploadLimits(
+        max_bytes=settings.download_max_bytes,
+        total_bytes=settings.upload_store_bytes,
+        max_slots=MAX_UPLOAD_SLOTS,
+    )
+
+
+# Upload slots handed out and not yet expired: a client that asks for URLs and never PUTs
+# cannot grow the store without bound either.
+MAX_UPLOAD_SLOTS = 10_000
+
+
+def _fetcher(settings: Settings, sources: aiohttp.ClientSession, uploads: Uploads) -> SourceFetcher:
     limits = FetchLimits(
         max_bytes=settings.download_max_bytes,
         timeout_seconds=settings.download_timeout_seconds,
@@ -214,6 +234,7 @@ def _fetcher(settings: Settings, sources: aiohttp.ClientSession) -> SourceFetche
         allow_file_urls=settings.allow_file_urls,
         mode=settings.sources,
         public_only=settings.public_sources_only,
+        uploads=uploads,
     )
 
 

@@ -57,6 +57,8 @@ class Settings:
     replay_strict: bool = False  # refuse a request no recording matches, naming the closest
     # Wall-clock seconds after which an unused named namespace expires (0: never).
     namespace_idle_seconds: float = 3600.0
+    # Bytes every stored upload (`GET /upload`, then PUT) may hold together, in memory.
+    upload_store_bytes: int = 1024 * 1024 * 1024
 
 
 class PortInUse(OSError):

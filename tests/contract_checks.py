@@ -15,6 +15,10 @@ __all__ = ["check_analysis", "check_candidate", "check_payload", "schema_for"]
 def schema_for(document: dict[str, Any]) -> str:
     if document.get("success") is False:
         return "failure-webhook" if "requestId" in document else "error-response"
+    if "storageUrl" in document:
+        return "upload-response"
+    if "sections" in document:
+        return "structure-response"
     if "failures" in document:
         return "export-webhook"
     if "resultUrls" in document:

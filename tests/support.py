@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from bench import wrk
 from mock_server.contract.wire import LISTED_ERRORS
@@ -342,11 +343,21 @@ def reference_words() -> str:
     """The reference's text as `words`. Outside CI a checkout without it skips the caller; in
     CI (the environment variable CI set) a missing reference fails it, so a check of quotes
     cannot quietly stop."""
-    if not REFERENCE.is_file():
+    return words(_beside_the_repository(REFERENCE))
+
+
+def reference_notes() -> str:
+    """The notes on the newer endpoints (upload, structure), which the reference's folder
+    holds beside it; skipped or failed as `reference_words` is."""
+    return _beside_the_repository(REFERENCE.with_name("audjust-api-gen2-notes.md"))
+
+
+def _beside_the_repository(path: Path) -> str:
+    if not path.is_file():
         if os.environ.get("CI"):
-            pytest.fail(f"the API reference is missing at {REFERENCE}; CI must have it")
-        pytest.skip(f"the API reference is not at {REFERENCE} (outside CI)")
-    return words(REFERENCE.read_text(encoding="utf-8"))
+            pytest.fail(f"the API reference is missing at {path}; CI must have it")
+        pytest.skip(f"the API reference is not at {path} (outside CI)")
+    return path.read_text(encoding="utf-8")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -391,3 +402,37 @@ async def run_suite(tmp_path: Path, *args: str) -> SuiteRun:
             findings[name] = rows
     assert child.returncode is not None
     return SuiteRun(child.returncode, outcomes, output.decode(), findings)
+
+
+# --- uploads: the example page's protocol (GET /upload, PUT, then the retrievalUrl) ---------
+
+
+async def upload_slot(
+    mock: TestClient[web.Request, web.Application], headers: dict[str, str] = KEY
+) -> dict[str, Any]:
+    async with mock.get("/upload", headers=headers) as response:
+        assert response.status == 200, await response.text()
+        document: dict[str, Any] = await response.json()
+    assert set(document) == {"storageUrl", "retrievalUrl"}
+    return document
+
+
+async def put(url: str, data: bytes, **headers: str) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.put(url, data=data, headers=headers) as response,
+    ):
+        return response.status, await response.text()
+
+
+async def fetch(url: str) -> tuple[int, bytes]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.read()
+
+
+async def uploaded(mock: TestClient[web.Request, web.Application], data: bytes) -> str:
+    """The retrievalUrl of `data`, uploaded as the example page does: no key, no content type."""
+    slot = await upload_slot(mock)
+    status, text = await put(slot["storageUrl"], data)
+    assert status == 200, text
+    return str(slot["retrievalUrl"])

@@ -56,6 +56,8 @@ class Entry:
     basis: Basis
     source: str  # the reference's section or example it rests on, or why it is a choice
     quotes: tuple[str, ...] = ()  # the reference's words, verbatim
+    # Items of audjust-api-gen2-notes.md: what is known of the newer endpoints, and from where.
+    notes_items: tuple[int, ...] = ()
     profile_key: str | None = None  # the dotted profile key that changes it
     contract_test: str | None = None  # FILE::FUNCTION in contract_tests/ that observes it
     unobserved: str | None = None  # why no contract run observes it (with no contract_test)
@@ -63,10 +65,13 @@ class Entry:
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> Entry:
         """An entry from its TOML table, whose `quote` is one string or a list of them."""
-        fields = {name: value for name, value in table.items() if name != "quote"}
+        fields = {k: v for k, v in table.items() if k not in ("quote", "notes_item")}
         quote = table.get("quote", ())
         quotes = (quote,) if isinstance(quote, str) else tuple(quote)
-        return cls(**{**fields, "basis": Basis(table["basis"]), "quotes": quotes})
+        item = table.get("notes_item", ())
+        items = (item,) if isinstance(item, int) else tuple(item)
+        basis = Basis(table["basis"])
+        return cls(**{**fields, "basis": basis, "quotes": quotes, "notes_items": items})
 
     def to_json(self, profile: Profile) -> dict[str, Any]:
         """The entry as `GET /_mock/fidelity` serves it, with its key's value in `profile`."""
@@ -78,6 +83,7 @@ class Entry:
             "basis": self.basis.value,
             "source": self.source,
             "quotes": list(self.quotes),
+            "notesItems": list(self.notes_items),
             "profileKey": self.profile_key,
             "value": value,
             "contractTest": self.contract_test,
@@ -146,8 +152,11 @@ def markdown() -> str:
 
 
 def _source(each: Entry) -> str:
-    """The source, then the reference's words in quotation marks."""
-    return "; ".join([each.source, *(f"“{quote}”" for quote in each.quotes)])
+    """The source, then the reference's words in quotation marks, then the items of the notes on
+    the newer endpoints it rests on."""
+    items = ", ".join(str(item) for item in each.notes_items)
+    cited = [f"gen2 notes, item {items}"] if items else []
+    return "; ".join([each.source, *(f"“{quote}”" for quote in each.quotes), *cited])
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ class ErrorName(StrEnum):
     RESULT_MISSING = "result_missing"  # a result URL with nothing (yet, or any more) behind it
     RESIZE_FAILED = "resize_failed"  # a synchronous resize whose job failed
     RESIZE_TIMED_OUT = "resize_timed_out"  # a synchronous resize past the job limit
+    STRUCTURE_FAILED = "structure_failed"  # a synchronous structure whose job failed or timed out
+    UPLOAD_EXPIRED = "upload_expired"  # a retrievalUrl an hour after its PUT, or after a reset
 
 
 # The headers an error may carry beyond the envelope; a profile chooses which of them it sends.
@@ -122,6 +124,15 @@ class PartialExportCharge(StrEnum):
     REQUESTED = "requested"  # the minutes every group asked for
 
 
+class StructureCalls(StrEnum):
+    """How /structure answers: the only known client calls it synchronously; whether it also
+    takes `resultWebhook`, as resize does, is not known."""
+
+    BOTH = "both"  # synchronous without resultWebhook, queued with it (resize's pattern)
+    SYNCHRONOUS = "synchronous"  # always answers at once; resultWebhook is not a parameter
+    QUEUED = "queued"  # resultWebhook required; acknowledged, then the webhook
+
+
 def _default_errors() -> dict[ErrorName, ErrorAnswer]:
     return {
         ErrorName.INVALID_METHOD: ErrorAnswer(405, ("Allow",)),
@@ -135,6 +146,8 @@ def _default_errors() -> dict[ErrorName, ErrorAnswer]:
         ErrorName.RESULT_MISSING: ErrorAnswer(404),
         ErrorName.RESIZE_FAILED: ErrorAnswer(500),
         ErrorName.RESIZE_TIMED_OUT: ErrorAnswer(504),
+        ErrorName.STRUCTURE_FAILED: ErrorAnswer(422),
+        ErrorName.UPLOAD_EXPIRED: ErrorAnswer(404),
     }
 
 
@@ -164,6 +177,8 @@ class Profile:
     usage_rule: UsageRule = UsageRule.REACHED
     partial_export_charge: PartialExportCharge = PartialExportCharge.MADE
     contract_edges: bool = False  # the contract_edges scenario on every request it applies to
+    structure_calls: StructureCalls = StructureCalls.BOTH
+    structure_credits_per_minute: int = 10  # of the source; unknown live: analyze's rate
 
     def error(self, name: ErrorName) -> ErrorAnswer:
         return self.errors[name]
@@ -189,6 +204,10 @@ class Profile:
                 "partialExport": self.partial_export_charge.value,
             },
             "contractEdges": self.contract_edges,
+            "structure": {
+                "calls": self.structure_calls.value,
+                "creditsPerMinute": self.structure_credits_per_minute,
+            },
         }
 
     @classmethod
@@ -213,6 +232,8 @@ class Profile:
             usage_rule=UsageRule(usage["refuse"]),
             partial_export_charge=PartialExportCharge(usage["partialExport"]),
             contract_edges=merged["contractEdges"],
+            structure_calls=StructureCalls(merged["structure"]["calls"]),
+            structure_credits_per_minute=merged["structure"]["creditsPerMinute"],
         )
 
     @classmethod

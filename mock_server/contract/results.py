@@ -15,11 +15,14 @@ from mock_server.audio.types import ExportFormat
 
 ANALYSIS = "analysis.json"
 RESIZE = "resize.json"
+STRUCTURE = "structure.json"  # a queued structure's: the mock's choice, in its siblings' shape
 ROUTE_NAME = "result"  # the results listener's one route, as the journal and faults know it
 
 
 REQUEST_ID = re.compile(r"^[a-z0-9]{32}$")
-_NAME = re.compile(r"^(analysis\.json|resize\.json|export_[1-9][0-9]{0,3}\.(?P<ext>mp3|wav))$")
+_NAME = re.compile(
+    r"^(analysis\.json|resize\.json|structure\.json|export_[1-9][0-9]{0,3}\.(?P<ext>mp3|wav))$"
+)
 JSON_TYPE = "application/json"
 
 

@@ -90,13 +90,20 @@ def bundled_openapi() -> dict[str, Any]:
     return rewritten
 
 
+def on_results_origin(document: dict[str, Any]) -> tuple[str, ...]:
+    """The paths served on the results origin: those with servers of their own (results, and
+    upload storage and retrieval)."""
+    return tuple(path for path, item in document["paths"].items() if "servers" in item)
+
+
 def with_results_server(document: dict[str, Any], server: dict[str, str]) -> dict[str, Any]:
-    """`document` (the API's, bundled or not) with `server` first among the results path's
-    servers; `document` itself is left as it is, since `bundled_openapi()` is shared."""
-    paths = document["paths"]
-    results = paths[RESULTS_PATH]
-    served = {**results, "servers": [server, *results["servers"]]}
-    return {**document, "paths": {**paths, RESULTS_PATH: served}}
+    """`document` (the API's, bundled or not) with `server` first among the servers of each
+    path on the results origin; `document` itself is left as it is, since `bundled_openapi()`
+    is shared."""
+    paths = dict(document["paths"])
+    for path in on_results_origin(document):
+        paths[path] = {**paths[path], "servers": [server, *paths[path]["servers"]]}
+    return {**document, "paths": paths}
 
 
 @cache

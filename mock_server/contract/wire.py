@@ -37,16 +37,20 @@ LISTED_ERRORS: Mapping[str, ErrorName] = {
 
 @dataclass(frozen=True)
 class Route:
-    """A POST route and the JSON object it takes.
+    """An API route, the methods it serves and the JSON object it takes.
 
     `fields` is every field the body may carry, in the order a refusal of an unknown field lists
     them; `required` the ones it must carry, the one a forced `missing_parameter` names by
-    default first.
+    default first. `methods`: the reference's first page said every request POSTs; the newer
+    overview says "a GET request or POST request", without saying which route takes which, so
+    which methods a route serves is the mock's choice (the ledger's `request.method`), led by the
+    one public client: `GET /upload`, `POST /structure`.
     """
 
     path: str
     fields: tuple[str, ...]
     required: tuple[str, ...]
+    methods: tuple[str, ...] = ("POST",)
 
     @property
     def name(self) -> str:
@@ -69,9 +73,21 @@ EXPORT = Route(
     fields=("resultWebhook", "sourceFileUrl", "exportFormat", "segmentsGroups"),
     required=("sourceFileUrl", "resultWebhook", "exportFormat", "segmentsGroups"),
 )
-API_ROUTES = (ANALYZE, RESIZE, EXPORT)
+# The newer overview's two routes. Structure's fields are those the known client sends and the
+# webhook the mock's own pattern for resize (synchronous without it, queued with it); upload takes
+# no parameters: it hands out a storage URL and a retrieval URL.
+STRUCTURE = Route(
+    "/structure",
+    fields=("sourceFileUrl", "resultWebhook"),
+    required=("sourceFileUrl",),  # resultWebhook: optional (profile key structure.calls)
+)
+UPLOAD = Route("/upload", fields=(), required=(), methods=("GET", "POST"))
+API_ROUTES = (ANALYZE, RESIZE, EXPORT, STRUCTURE, UPLOAD)
 API_PATHS = frozenset(route.path for route in API_ROUTES)
-SOURCE_PATHS = frozenset({ANALYZE.path, EXPORT.path})  # their jobs download a source file
+JOB_ROUTES = (ANALYZE, RESIZE, EXPORT, STRUCTURE)  # each request is a job (upload's is not)
+JOB_PATHS = frozenset(route.path for route in JOB_ROUTES)
+# Their jobs download a source file.
+SOURCE_PATHS = frozenset({ANALYZE.path, EXPORT.path, STRUCTURE.path})
 
 # The mock's own route that runs one operation for real (the live API has no such route).
 TRIGGER = Route(

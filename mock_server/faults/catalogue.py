@@ -15,11 +15,12 @@ from typing import Any
 from mock_server.contract import wire
 from mock_server.contract.profile import ErrorName, Profile
 from mock_server.contract.results import ROUTE_NAME as RESULT_ROUTE_NAME
-from mock_server.contract.wire import API_PATHS, SOURCE_PATHS
+from mock_server.contract.wire import API_PATHS, API_ROUTES, JOB_PATHS, SOURCE_PATHS
 from mock_server.faults.edges import EDGE_PARAMS
 
 RESULTS_ROUTE = "/results"  # how scenarios name result downloads, wherever they are served
 EVERY_ROUTE = API_PATHS | {RESULTS_ROUTE}
+PARAMETER_PATHS = frozenset(route.path for route in API_ROUTES if route.required)
 Param = float | str
 
 
@@ -119,7 +120,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.MISSING_PARAMETER,
             Phase.GATE,
-            API_PATHS,
+            PARAMETER_PATHS,
             f"{{missing_parameter}} {wire.MISSING_PARAMETER}: NAME (default: the route's first "
             "required parameter)",
             "Validate before sending; surface the named parameter; do not retry unchanged.",
@@ -143,7 +144,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.SLOW,
             Phase.JOB,
-            API_PATHS,
+            JOB_PATHS,
             "the job takes `seconds` of mock time before its work; past the 7-minute limit "
             "it fails as timed out",
             "Never block a request thread on a job; rely on the webhook, poll resultUrl with "
@@ -153,9 +154,10 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.NEVER_COMPLETES,
             Phase.JOB,
-            API_PATHS,
+            JOB_PATHS,
             "no webhook is ever sent and resultUrl stays {result_missing} (a synchronous resize "
-            "answers {resize_timed_out} after the job limit)",
+            "answers {resize_timed_out} after the job limit, a synchronous structure "
+            "{structure_failed})",
             "Keep a deadline per request: consider it failed after 7 minutes, as the reference "
             "says.",
         ),
@@ -172,9 +174,9 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.INTERNAL_FAILURE,
             Phase.JOB,
-            API_PATHS,
+            JOB_PATHS,
             "the job fails with an internal error: failure webhook (a synchronous resize answers "
-            "{resize_failed})",
+            "{resize_failed}, a synchronous structure {structure_failed})",
             "Handle success: false in the webhook; resubmit later, at most a few times.",
         ),
         _spec(
@@ -189,7 +191,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.EXPIRED_ARTIFACT,
             Phase.JOB,
-            API_PATHS,
+            JOB_PATHS,
             "the job succeeds but its results expire at once: result URLs answer {result_missing}",
             "Download results as soon as the webhook arrives; on 404, run the request again.",
         ),
@@ -210,7 +212,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.WEBHOOK_DUPLICATE,
             Phase.DELIVERY,
-            API_PATHS,
+            JOB_PATHS,
             "the final webhook is delivered `times` times",
             "Make the webhook handler idempotent: key it on requestId.",
             times=2.0,
@@ -218,7 +220,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.WEBHOOK_DELAYED,
             Phase.DELIVERY,
-            API_PATHS,
+            JOB_PATHS,
             "the final webhook waits `seconds` of mock time (advance the clock to release it)",
             "Do not assume the webhook beats your next request; poll resultUrl if it is late.",
             seconds=30.0,
@@ -226,7 +228,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.WEBHOOK_OUT_OF_ORDER,
             Phase.DELIVERY,
-            API_PATHS,
+            JOB_PATHS,
             "the final webhook is held until a webhook to the same URL for a request "
             "acknowledged after it has been sent (at once if one already was; at most "
             "`seconds` of mock time)",
@@ -236,7 +238,7 @@ CATALOGUE: dict[Fault, ScenarioSpec] = {
         _spec(
             Fault.WEBHOOK_DROPPED,
             Phase.DELIVERY,
-            API_PATHS,
+            JOB_PATHS,
             "the final webhook is never sent; the result is still at resultUrl",
             "Delivery is best effort: after a deadline, poll resultUrl.",
         ),

@@ -1,5 +1,6 @@
-"""analyze, resize and export as units of work: each takes what its request said, runs on a
-workshop the job runner provides, and returns a typed outcome (what it made and what it costs).
+"""analyze, resize, export and structure as units of work: each takes what its request said,
+runs on a workshop the job runner provides, and returns a typed outcome (what it made and what it
+costs).
 
 They know nothing of HTTP or of the job lifecycle; the runner knows nothing of them but `run`.
 """
@@ -10,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from mock_server.accounts import PricingRule, analyze_cost, export_cost, resize_cost
+from mock_server.accounts import PricingRule, analyze_cost, export_cost, rated_cost, resize_cost
 from mock_server.audio.analysis import AnalysisResult
 from mock_server.audio.export import (
     ExportedFile,
@@ -20,9 +21,10 @@ from mock_server.audio.export import (
     output_seconds,
 )
 from mock_server.audio.resize import Candidate, ResizeInput, resize_candidates
+from mock_server.audio.structure import Structure, song_structure
 from mock_server.audio.types import DecodeLimits
 from mock_server.contract.profile import ORDER_BY, PartialExportCharge, Profile, ResultOrder
-from mock_server.contract.results import ANALYSIS, RESIZE, ExportFiles
+from mock_server.contract.results import ANALYSIS, RESIZE, STRUCTURE, ExportFiles
 from mock_server.faults.catalogue import Fault, scenario_note
 from mock_server.faults.edges import Edges, edge_analysis, edge_candidates
 from mock_server.faults.scenario import Scenario
@@ -64,7 +66,14 @@ class Exported:
     json_name: None = None  # the files are the results; no JSON document is hosted
 
 
-Outcome = Analyzed | Resized | Exported
+@dataclass(frozen=True)
+class Structured:
+    structure: Structure | RecordedResult
+    credit_cost: int
+    json_name: str = STRUCTURE
+
+
+Outcome = Analyzed | Resized | Exported | Structured
 
 
 class Workshop(Protocol):
@@ -174,8 +183,34 @@ class Export:
         return Exported(files.urls, failures, export_cost(seconds, self.profile.pricing))
 
 
+def structure_cost(duration_seconds: float, profile: Profile) -> int:
+    """The profile's price for the sections of `duration_seconds` of audio (unknown live)."""
+    minutes = duration_seconds / 60
+    return rated_cost(profile.structure_credits_per_minute, minutes, profile.pricing)
+
+
+@dataclass(frozen=True)
+class FindSections:
+    """Sections of the source, from its analysis: the one the cache holds when the same bytes
+    were analysed before (by /analyze or an earlier /structure), so sections cost little more
+    than the download."""
+
+    profile: Profile
+    decode_limits: DecodeLimits
+
+    async def run(self, shop: Workshop) -> Structured:
+        data = await shop.source()
+        if shop.has_limit():  # the price counts as soon as it is known, as analyze's does
+            declared = await shop.probe(data)
+            if declared is not None:
+                shop.count(structure_cost(declared, self.profile))
+        analysis = await shop.analysis(data, False, self.decode_limits)
+        found = await shop.compute(song_structure, analysis)
+        return Structured(found, structure_cost(analysis.duration, self.profile))
+
+
 class Operation(Protocol):
-    """Any unit of work the runner can run: the three above, or a replayed recording
+    """Any unit of work the runner can run: the four above, or a replayed recording
     (`recordings.Replayed`), which makes nothing and returns what was recorded."""
 
     async def run(self, shop: Workshop) -> Outcome: ...

@@ -12,7 +12,15 @@ from typing import Any
 
 from mock_server.audio.analysis import AnalysisResult
 from mock_server.audio.resize import Candidate
-from mock_server.jobs.operations import Analyzed, Exported, Outcome, RecordedResult, Resized
+from mock_server.audio.structure import Structure
+from mock_server.jobs.operations import (
+    Analyzed,
+    Exported,
+    Outcome,
+    RecordedResult,
+    Resized,
+    Structured,
+)
 
 
 def candidate_json(candidate: Candidate) -> dict[str, Any]:
@@ -29,6 +37,17 @@ def candidate_json(candidate: Candidate) -> dict[str, Any]:
 def candidates_json(candidates: Sequence[Candidate]) -> list[dict[str, Any]]:
     """The resize webhook's `result` array."""
     return [candidate_json(candidate) for candidate in candidates]
+
+
+def sections_json(structure: Structure | RecordedResult) -> Any:
+    """`sections` as the one public client of /structure reads them: `startMs`, `endMs` and
+    `label`, integers; a recorded answer's as it was recorded."""
+    if isinstance(structure, RecordedResult):
+        return structure.document
+    return [
+        {"startMs": section.start_ms, "endMs": section.end_ms, "label": section.label}
+        for section in structure.sections
+    ]
 
 
 def _result_json(result: AnalysisResult | Sequence[Candidate] | RecordedResult) -> Any:
@@ -54,6 +73,8 @@ def success_payload(request_id: str, source_url: str | None, outcome: Outcome) -
                 "resultUrls": list(outcome.urls),
                 "failures": dict(outcome.failures),
             }
+        case Structured():  # `sections` at the top level, where the known client reads it
+            payload |= {"sourceFileUrl": source_url, "sections": sections_json(outcome.structure)}
     return payload | {"success": True, "creditCost": outcome.credit_cost}
 
 

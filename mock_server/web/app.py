@@ -15,7 +15,7 @@ from mock_server.contract import results, wire
 from mock_server.jobs.recordings import Replays
 from mock_server.services import Services, replays_of, running
 from mock_server.settings import Settings, bind
-from mock_server.web import control, dashboard, handlers
+from mock_server.web import control, dashboard, handlers, storage
 from mock_server.web.faults import inject_faults
 from mock_server.web.keys import SERVICES
 from mock_server.web.middlewares import error_envelope, guard_control, journal
@@ -59,7 +59,10 @@ def _results_port(settings: Settings) -> int:
 def _results_app(services: Services) -> web.Application:
     app = web.Application(middlewares=[journal, error_envelope, inject_faults])
     app[SERVICES] = services
-    app.router.add_get("/{request_id}/{name}", handlers.result, name=results.ROUTE_NAME)
+    storage.add_routes(app)  # before the result route, whose pattern would match them too
+    app.router.add_get(
+        "/{request_id:[a-z0-9]{32}}/{name}", handlers.result, name=results.ROUTE_NAME
+    )
     return app
 
 
@@ -77,6 +80,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
         (wire.ANALYZE.path, handlers.analyze),
         (wire.RESIZE.path, handlers.resize),
         (wire.EXPORT.path, handlers.export),
+        (wire.STRUCTURE.path, handlers.structure),
+        (wire.UPLOAD.path, handlers.upload),
     ):
         app.router.add_route("*", path, handler)
     control.add_routes(app)

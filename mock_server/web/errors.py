@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mock_server import uploads
 from mock_server.contract.profile import OPTIONAL_HEADERS, DetailPlacement, ErrorName, Profile
 from mock_server.contract.wire import (
     INVALID_KEY,
@@ -21,6 +22,7 @@ from mock_server.contract.wire import (
     MISSING_PARAMETER,
     RATE_LIMITED,
     USAGE_EXCEEDED,
+    Route,
 )
 from mock_server.jobs.job import FailureReason
 
@@ -29,13 +31,16 @@ INVALID_PARAMETER = "Invalid parameter"
 MALFORMED_JSON = "Invalid JSON body"
 NOT_FOUND = "Not found"
 FORBIDDEN = "Forbidden"
-ALLOW_POST = {"Allow": "POST"}  # RFC 9110: a 405 names the methods that are allowed
 # The profile's error for a synchronous resize that fails (the reference documents no
 # synchronous failure at all).
 FAILURE_ERROR = {
     FailureReason.INTERNAL: ErrorName.RESIZE_FAILED,
     FailureReason.TIMED_OUT: ErrorName.RESIZE_TIMED_OUT,
 }
+# A synchronous structure's failure, whatever its reason: a 4xx by default (the issue that added
+# the route settled it: a client such as the known one treats any status of 400 or more as a
+# failure, and a 5xx would read as the mock's own crash).
+STRUCTURE_FAILURE_ERROR = dict.fromkeys(FailureReason, ErrorName.STRUCTURE_FAILED)
 DETAIL_HEADER = "X-Mock-Detail"  # the mock's explanation of a listed error, beside its bare text
 MAX_DETAIL_CHARS = 1000
 TOO_LARGE = "Request body too large"
@@ -94,6 +99,14 @@ class InvalidMethod(ApiError):
     listed = True
 
 
+def invalid_method(route: Route, why: str = "") -> InvalidMethod:
+    """The refusal of a method `route` does not serve, naming the ones it does (in Allow, as
+    RFC 9110 asks of a 405)."""
+    methods = " or ".join(route.methods)
+    detail = f"use {methods} for {route.path}" + (f" ({why})" if why else "")
+    return InvalidMethod(detail, headers={"Allow": ", ".join(route.methods)})
+
+
 class MissingKey(ApiError):
     name, message = ErrorName.MISSING_KEY, MISSING_KEY
     listed = True
@@ -143,3 +156,45 @@ class ResultMissing(NotFound):
 
 class TooLarge(ApiError):
     status, message = 413, TOO_LARGE
+
+
+class UploadMissing(NotFound):
+    """A storage or retrieval URL the store never handed out, or a retrieval before its PUT."""
+
+
+class UploadExpired(ApiError):
+    """A retrieval URL past its hour, or removed by a reset: the status is the profile's, since
+    the live API's is not known (403, 404 and 410 are all plausible)."""
+
+    name, message = ErrorName.UPLOAD_EXPIRED, "Upload expired"
+
+
+class EmptyUpload(ApiError):
+    status, message = 400, "Empty upload"
+
+
+class UploadStoreFull(ApiError):
+    status, message = 413, "Upload store full"
+
+
+class TooManyUploads(ApiError):
+    """`GET /upload` while as many uploads are handed out as the store keeps: a wait (they
+    expire) or a reset frees them, hence 429."""
+
+    status, message = 429, "Too many uploads"
+
+
+_UPLOAD_ERRORS: dict[str, type[ApiError]] = {
+    uploads.UNKNOWN: UploadMissing,
+    uploads.NOT_YET: UploadMissing,
+    uploads.EXPIRED: UploadExpired,
+    uploads.EMPTY: EmptyUpload,
+    uploads.TOO_LARGE: TooLarge,
+    uploads.FULL: UploadStoreFull,
+    uploads.SLOTS: TooManyUploads,
+}
+
+
+def upload_error(problem: uploads.UploadProblem) -> ApiError:
+    """The answer to a storage or retrieval request the upload store refused."""
+    return _UPLOAD_ERRORS[problem.kind](problem.message)

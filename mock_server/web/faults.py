@@ -24,7 +24,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SCENARIOS = web.RequestKey("scenarios", list[Scenario])
 NO_ANSWER = web.RequestKey("no_answer", bool)  # the connection was reset instead
 # The parameter a forced missing_parameter names unless told: each route's first required one.
-FIRST_REQUIRED = {route.path: route.required[0] for route in API_ROUTES}
+FIRST_REQUIRED = {route.path: route.required[0] for route in API_ROUTES if route.required}
+ROUTES = {route.path: route for route in API_ROUTES}
 BAD_GATEWAY_PAGE = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -37,9 +38,7 @@ def forced_error(scenario: Scenario, route: str) -> errors.ApiError:
     forced = f"forced {scenario_note(scenario.fault)}"
     match scenario.fault:
         case Fault.INVALID_METHOD:
-            return errors.InvalidMethod(
-                f"use POST for {route} ({forced})", headers=errors.ALLOW_POST
-            )
+            return errors.invalid_method(ROUTES[route], forced)
         case Fault.MISSING_KEY:
             return errors.MissingKey(forced)
         case Fault.INVALID_KEY:

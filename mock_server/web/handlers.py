@@ -1,4 +1,4 @@
-"""The three API endpoints and the result URLs, thin: parse, hand to the jobs, answer.
+"""The API endpoints, the result URLs and upload storage, thin: parse, hand to the jobs, answer.
 
 Every API request passes the same gate: method, key, rate limit, JSON, parameters (in the
 handler), then usage. The reference lists these errors but not their order or statuses; the order
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -22,14 +22,22 @@ from mock_server.audio.resize import parse_resize_input
 from mock_server.audio.types import ExportFormat
 from mock_server.contract import wire
 from mock_server.contract.parameters import wire_problem
-from mock_server.contract.profile import UsageRule
-from mock_server.contract.results import ANALYSIS, JSON_TYPE, RESIZE, ExportFiles, result_url
-from mock_server.jobs.job import Ending, Job
-from mock_server.jobs.operations import Analyze, Export, Resize, export_price
+from mock_server.contract.profile import ErrorName, StructureCalls, UsageRule
+from mock_server.contract.results import (
+    ANALYSIS,
+    JSON_TYPE,
+    RESIZE,
+    STRUCTURE,
+    ExportFiles,
+    result_url,
+)
+from mock_server.jobs.job import Ending, FailureReason, Job
+from mock_server.jobs.operations import Analyze, Export, FindSections, Resize, export_price
 from mock_server.jobs.recordings import Replayed
 from mock_server.jsonbody import loads_strict
 from mock_server.services import Services
 from mock_server.sources import validate_source_url
+from mock_server.uploads import RETRIEVAL_PREFIX, STORAGE_PREFIX, UploadProblem
 from mock_server.web import errors
 from mock_server.web.faults import SCENARIOS
 from mock_server.web.keys import SERVICES
@@ -44,18 +52,25 @@ ApiHandler = Callable[[web.Request, "Call"], Awaitable[web.Response]]
 
 
 class Call:
-    """An authenticated API request: its key, body and the app's services."""
+    """An authenticated API request: its route, key, body and the app's services."""
 
     def __init__(
-        self, request: web.Request, key: str, body: dict[str, Any], services: Services
+        self,
+        request: web.Request,
+        route: wire.Route,
+        key: str,
+        body: dict[str, Any],
+        services: Services,
     ) -> None:
         self.request = request
+        self.route = route
         self.key = key
         self.body = body
         self.services = services
 
     def takes_only(self, *names: str) -> None:
-        refuse_unknown_fields(self.body, names, self.request.path)
+        """Refuse fields other than `names` (by default, every field the route takes)."""
+        refuse_unknown_fields(self.body, names or self.route.fields, self.request.path)
 
     def required(self, name: str) -> object:
         if name not in self.body or self.body[name] is None:
@@ -179,31 +194,47 @@ def refuse_unknown_fields(body: dict[str, Any], names: tuple[str, ...], path: st
             )
 
 
-def api_endpoint(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def gate(request: web.Request) -> web.Response:
-        if request.method != "POST":
-            raise errors.InvalidMethod(f"use POST for {request.path}", headers=errors.ALLOW_POST)
-        services = request.app[SERVICES]
-        key = request.headers.get(wire.KEY_HEADER)
-        if not key:
-            raise errors.MissingKey(f"send your key in the {wire.KEY_HEADER} header")
-        if services.accounts.plan_of(key) is None:
-            raise errors.InvalidKey()
-        retry_after = services.limiter.try_acquire(key, services.clock.now())
-        if retry_after is not None:
-            seconds = max(1, int(retry_after + 0.999))
-            settings = services.settings
-            raise errors.RateLimited(
-                f"{settings.rate_limit} requests per {settings.rate_window_seconds:g} s",
-                headers={"Retry-After": str(seconds)},
-            )
-        call = Call(request, key, await read_json_object(request), services)
-        try:
-            return await handler(request, call)
-        except EngineValidationError as problem:
-            raise errors.InvalidParameter(wire_problem(problem)) from problem
+def api_endpoint(
+    route: wire.Route,
+) -> Callable[[ApiHandler], Callable[[web.Request], Awaitable[web.Response]]]:
+    """The gate every API request passes, for `route`'s handler."""
 
-    return gate
+    def gated(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def gate(request: web.Request) -> web.Response:
+            if request.method not in route.methods:
+                raise errors.invalid_method(route)
+            services = request.app[SERVICES]
+            key = request.headers.get(wire.KEY_HEADER)
+            if not key:
+                raise errors.MissingKey(f"send your key in the {wire.KEY_HEADER} header")
+            if services.accounts.plan_of(key) is None:
+                raise errors.InvalidKey()
+            retry_after = services.limiter.try_acquire(key, services.clock.now())
+            if retry_after is not None:
+                seconds = max(1, int(retry_after + 0.999))
+                settings = services.settings
+                raise errors.RateLimited(
+                    f"{settings.rate_limit} requests per {settings.rate_window_seconds:g} s",
+                    headers={"Retry-After": str(seconds)},
+                )
+            body = await _body_of(request, route)
+            call = Call(request, route, key, body, services)
+            try:
+                return await handler(request, call)
+            except EngineValidationError as problem:
+                raise errors.InvalidParameter(wire_problem(problem)) from problem
+
+        return gate
+
+    return gated
+
+
+async def _body_of(request: web.Request, route: wire.Route) -> dict[str, Any]:
+    """The JSON object a request carries. A GET, or a route that takes no parameters (upload),
+    may send no body at all."""
+    if not (request.method == "GET" or not route.fields) or request.body_exists:
+        return await read_json_object(request)
+    return {}
 
 
 def _queued(job: Job, **urls: Any) -> web.Response:
@@ -212,9 +243,9 @@ def _queued(job: Job, **urls: Any) -> web.Response:
     )
 
 
-@api_endpoint
+@api_endpoint(wire.ANALYZE)
 async def analyze(request: web.Request, call: Call) -> web.Response:
-    call.takes_only(*wire.ANALYZE.fields)
+    call.takes_only()
     webhook = call.url("resultWebhook", required=True)
     source = call.url("sourceFileUrl", required=True)
     features = call.body.get("features", [])
@@ -230,9 +261,9 @@ async def analyze(request: web.Request, call: Call) -> web.Response:
     return _queued(job, resultUrl=result_url(results_base(request), job.request_id, ANALYSIS))
 
 
-@api_endpoint
+@api_endpoint(wire.RESIZE)
 async def resize(request: web.Request, call: Call) -> web.Response:
-    call.takes_only(*wire.RESIZE.fields)
+    call.takes_only()
     webhook = call.url("resultWebhook", required=False)
     parsed = parse_resize_input(
         call.required("similarity"),
@@ -245,23 +276,26 @@ async def resize(request: web.Request, call: Call) -> web.Response:
     operation = call.replayed("resize") or resizing
     job = call.new_job(webhook)
     if webhook is None:
-        return _answered(call, await call.services.jobs.answer(job, operation, price))
+        ending = await call.services.jobs.answer(job, operation, price)
+        return _answered(call, ending, errors.FAILURE_ERROR)
     call.services.jobs.submit(job, operation, price)
     return _queued(job, resultUrl=result_url(results_base(request), job.request_id, RESIZE))
 
 
-def _answered(call: Call, ending: Ending) -> web.Response:
+def _answered(
+    call: Call, ending: Ending, failure_errors: Mapping[FailureReason, ErrorName]
+) -> web.Response:
     """A synchronous request's answer: its job's payload, with the status the profile gives
     the failure when it failed (the reference lists the messages, not their statuses)."""
     if ending.failed is None:
         return web.json_response(ending.payload)
-    error = call.services.settings.profile.error(errors.FAILURE_ERROR[ending.failed.reason])
+    error = call.services.settings.profile.error(failure_errors[ending.failed.reason])
     return web.json_response(ending.payload, status=error.status)
 
 
-@api_endpoint
+@api_endpoint(wire.EXPORT)
 async def export(request: web.Request, call: Call) -> web.Response:
-    call.takes_only(*wire.EXPORT.fields)
+    call.takes_only()
     webhook = call.url("resultWebhook", required=True)
     source = call.url("sourceFileUrl", required=True)
     fmt_value = call.required("exportFormat")
@@ -280,6 +314,48 @@ async def export(request: web.Request, call: Call) -> web.Response:
     )
     call.services.jobs.submit(job, operation, price)
     return _queued(job, resultUrls=list(files.urls))
+
+
+@api_endpoint(wire.STRUCTURE)
+async def structure(request: web.Request, call: Call) -> web.Response:
+    """Sections of a song. Synchronous without `resultWebhook` and queued with it, unless the
+    profile's `structure.calls` says otherwise (the live API's way is not known)."""
+    settings = call.services.settings
+    calls = settings.profile.structure_calls
+    if calls is StructureCalls.SYNCHRONOUS:
+        call.takes_only("sourceFileUrl")
+    else:
+        call.takes_only()
+    webhook = call.url("resultWebhook", required=calls is StructureCalls.QUEUED)
+    source = call.url("sourceFileUrl", required=True)
+    call.check_usage()
+    job = call.new_job(webhook, source)
+    operation = call.replayed("structure") or FindSections(settings.profile, settings.decode_limits)
+    if webhook is None:
+        ending = await call.services.jobs.answer(job, operation)
+        return _answered(call, ending, errors.STRUCTURE_FAILURE_ERROR)
+    call.services.jobs.submit(job, operation)  # priced once its source's duration is read
+    return _queued(job, resultUrl=result_url(results_base(request), job.request_id, STRUCTURE))
+
+
+@api_endpoint(wire.UPLOAD)
+async def upload(request: web.Request, call: Call) -> web.Response:
+    """A place to put a source file: `storageUrl` takes its bytes in a PUT, `retrievalUrl`
+    then serves them and works as `sourceFileUrl` (uploads.py). Free of credits, as the
+    overview says; both URLs on the results origin."""
+    call.takes_only()
+    ids = call.services.ids
+    try:
+        slot = call.services.uploads.create(ids.next(), ids.next(), namespace_of(request))
+    except UploadProblem as problem:
+        raise errors.upload_error(problem) from None
+    base = results_base(request)
+    return web.json_response(
+        {
+            "storageUrl": f"{base}{STORAGE_PREFIX}{slot.secret}",
+            "retrievalUrl": f"{base}{RETRIEVAL_PREFIX}{slot.upload_id}",
+        }
+    )
 
 
 async def result(request: web.Request) -> web.StreamResponse:

@@ -26,6 +26,7 @@ BROKEN = {
     "test_errors::test_missing_key_is_refused[analyze]",  # reword_the_missing_key_error
     "test_errors::test_missing_key_is_refused[resize]",
     "test_errors::test_missing_key_is_refused[export]",
+    "test_errors::test_missing_key_is_refused[structure]",
 }
 # The breakers that change only a reading (the acknowledgement's message), by the test that
 # reports them: a finding, and a failure only with --readings enforce.

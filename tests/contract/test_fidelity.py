@@ -19,9 +19,10 @@ from mock_server.contract import fidelity, profile
 from mock_server.contract.fidelity import LEDGER, Basis
 from mock_server.contract.profile import OPTIONAL_HEADERS, ErrorName
 from mock_server.jobs.job import JobState
+from mock_server.uploads import UPLOAD_SECONDS
 from mock_server.web.keys import SERVICES
-from tests.conftest import AppClient, FileServer, MakeMock, Receiver
-from tests.support import KEY, NOWHERE, ROOT, TINY_RESIZE, varied_resize, wait_until
+from tests.conftest import AppClient, FileServer, MakeMock, Receiver, post
+from tests.support import KEY, NOWHERE, ROOT, TINY_RESIZE, uploaded, varied_resize, wait_until
 
 FLIPPED: set[str] = set()
 Test = Callable[..., Awaitable[None]]
@@ -104,6 +105,7 @@ async def _answer(mock: AppClient, error: ErrorName) -> aiohttp.ClientResponse:
         ErrorName.USAGE_EXCEEDED: "usage_exceeded",
         ErrorName.RESIZE_FAILED: "internal_failure",
         ErrorName.RESIZE_TIMED_OUT: "never_completes",
+        ErrorName.STRUCTURE_FAILED: "internal_failure",
     }
     match error:
         case ErrorName.INVALID_METHOD:
@@ -122,6 +124,13 @@ async def _answer(mock: AppClient, error: ErrorName) -> aiohttp.ClientResponse:
             port = mock.app[SERVICES].results_port
             url = f"http://127.0.0.1:{port}/{'0' * 32}/analysis.json"
             return await mock.session.get(url)
+        case ErrorName.UPLOAD_EXPIRED:
+            url = await uploaded(mock, b"RIFF")
+            mock.app[SERVICES].clock.advance(UPLOAD_SECONDS + 1)
+            return await mock.session.get(url)
+        case ErrorName.STRUCTURE_FAILED:
+            headers = {**KEY, "X-Mock-Scenario": scenario[error]}
+            return await mock.post("/structure", json={"sourceFileUrl": NOWHERE}, headers=headers)
         case _:
             headers = {**KEY, "X-Mock-Scenario": scenario[error]}
             route = "/resize" if error.value.startswith("resize") else "/analyze"
@@ -342,3 +351,32 @@ async def test_a_timed_out_job_is_notified_only_when_the_profile_says(
         await wait_until(over)
         sent.append([a.payload["success"] for a in services.webhooks.attempts()])
     assert sent == [[False], []]
+
+
+# --- structure ----------------------------------------------------------------------------------
+
+
+@flips("structure.calls")
+async def test_the_profile_can_make_structure_synchronous_only(
+    make_mock: MakeMock, files: FileServer, receiver: Receiver
+) -> None:
+    mock = await make_mock(profile={"structure.calls": "synchronous"})
+    body = {"sourceFileUrl": files.url("/song.mp3"), "resultWebhook": receiver.url()}
+    status, answer = await post(mock, "/structure", body)
+    assert status == 400 and "resultWebhook is not a parameter" in answer["message"]
+
+
+@flips("structure.calls")
+async def test_the_profile_can_make_structure_queued_only(
+    make_mock: MakeMock, files: FileServer
+) -> None:
+    mock = await make_mock(profile={"structure.calls": "queued"})
+    status, answer = await post(mock, "/structure", {"sourceFileUrl": files.url("/song.mp3")})
+    assert status == 400 and answer["message"] == "Missing parameter"
+
+
+@flips("structure.creditsPerMinute")
+async def test_the_structure_price_is_the_profiles(make_mock: MakeMock, files: FileServer) -> None:
+    mock = await make_mock(profile={"structure.creditsPerMinute": 0})
+    status, answer = await post(mock, "/structure", {"sourceFileUrl": files.url("/song.mp3")})
+    assert status == 200 and answer["creditCost"] == 0

@@ -17,7 +17,7 @@ import pytest
 from mock_server.contract import fidelity
 from mock_server.contract.fidelity import LEDGER, Basis, load
 from mock_server.contract.profile import Profile
-from tests.support import reference_words, words
+from tests.support import reference_notes, reference_words, words
 
 QUOTED = [(entry.id, quote) for entry in LEDGER for quote in entry.quotes]
 
@@ -34,7 +34,24 @@ def test_every_quote_is_the_references_own_words(reference: str, entry_id: str, 
 
 def test_what_the_reference_says_or_shows_is_quoted() -> None:
     resting = [entry for entry in LEDGER if entry.basis is not Basis.CHOICE]
-    assert resting and all(entry.quotes for entry in resting)
+    assert resting and all(entry.quotes or entry.notes_items for entry in resting)
+
+
+# Items of the notes on the newer endpoints: 1-7 from Audjust's own pages, 8-11 a public client.
+OFFICIAL_ITEMS = range(1, 8)
+
+
+def test_every_notes_item_cited_exists_and_documented_rows_cite_audjusts_own() -> None:
+    """A documented row rests on Audjust's own words (items 1-7), never on a client's usage;
+    every item cited is one the notes number."""
+    notes = reference_notes()
+    numbered = {int(line.split(".")[0]) for line in notes.splitlines() if line[:1].isdigit()}
+    cited = [entry for entry in LEDGER if entry.notes_items]
+    assert cited
+    for entry in cited:
+        assert set(entry.notes_items) <= numbered, entry.id
+        if entry.basis is Basis.DOCUMENTED:
+            assert set(entry.notes_items) <= set(OFFICIAL_ITEMS), entry.id
 
 
 # --- refused when it breaks the schema ----------------------------------------------------------

@@ -18,6 +18,7 @@ from mock_server.contract.schemas import (
     SCHEMA_DIR,
     bundled_openapi,
     load_schema,
+    on_results_origin,
     schema_names,
 )
 from mock_server.web.app import RESULTS_APP
@@ -106,8 +107,9 @@ def test_each_api_route_lists_every_documented_error(route: str) -> None:
     assert set(operation) == {"post", "description", "x-other-methods"}  # POST is the only method
 
 
-def test_the_three_webhooks_are_described() -> None:
-    assert set(bundled_openapi()["webhooks"]) == {"analyzeResult", "resizeResult", "exportResult"}
+def test_the_four_webhooks_are_described() -> None:
+    webhooks = {"analyzeResult", "resizeResult", "exportResult", "structureResult"}
+    assert set(bundled_openapi()["webhooks"]) == webhooks
 
 
 async def _served(mock: AppClient) -> dict[str, Any]:
@@ -126,7 +128,8 @@ async def test_the_mock_serves_the_bundle_with_itself_as_first_server(mock: AppC
     assert results_servers[1:] == bundled_openapi()["paths"][RESULTS_PATH]["servers"]
     expected = copy.deepcopy(bundled_openapi())
     expected["servers"] = document["servers"]
-    expected["paths"][RESULTS_PATH]["servers"] = results_servers
+    for path in on_results_origin(expected):
+        expected["paths"][path]["servers"] = results_servers
     assert document == expected
 
 

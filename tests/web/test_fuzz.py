@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from mock_server.contract.profile import Profile
-from mock_server.contract.schemas import RESULTS_PATH
+from mock_server.contract.schemas import RESULTS_PATH, bundled_openapi, on_results_origin
 from mock_server.settings import DEFAULT_KEY, Settings
 from mock_server.sources import SourceMode, validate_source_url
 from mock_server.testing.inprocess import MockServer
@@ -137,7 +137,8 @@ def _result_path(url: str, results_url: str) -> tuple[str, str]:
 
 def _origin_of(server: MockServer, path: str) -> str:
     """Where the mock serves the documented `path`: results on their own origin, as live."""
-    return server.results_url if path == RESULTS_PATH else server.base_url
+    on_results = on_results_origin(bundled_openapi())
+    return server.results_url if path in on_results else server.base_url
 
 
 def _assert_every_operation_reaches_the_mock(schema: OpenApiSchema, server: MockServer) -> None:
@@ -174,6 +175,22 @@ def api_schema(mock_server: MockServer, known_results: list[tuple[str, str]]) ->
                     # characters, segments inside the audio).
                     "include-tag": "api",
                     "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400"]}},
+                },
+                {
+                    # The newer routes: a schema-valid source that is no audio (or cannot be
+                    # downloaded) fails the synchronous structure with the profile's 422.
+                    "include-operation-id": "structure",
+                    "checks": {
+                        "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "422"]}
+                    },
+                },
+                {
+                    # A well-formed secret or id that GET /upload never handed out is 404; an
+                    # empty PUT 400.
+                    "include-operation-id": ["putUpload", "getUpload"],
+                    "checks": {
+                        "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "404"]}
+                    },
                 },
                 {
                     # Any string is a valid Range, but one the file cannot satisfy gets the

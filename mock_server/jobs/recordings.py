@@ -28,6 +28,7 @@ from mock_server.jobs.operations import (
     Outcome,
     RecordedResult,
     Resized,
+    Structured,
     Workshop,
 )
 from mock_server.jsondiff import first_difference
@@ -63,7 +64,7 @@ class Recording:
     """One recorded exchange that can be replayed: a request and how its job ended."""
 
     folder: Path
-    route: str  # "analyze", "resize" or "export"
+    route: str  # "analyze", "resize", "export" or "structure"
     request: str  # the request body, canonical and without volatile fields
     # The success or failure payload, as the webhook (or a synchronous resize) carried it.
     payload: dict[str, Any]
@@ -80,6 +81,7 @@ RESULT_FIELDS = {
     "analyze": ("result",),
     "resize": ("result",),
     "export": ("resultUrls", "failures"),
+    "structure": ("sections",),
 }
 
 
@@ -236,6 +238,8 @@ class Replayed:
             return Analyzed(RecordedResult(payload["result"]), cost)
         if self.recording.route == "resize":
             return Resized(RecordedResult(payload["result"]), cost)
+        if self.recording.route == "structure":
+            return Structured(RecordedResult(payload["sections"]), cost)
         failures: dict[str, str] = {}
         for old, new in zip(payload["resultUrls"], self.urls, strict=True):
             name = Path(urlsplit(old).path).name

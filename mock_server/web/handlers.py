@@ -101,18 +101,26 @@ class Call:
         replays = self.services.replays
         if replays is None:
             return None
-        found = replays.match(route, self.body)
+        body = self._as_recorded()
+        found = replays.match(route, body)
         if found is not None:
             self.request[REPLAYED] = found.folder.name
             return Replayed(found, urls)
         if self.services.settings.replay_strict:
-            closest = replays.closest(route, self.body)
+            closest = replays.closest(route, body)
             named = ""
             if closest is not None:
-                differs = replays.difference(closest, self.body)
+                differs = replays.difference(closest, body)
                 named = f"; the closest is {closest.folder.name}, which differs {differs}"
             raise errors.InvalidParameter(f"no recording matches this /{route} request{named}")
         return None
+
+    def _as_recorded(self) -> dict[str, Any]:
+        """The body as a recording keeps it: an uploaded source named by its content, since
+        its retrievalUrl is new in every run (uploads.by_content)."""
+        source = self.body.get("sourceFileUrl")
+        named = self.services.uploads.by_content(source) if isinstance(source, str) else None
+        return self.body if named is None else {**self.body, "sourceFileUrl": named}
 
     def new_job(self, webhook: str | None, source_url: str | None = None) -> Job:
         request_id = self.services.ids.next()

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from mock_server.answers import AnswerRefused
 from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.export import parse_segments_groups
 from mock_server.audio.resize import parse_resize_input
@@ -25,7 +26,15 @@ from mock_server.contract.parameters import wire_problem
 from mock_server.contract.profile import UsageRule
 from mock_server.contract.results import ANALYSIS, JSON_TYPE, RESIZE, ExportFiles, result_url
 from mock_server.jobs.job import Ending, Job
-from mock_server.jobs.operations import Analyze, Export, Resize, export_price
+from mock_server.jobs.operations import (
+    Analyze,
+    Export,
+    Operation,
+    Resize,
+    answered_by,
+    export_price,
+    overrides,
+)
 from mock_server.jobs.recordings import Replayed
 from mock_server.jsonbody import loads_strict
 from mock_server.services import Services
@@ -33,13 +42,15 @@ from mock_server.sources import validate_source_url
 from mock_server.web import errors
 from mock_server.web.faults import SCENARIOS
 from mock_server.web.keys import SERVICES
-from mock_server.web.namespace import namespace_of
+from mock_server.web.namespace import namespace_of, space_of
 
 PARSED_BODY = web.RequestKey("parsed_body", dict[str, Any])  # parsed once, read by the journal
 # The job a request queued or whose result it fetched, for the journal.
 REQUEST_ID = web.RequestKey("request_id", str)
 # The recording a request was answered from (serve --replay), for the journal and traffic line.
 REPLAYED = web.RequestKey("replayed", str)
+ANSWERED = web.RequestKey("answered", int)  # the per-test answer that answered it, by id
+NOTES = web.RequestKey("notes", tuple[str, ...])  # scenarios its stand-in overrode, said
 ApiHandler = Callable[[web.Request, "Call"], Awaitable[web.Response]]
 
 
@@ -79,6 +90,33 @@ class Call:
             raise errors.UsageExceeded(
                 f"this request costs {price} credits and the key's plan has {left} left"
             )
+
+    def operation(self, route: str, engine: Operation, urls: Sequence[str] = ()) -> Operation:
+        """What answers this request: the test's per-test answer for the route (answers.py),
+        else the recording it matches (serve --replay), else `engine`. A request that got a
+        scenario its stand-in overrides is told so, in its journal entry and traffic line."""
+        try:
+            answer = space_of(self.request).answers.take(route, self.body)
+        except AnswerRefused as misfit:
+            raise errors.InvalidParameter(str(misfit)) from misfit
+        chosen: Operation | None
+        if answer is not None:
+            self.request[ANSWERED] = answer.id
+            pricing = self.services.settings.profile.pricing
+            chosen = answered_by(engine, answer, self.body, pricing)
+            by = f"per-test answer {answer.id}"
+        else:
+            chosen = self.replayed(route, urls)
+            if chosen is None:
+                return engine
+            by = f"recording {self.request[REPLAYED]}"
+        overridden = overrides(chosen)
+        self.request[NOTES] = tuple(
+            f"scenario {scenario.fault} not applied: the {by} answers instead"
+            for scenario in self.request.get(SCENARIOS, ())
+            if scenario.fault in overridden
+        )
+        return chosen
 
     def replayed(self, route: str, urls: Sequence[str] = ()) -> Replayed | None:
         """The recording this request replays (serve --replay), if one matches; with
@@ -223,8 +261,8 @@ async def analyze(request: web.Request, call: Call) -> web.Response:
     call.check_usage()
     job = call.new_job(webhook, source)
     settings = call.services.settings
-    analysis = call.replayed("analyze") or Analyze(
-        "raw_features" in features, settings.profile, settings.decode_limits
+    analysis = call.operation(
+        "analyze", Analyze("raw_features" in features, settings.profile, settings.decode_limits)
     )
     call.services.jobs.submit(job, analysis)  # priced once its source's duration is read
     return _queued(job, resultUrl=result_url(results_base(request), job.request_id, ANALYSIS))
@@ -242,7 +280,7 @@ async def resize(request: web.Request, call: Call) -> web.Response:
     resizing = Resize(parsed, call.services.settings.profile)
     price = resizing.price()
     call.check_usage(price)
-    operation = call.replayed("resize") or resizing
+    operation = call.operation("resize", resizing)
     job = call.new_job(webhook)
     if webhook is None:
         return _answered(call, await call.services.jobs.answer(job, operation, price))
@@ -275,8 +313,8 @@ async def export(request: web.Request, call: Call) -> web.Response:
     fmt = ExportFormat(fmt_value)
     job = call.new_job(webhook, source)
     files = ExportFiles.of(results_base(request), job.request_id, fmt, len(groups))
-    operation = call.replayed("export", files.urls) or Export(
-        groups, files, settings.profile, settings.decode_limits
+    operation = call.operation(
+        "export", Export(groups, files, settings.profile, settings.decode_limits), files.urls
     )
     call.services.jobs.submit(job, operation, price)
     return _queued(job, resultUrls=list(files.urls))

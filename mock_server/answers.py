@@ -51,10 +51,10 @@ class Rule:
 
 @dataclass(frozen=True)
 class Answerable:
-    """What a route's per-test answer is: where it sits in the webhook (`at`; None: its own
-    fields are the webhook's), the result document it becomes (`result_name`), the rules it
-    keeps alone (`alone`) and against the request that takes it (`fits`), and its price (None:
-    the engine's work prices it)."""
+    """What a route's per-test answer is: where it sits in the webhook (`at`; None: it is an
+    object of the webhook's own `fields`, the rest the mock writes), the result document it
+    becomes (`result_name`), the rules it keeps alone (`alone`) and against the request that
+    takes it (`fits`), and its price (None: the engine's work prices it)."""
 
     route: str
     at: str | None
@@ -62,6 +62,7 @@ class Answerable:
     alone: tuple[Rule, ...] = ()
     fits: tuple[Rule, ...] = ()
     price: Callable[[Any, Mapping[str, Any], PricingRule], int] | None = None
+    fields: tuple[str, ...] = ()
     placeholders: Mapping[str, Any] = field(default_factory=dict)  # what the mock writes itself
 
     @property
@@ -76,7 +77,7 @@ class Answerable:
         document |= self.placeholders
         if self.at is not None:
             return document | {self.at: answer}
-        return document | answer if isinstance(answer, dict) else document
+        return document | {name: answer[name] for name in self.fields if name in answer}
 
 
 def _each(check: Callable[[dict[str, Any], Mapping[str, Any]], None]) -> Check:
@@ -136,7 +137,7 @@ def _near_target(answer: Any, request: Mapping[str, Any]) -> None:
 
 
 def _failure_names(answer: Any, request: Mapping[str, Any]) -> None:
-    for name in answer["failures"]:
+    for name in answer.get("failures", {}):
         assert EXPORT_NAME.match(name), (
             f"/failures: {name!r} is not a result name (export_K.mp3 or export_K.wav, as the "
             "reference's result URLs end)"
@@ -146,14 +147,8 @@ def _failure_names(answer: Any, request: Mapping[str, Any]) -> None:
 def _failures_of_this_export(answer: Any, request: Mapping[str, Any]) -> None:
     fmt = ExportFormat(request["exportFormat"])
     names = export_names(fmt, len(request["segmentsGroups"]))
-    strangers = [name for name in answer["failures"] if name not in names]
+    strangers = [name for name in answer.get("failures", {}) if name not in names]
     assert not strangers, f"/failures names {strangers}; this request's files are {list(names)}"
-
-
-def _only_failures(answer: Any, request: Mapping[str, Any]) -> None:
-    assert isinstance(answer, dict) and set(answer) <= {"failures"}, (
-        "an export's answer is {\"failures\": {...}}; its resultUrls are the request's own"
-    )
 
 
 def _number(value: Any) -> float:
@@ -203,8 +198,9 @@ ANSWERABLE = {
             "export",
             at=None,
             result_name=None,
-            alone=(Rule("export.payload", _only_failures), Rule("export.failures", _failure_names)),
+            alone=(Rule("export.failures", _failure_names),),
             fits=(Rule("export.failures", _failures_of_this_export),),
+            fields=("failures",),
             placeholders={"resultUrls": ["https://example.com/0/export_1.mp3"], "failures": {}},
         ),
     )
@@ -236,6 +232,11 @@ def _kept(
 
 def check_alone(spec: Answerable, answer: Any) -> None:
     """The documented layer of the route's webhook schema, then the rules of the answer alone."""
+    if spec.at is None and (not isinstance(answer, dict) or not set(answer) <= set(spec.fields)):
+        raise AnswerRefused(
+            f"the answer for /{spec.route} breaks {spec.route}.payload: it is an object of "
+            f"{', '.join(spec.fields)} alone (the mock writes the rest of the webhook); {OPT_OUT}"
+        )
     graded = layers.graded_errors(spec.schema, spec.webhook(answer))
     if graded.documented:
         raise AnswerRefused(

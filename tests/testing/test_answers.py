@@ -6,30 +6,13 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from mock_server.settings import Settings
-from mock_server.testing import AnswerRefused, AudjustMock, MockHandle, MockServer, RemoteMock
+from mock_server.testing import AnswerRefused, MockHandle
 from tests.jobs.test_answers import ANALYSIS, CANDIDATE
 from tests.support import TINY_RESIZE
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(Settings(workers=1)) as running:
-        yield running
-
-
-@pytest.fixture(params=["in-process", "remote"])
-def mock(request: pytest.FixtureRequest, server: MockServer) -> MockHandle:
-    handle: MockHandle = AudjustMock(server, "test-key")
-    if request.param == "remote":
-        handle = RemoteMock(server.base_url, "test-key")
-    handle.reset()
-    return handle
 
 
 def resize(mock: MockHandle) -> Any:

@@ -9,7 +9,7 @@ from mock_server.testing import AnswerRefused
 
 from jingle_maker import AudjustClient, Candidate, JobFailed, JobStore, make_jingle, pick_best
 from jingle_maker.webhooks import JobKind
-from support import SinkRelay, is_mp3
+from support import SinkRelay, bundled_jingle, is_mp3
 
 if TYPE_CHECKING:
     from mock_server.pytest_plugin import AudjustMock
@@ -99,15 +99,8 @@ def test_the_best_candidate_is_chosen_by_blended_score_not_by_its_place(
     best = six_seconds([[0, 2], [3, 4]], score=-0.05, dissimilarity=0.5)
     candidates = [six_seconds([[0, 3]], -0.2, 0), best, six_seconds([[1, 4]], -0.3, 0)]
     audjust_mock.answer("/resize", candidates, times=1)
-    jingle = make_jingle(
-        client,
-        audjust_mock.fixture_url("pop_120"),
-        target_seconds=6,
-        webhook_url=audjust_mock.webhook_url(),
-        wait_for_webhook=relay.wait_for_payload,
-        webhook_timeout=20,
-    )
-    assert is_mp3(jingle)  # exported from the real song, at the chosen segments
+    # Exported from the real song, at the chosen candidate's segments.
+    assert is_mp3(bundled_jingle(audjust_mock, client, relay, target_seconds=6))
     assert audjust_mock.last_call("/resize").request["boundaries"] == SIX_BEATS["boundaries"]
     audjust_mock.assert_called(
         "/export", times=1, json={"segmentsGroups": [best["segmentsSeconds"]]}

@@ -128,6 +128,14 @@ class MockHandle(ABC):
         """Deliver `request_id`'s recorded final webhook again (to `to`, if given) as a new
         delivery; the URL it goes to. LookupError when no webhook was recorded for it."""
 
+    @abstractmethod
+    def answer(
+        self, route: str, payload: Any, times: int | None = None, *, break_contract: bool = False
+    ) -> dict[str, Any]:
+        """Make `route` answer `payload` for the next `times` requests (None: until reset): the
+        webhook's `result` for /analyze and /resize, `{"failures": {"export_2.mp3": why}}` for
+        /export. AnswerRefused naming the rule it breaks, unless `break_contract`."""
+
     @property
     @abstractmethod
     def requests(self) -> RequestLog: ...
@@ -252,6 +260,15 @@ class AudjustMock(MockHandle):
     def use_sources(self, mode: str | SourceMode) -> None:
         chosen = SourceMode(mode)
         self.call(lambda services: services.use_sources(chosen))
+
+    def answer(
+        self, route: str, payload: Any, times: int | None = None, *, break_contract: bool = False
+    ) -> dict[str, Any]:
+        return self.call(
+            lambda services: services.spaces.default.answers.arm(
+                route, payload, times, break_contract
+            ).to_json()
+        )
 
     def webhooks(self, name: str = "default") -> list[Any]:
         return self.call(lambda services: services.sinks.received(name))

@@ -77,6 +77,18 @@ class Http:
             body = await response.read()
             return Answer(response.status, response.content_type, body, dict(response.headers))
 
+    def put_bytes(self, url: str, data: bytes) -> Answer:
+        """A PUT of raw bytes with no Content-Type at all, as Audjust's example page uploads a
+        file (a signed storage URL may be signed for no content type)."""
+        return self._loop.run(self._put_bytes(url, data))
+
+    async def _put_bytes(self, url: str, data: bytes) -> Answer:
+        async with self._session.put(
+            url, data=data, skip_auto_headers=("Content-Type",)
+        ) as response:
+            body = await response.read()
+            return Answer(response.status, response.content_type, body, dict(response.headers))
+
     def close(self) -> None:
         self._loop.run(self._session.close())
 

@@ -48,7 +48,7 @@ def uploaded(contract: Contract) -> Uploaded:
         assert 200 <= asked.status < 300, f"GET /upload: HTTP {asked.status} {asked.body[:300]!r}"
         slot = asked.json()
     contract.conforms("upload.route", "upload-response", slot)
-    stored = contract.target.http.request("PUT", slot["storageUrl"], body=source.body)
+    stored = contract.target.http.put_bytes(slot["storageUrl"], source.body)
     return Uploaded(slot, stored, source.body)
 
 

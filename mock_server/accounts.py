@@ -87,6 +87,12 @@ def export_cost(output_seconds: float, rule: PricingRule) -> int:
     return credit_cost(CreditRate.EXPORT, output_seconds / 60, rule)
 
 
+def structure_cost(duration_seconds: float, credits_per_minute: int, rule: PricingRule) -> int:
+    """/structure's price: unknown live, so the rate is the profile's (`structure.
+    creditsPerMinute`) over the source's minutes."""
+    return rated_cost(credits_per_minute, duration_seconds / 60, rule)
+
+
 def mask_key(key: str) -> str:
     """Enough of a key to tell keys apart in a journal, never enough to use it."""
     return key[:4] + "*" * max(4, len(key) - 4)

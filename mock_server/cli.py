@@ -1,5 +1,5 @@
 """The `audjust-mock` command: the mock server (serve), the engine offline (analyze, resize,
-export), a webhook on demand (trigger) and the checking proxy (proxy).
+export, structure), a webhook on demand (trigger) and the checking proxy (proxy).
 
 Bad input ends with a one-line message on stderr and exit status 2, never a traceback.
 """
@@ -22,12 +22,19 @@ from mock_server.audio.analysis import analyze_bytes
 from mock_server.audio.errors import AudioEngineError, EngineValidationError
 from mock_server.audio.export import ExportFailure, export_bytes, parse_segments_groups
 from mock_server.audio.resize import parse_resize_input, resize_candidates
+from mock_server.audio.structure import song_structure
 from mock_server.audio.types import DecodeLimits, ExportFormat
 from mock_server.contract.parameters import wire_problem
 from mock_server.contract.profile import Profile
 from mock_server.contract.wire import TRIGGER
 from mock_server.flags import add_serve_arguments
-from mock_server.jobs.payloads import candidates_json, failure_payload, success_payload
+from mock_server.jobs.analyses import analysis_from_json
+from mock_server.jobs.payloads import (
+    candidates_json,
+    failure_payload,
+    sections_json,
+    success_payload,
+)
 from mock_server.jobs.trigger import DEFAULT_SONG, Triggered, operation_for, prepare, run_locally
 from mock_server.proxy.command import add_proxy_arguments, run_proxy
 from mock_server.server import run_serve
@@ -59,6 +66,12 @@ def _print_json(document: object) -> None:
 
 def _analyze(args: argparse.Namespace) -> None:
     _print_json(analyze_bytes(_read(args.file), args.raw_features, DecodeLimits()))
+
+
+def _structure(args: argparse.Namespace) -> None:
+    """`{"sections": [...]}`, as /structure names them (its envelope is the mock's own)."""
+    analysis = analysis_from_json(analyze_bytes(_read(args.file), False, DecodeLimits()))
+    _print_json({"sections": sections_json(song_structure(analysis))})
 
 
 def _analysis_result(path: str) -> dict[str, Any]:
@@ -109,6 +122,12 @@ def _add_offline_commands(commands: argparse._SubParsersAction[argparse.Argument
     export.add_argument("--format", choices=[f.value for f in ExportFormat], default="mp3_128")
     export.add_argument("-o", "--output", required=True)
     export.set_defaults(run=_export)
+
+    structure = commands.add_parser(
+        "structure", help="print the sections of an audio file, as /structure answers them"
+    )
+    structure.add_argument("file")
+    structure.set_defaults(run=_structure)
 
 
 def _http_json(url: str, body: object = None, token: str | None = None) -> Any:

@@ -32,6 +32,9 @@ class JournalEntry:
     request_id: str | None = None  # the job it queued, or whose result it fetched
     detail: str | None = None  # the mock's explanation of an error (its X-Mock-Detail)
     replayed: str | None = None  # the recording it was answered from (serve --replay)
+    answered: int | None = None  # the per-test answer it was answered with, by its id
+    # What the mock did otherwise than asked, said once: a scenario a stand-in overrode.
+    notes: tuple[str, ...] = ()
     # What was sent and answered (`wire_body`), while the journal keeps the bodies; else None.
     request: Any = None
     answer: Any = None
@@ -51,6 +54,8 @@ class JournalEntry:
             "scenarios": list(self.scenarios),
             "detail": self.detail,
             "replayed": self.replayed,
+            "answered": self.answered,
+            "notes": list(self.notes),
         }
         if bodies:
             shown |= {"request": self.request, "answer": self.answer}
@@ -132,6 +137,8 @@ def entry_from_json(document: dict[str, Any]) -> JournalEntry:
         request_id=document["requestId"],
         detail=document["detail"],
         replayed=document.get("replayed"),
+        answered=document.get("answered"),
+        notes=tuple(document.get("notes", ())),
         request=document.get("request"),
         answer=document.get("answer"),
     )

@@ -1,5 +1,5 @@
 """Namespaces: several suites sharing one running mock, each with a journal, sinks, armed
-scenarios, webhook log, keys and reset of its own.
+scenarios and per-test answers, webhook log, keys and reset of its own.
 
 A team often runs one `serve` for several CI jobs or developers; without namespaces one suite's
 reset wipes another's journal. A request is in the namespace its `X-Mock-Namespace` header names;
@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from mock_server.answers import AnswerBook
 from mock_server.faults.arming import Arming, ScenarioBook
 from mock_server.journal import Journal
 from mock_server.sinks import WebhookSinks
@@ -59,11 +60,13 @@ class Space:
     scenarios: ScenarioBook
     journal: Journal = field(default_factory=Journal)
     sinks: WebhookSinks = field(default_factory=WebhookSinks)
+    answers: AnswerBook = field(default_factory=AnswerBook)
 
     def reset(self) -> None:
         self.journal.reset()
         self.sinks.reset()
         self.scenarios.reset()
+        self.answers.reset()
 
 
 class Namespaces:

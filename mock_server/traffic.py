@@ -41,6 +41,8 @@ def _text(fields: dict[str, Any]) -> str:
             f"key={fields['key'] or '-'} requestId={fields['requestId'] or '-'} "
             f"scenarios={scenarios}"
             + (f" replayed={fields['replayed']}" if fields.get("replayed") else "")
+            + (f" answered={fields['answered']}" if fields.get("answered") else "")
+            + "".join(f" (note: {note})" for note in fields.get("notes", ()))
         )
     if event == "webhook":
         outcome = fields["status"] if fields["status"] is not None else fields["error"]

@@ -18,6 +18,7 @@ never lets it overwrite the file.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,6 +31,9 @@ STORAGE_PREFIX = "/storage/"  # PUT {results base}/storage/{secret}
 RETRIEVAL_PREFIX = "/uploads/"  # GET {results base}/uploads/{id}
 _TOKEN = r"[a-z0-9]{32}"
 _RETRIEVAL_PATH = re.compile(rf"^{RETRIEVAL_PREFIX}(?P<id>{_TOKEN})$")
+# How a recording names an uploaded source: every upload makes a new retrievalUrl, so a replay
+# matches on what was uploaded instead (`by_content`).
+CONTENT_PREFIX = "upload:sha256:"
 REMEMBERED_GONE = 10_000  # ids kept to say "expired" or "removed" rather than "unknown"
 
 
@@ -166,6 +170,16 @@ class Uploads:
         upload_id = matched.group("id")
         known = upload_id in self._by_id or upload_id in self._gone
         return upload_id if known else None
+
+    def by_content(self, url: str) -> str | None:
+        """`upload:sha256:HEX` for a retrieval URL of this store whose bytes are there: what a
+        recording of a request naming an upload keeps instead of the URL, which no later run
+        hands out again."""
+        upload_id = self.owns(url)
+        upload = self._by_id.get(upload_id) if upload_id else None
+        if upload is None or upload.data is None:
+            return None
+        return CONTENT_PREFIX + hashlib.sha256(upload.data).hexdigest()
 
     def reset(self, namespace: str | None = None) -> None:
         """Remove every upload, or `namespace`'s."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import soundfile as sf
 from mock_server.audio.mp3_frames import frames
 from mock_server.audio.synth import FIXTURE_SONGS, song_bytes
 from mock_server.cli import main
+from mock_server.contract.schemas import validate
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +54,17 @@ def test_resize_reads_a_result_or_a_whole_webhook(
     assert main(["resize", str(webhook), "--target", "15"]) == 0
     assert json.loads(capsys.readouterr().out) == from_result
     assert abs(from_result[0]["durationSeconds"] - 15) <= 1
+
+
+def test_structure_prints_sections_as_the_route_answers_them(
+    song: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["structure", str(song)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    validate("structure-response", document)
+    sections = document["sections"]
+    assert sections[0]["startMs"] == 0 and len(sections) >= 2
+    assert all(a["endMs"] == b["startMs"] for a, b in itertools.pairwise(sections))
 
 
 def test_export_writes_the_requested_format(song: Path, tmp_path: Path) -> None:

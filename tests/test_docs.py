@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import itertools
 import json
 import os
 import re
@@ -61,6 +63,18 @@ def test_the_first_walk_through_runs_as_written() -> None:
     assert ack["resultUrl"] == f"{results}/{ack['requestId']}/analysis.json"
     assert output[2].endswith("/tmp/walk-edit.mp3") and int(output[2].split()[4]) > 10_000
     assert output[3] == "[True, True]"
+
+
+def test_the_upload_and_structure_walk_through_runs_as_written() -> None:
+    (script,) = shell_blocks(ROOT / "docs" / "structure.md")
+    output = run_shell(script, {**os.environ, "PORT": str(two_free_ports())}).splitlines()
+    sections = ast.literal_eval(output[0])
+    assert sections[0][0] == 0 and len(sections) >= 2
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(sections))
+    assert all(0 <= label <= 1000 for _, _, label in sections)
+    page = (ROOT / "docs" / "structure.md").read_text()
+    assert f"such as `{output[0]}`" in " ".join(page.split())  # the page shows what it prints
+    assert output[1] == "tempo: 120"
 
 
 def test_the_readme_first_call_runs_as_written() -> None:
@@ -129,6 +143,7 @@ RUN_ELSEWHERE = {  # blocks run by the tests above
     ("webhooks.md", 0),  # in tests/jobs/test_trigger.py
     ("profiles.md", 0),
     ("proxy.md", 0),
+    ("structure.md", 0),
 }
 
 

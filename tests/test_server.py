@@ -221,6 +221,8 @@ def test_serve_prints_json_lines_or_nothing() -> None:
         "scenarios",
         "detail",
         "replayed",
+        "answered",
+        "notes",
     }
     assert serve_and_stop("--quiet") == []
 

@@ -43,7 +43,7 @@ class Route:
     them; `required` the ones it must carry, the one a forced `missing_parameter` names by
     default first. `methods`: the reference's first page said every request POSTs; the newer
     overview says "a GET request or POST request", without saying which route takes which, so
-    which methods a route serves is the mock's choice (the ledger's `request.method`), led by the
+    which methods a route serves is the mock's choice (the ledger's `request.methods`), led by the
     one public client: `GET /upload`, `POST /structure`.
     """
 

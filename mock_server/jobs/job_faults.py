@@ -1,5 +1,7 @@
 """The job-phase fault scenarios, wrapped around a job's work in one place: an internal failure,
-a job that never completes, a slow one, and a source download that fails.
+a job that never completes, a slow one, and a source download that fails (before the work, whose
+first step is the download: so it also fails a job a recording or a per-test answer stands in
+for, which downloads nothing).
 
 Each fails the job the way the live API would be seen to (a failure webhook, or for a
 synchronous request a failed answer); the runner only runs what this returns.
@@ -41,12 +43,6 @@ async def with_job_faults(
         await clock.sleep(min(seconds, limit_seconds))
         if seconds >= limit_seconds:
             raise timed_out(limit_seconds)
-    return await work()
-
-
-async def faulted_source(job: Job, fetch: Callable[[str], Awaitable[bytes]]) -> bytes:
-    """The job's source file, or the SourceError its download scenario calls for."""
-    assert job.source_url is not None
     failing = job.fault(Fault.SOURCE_DOWNLOAD_FAILS)
     if failing:
         status = int(failing.number("status"))
@@ -54,4 +50,4 @@ async def faulted_source(job: Job, fetch: Callable[[str], Awaitable[bytes]]) -> 
             f"Could not download source file {job.source_url}: HTTP {status} "
             + scenario_note(Fault.SOURCE_DOWNLOAD_FAILS)
         )
-    return await fetch(job.source_url)
+    return await work()

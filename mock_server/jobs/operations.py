@@ -7,11 +7,19 @@ They know nothing of HTTP or of the job lifecycle; the runner knows nothing of t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
-from mock_server.accounts import PricingRule, analyze_cost, export_cost, rated_cost, resize_cost
+from mock_server.accounts import (
+    PricingRule,
+    analyze_cost,
+    export_cost,
+    resize_cost,
+    structure_cost,
+)
+from mock_server.answers import ArmedAnswer
 from mock_server.audio.analysis import AnalysisResult
 from mock_server.audio.export import (
     ExportedFile,
@@ -37,23 +45,15 @@ class EveryGroupFailed(Exception):
 
 
 @dataclass(frozen=True)
-class RecordedResult:
-    """A `result` as a recording holds it (`recordings.Replayed`): another server's answer,
-    sent again as it was, whatever it holds."""
-
-    document: Any  # JSON
-
-
-@dataclass(frozen=True)
 class Analyzed:
-    analysis: AnalysisResult | RecordedResult
+    analysis: AnalysisResult
     credit_cost: int
     json_name: str = ANALYSIS
 
 
 @dataclass(frozen=True)
 class Resized:
-    candidates: Sequence[Candidate] | RecordedResult
+    candidates: Sequence[Candidate]
     credit_cost: int
     json_name: str = RESIZE
 
@@ -68,12 +68,24 @@ class Exported:
 
 @dataclass(frozen=True)
 class Structured:
-    structure: Structure | RecordedResult
+    structure: Structure
     credit_cost: int
     json_name: str = STRUCTURE
 
 
-Outcome = Analyzed | Resized | Exported | Structured
+@dataclass(frozen=True)
+class Given:
+    """A result the engine did not make, sent as it is, whatever it holds: a recording's
+    (`recordings.Replayed`) or a test's per-test answer (`Answered`). `at`: the webhook's field
+    it fills (`result`; a structure's `sections`, which sit at the top level)."""
+
+    document: Any  # JSON
+    credit_cost: int
+    json_name: str
+    at: str = "result"
+
+
+Outcome = Analyzed | Resized | Exported | Structured | Given
 
 
 class Workshop(Protocol):
@@ -153,6 +165,8 @@ class Export:
     files: ExportFiles  # one per group: the format, and the names and URLs of the results
     profile: Profile
     decode_limits: DecodeLimits
+    # A per-test answer's failures, by result name: those files fail with the description given.
+    answered: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     async def run(self, shop: Workshop) -> Exported:
         data = await shop.source()
@@ -160,6 +174,9 @@ class Export:
         outcomes = await shop.compute(
             export_bytes, data, self.groups, files.fmt, self.decode_limits
         )
+        for index, name in enumerate(files.names):
+            if name in self.answered:
+                outcomes[index] = ExportFailure(self.answered[name])
         broken = shop.fault(Fault.PARTIAL_EXPORT_FAILURE)
         if broken:
             number = int(broken.number("group"))
@@ -178,15 +195,11 @@ class Export:
                 failures[url] = outcome.message
         if len(failures) == len(files.urls):
             raise EveryGroupFailed("Every export group failed: " + "; ".join(failures.values()))
+        # Keys that name none of its files come only from an answer armed with break_contract.
+        failures |= {key: why for key, why in self.answered.items() if key not in files.names}
         if self.profile.partial_export_charge is PartialExportCharge.REQUESTED:
             return Exported(files.urls, failures, export_price(self.groups, self.profile.pricing))
         return Exported(files.urls, failures, export_cost(seconds, self.profile.pricing))
-
-
-def structure_cost(duration_seconds: float, profile: Profile) -> int:
-    """The profile's price for the sections of `duration_seconds` of audio (unknown live)."""
-    minutes = duration_seconds / 60
-    return rated_cost(profile.structure_credits_per_minute, minutes, profile.pricing)
 
 
 @dataclass(frozen=True)
@@ -198,19 +211,56 @@ class FindSections:
     profile: Profile
     decode_limits: DecodeLimits
 
+    def price(self, duration_seconds: float) -> int:
+        rate = self.profile.structure_credits_per_minute
+        return structure_cost(duration_seconds, rate, self.profile.pricing)
+
     async def run(self, shop: Workshop) -> Structured:
         data = await shop.source()
         if shop.has_limit():  # the price counts as soon as it is known, as analyze's does
             declared = await shop.probe(data)
             if declared is not None:
-                shop.count(structure_cost(declared, self.profile))
+                shop.count(self.price(declared))
         analysis = await shop.analysis(data, False, self.decode_limits)
         found = await shop.compute(song_structure, analysis)
-        return Structured(found, structure_cost(analysis.duration, self.profile))
+        return Structured(found, self.price(analysis.duration))
 
 
 class Operation(Protocol):
-    """Any unit of work the runner can run: the four above, or a replayed recording
-    (`recordings.Replayed`), which makes nothing and returns what was recorded."""
+    """Any unit of work the runner can run: the four above, a per-test answer (`Answered`) or
+    a replayed recording (`recordings.Replayed`), which make nothing and return what was given."""
 
     async def run(self, shop: Workshop) -> Outcome: ...
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A test's per-test answer in place of the engine's result (`answers.py`)."""
+
+    given: Given
+    # The scenarios that bend the engine's result, which this one stands in for.
+    overrides: ClassVar[frozenset[Fault]] = frozenset({Fault.CONTRACT_EDGES})
+
+    async def run(self, shop: Workshop) -> Given:
+        return self.given
+
+
+def answered_by(
+    engine: Operation, answer: ArmedAnswer, request: Mapping[str, Any], profile: Profile
+) -> Operation:
+    """What `engine` becomes when `answer` answers its request: an export makes the files the
+    answer does not fail; any other route's result is the answer, priced as the engine's."""
+    if isinstance(engine, Export):
+        failures = answer.payload.get("failures") if isinstance(answer.payload, dict) else None
+        return dataclasses.replace(engine, answered=failures if isinstance(failures, dict) else {})
+    spec = answer.spec
+    cost, name = answer.price(request, profile), spec.result_name
+    assert cost is not None and name is not None, f"/{spec.route} answers without a price"
+    return Answered(Given(answer.payload, cost, name, spec.at or "result"))
+
+
+def overrides(operation: Operation) -> frozenset[Fault]:
+    """The scenarios whose effect `operation` stands in for: a request that got one of them
+    and is answered by it says so (the journal's notes, the traffic line)."""
+    found: frozenset[Fault] = getattr(operation, "overrides", frozenset())
+    return found

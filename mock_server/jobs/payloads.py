@@ -10,17 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mock_server.audio.analysis import AnalysisResult
 from mock_server.audio.resize import Candidate
 from mock_server.audio.structure import Structure
-from mock_server.jobs.operations import (
-    Analyzed,
-    Exported,
-    Outcome,
-    RecordedResult,
-    Resized,
-    Structured,
-)
+from mock_server.jobs.operations import Analyzed, Exported, Given, Outcome, Resized, Structured
 
 
 def candidate_json(candidate: Candidate) -> dict[str, Any]:
@@ -39,24 +31,13 @@ def candidates_json(candidates: Sequence[Candidate]) -> list[dict[str, Any]]:
     return [candidate_json(candidate) for candidate in candidates]
 
 
-def sections_json(structure: Structure | RecordedResult) -> Any:
+def sections_json(structure: Structure) -> list[dict[str, int]]:
     """`sections` as the one public client of /structure reads them: `startMs`, `endMs` and
-    `label`, integers; a recorded answer's as it was recorded."""
-    if isinstance(structure, RecordedResult):
-        return structure.document
+    `label`, integers."""
     return [
         {"startMs": section.start_ms, "endMs": section.end_ms, "label": section.label}
         for section in structure.sections
     ]
-
-
-def _result_json(result: AnalysisResult | Sequence[Candidate] | RecordedResult) -> Any:
-    """A webhook's `result`: the engine's, written; a recorded one, as it was recorded."""
-    if isinstance(result, RecordedResult):
-        return result.document
-    if isinstance(result, AnalysisResult):
-        return result.to_json()
-    return candidates_json(result)
 
 
 def success_payload(request_id: str, source_url: str | None, outcome: Outcome) -> dict[str, Any]:
@@ -64,9 +45,13 @@ def success_payload(request_id: str, source_url: str | None, outcome: Outcome) -
     payload: dict[str, Any] = {"requestId": request_id}
     match outcome:
         case Analyzed():
-            payload |= {"sourceFileUrl": source_url, "result": _result_json(outcome.analysis)}
+            payload |= {"sourceFileUrl": source_url, "result": outcome.analysis.to_json()}
         case Resized():
-            payload |= {"result": _result_json(outcome.candidates)}
+            payload |= {"result": candidates_json(outcome.candidates)}
+        case Given():  # a resize has no source, so its webhook no sourceFileUrl
+            if source_url is not None:
+                payload["sourceFileUrl"] = source_url
+            payload[outcome.at] = outcome.document
         case Exported():
             payload |= {
                 "sourceFileUrl": source_url,

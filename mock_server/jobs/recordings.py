@@ -15,21 +15,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import jsonschema
 
+from mock_server.answers import ANSWERABLE
 from mock_server.contract.schemas import validate
+from mock_server.faults.catalogue import Fault
 from mock_server.jobs.job import JobFailed
-from mock_server.jobs.operations import (
-    Analyzed,
-    Exported,
-    Outcome,
-    RecordedResult,
-    Resized,
-    Workshop,
-)
+from mock_server.jobs.operations import Exported, Given, Outcome, Workshop
 from mock_server.jsondiff import first_difference
 
 FORMAT = "audjust-mock-recording"
@@ -63,7 +58,7 @@ class Recording:
     """One recorded exchange that can be replayed: a request and how its job ended."""
 
     folder: Path
-    route: str  # "analyze", "resize" or "export"
+    route: str  # "analyze", "resize", "export" or "structure"
     request: str  # the request body, canonical and without volatile fields
     # The success or failure payload, as the webhook (or a synchronous resize) carried it.
     payload: dict[str, Any]
@@ -80,6 +75,7 @@ RESULT_FIELDS = {
     "analyze": ("result",),
     "resize": ("result",),
     "export": ("resultUrls", "failures"),
+    "structure": ("sections",),
 }
 
 
@@ -226,16 +222,19 @@ class Replayed:
 
     recording: Recording
     urls: Sequence[str] = ()  # export: this request's result URLs, in group order
+    # The scenarios that bend what the engine makes, which the recording stands in for.
+    overrides: ClassVar[frozenset[Fault]] = frozenset(
+        {Fault.CONTRACT_EDGES, Fault.PARTIAL_EXPORT_FAILURE}
+    )
 
     async def run(self, shop: Workshop) -> Outcome:
         payload = self.recording.payload
         if self.recording.failed:  # through the runner's failure path, as any failed job
             raise JobFailed(str(payload["message"]), recorded=payload)
         cost = int(payload["creditCost"])
-        if self.recording.route == "analyze":
-            return Analyzed(RecordedResult(payload["result"]), cost)
-        if self.recording.route == "resize":
-            return Resized(RecordedResult(payload["result"]), cost)
+        spec = ANSWERABLE[self.recording.route]
+        if spec.result_name is not None and spec.at is not None:  # analyze, resize, structure
+            return Given(payload[spec.at], cost, spec.result_name, spec.at)
         failures: dict[str, str] = {}
         for old, new in zip(payload["resultUrls"], self.urls, strict=True):
             name = Path(urlsplit(old).path).name

@@ -1,7 +1,7 @@
 """`trigger`: the webhook the live API would send for one operation, made by the real engine.
 
-What a trigger needs before its operation can run: analyze needs nothing; resize needs an
-analysis of the source (for its similarity and boundaries); export needs the best resize
+What a trigger needs before its operation can run: analyze and structure need nothing; resize
+needs an analysis of the source (for its similarity and boundaries); export needs the best resize
 candidate's segments. `prepare` works that out (pure CPU, so a running mock runs it in its process
 pool); `LocalWorkshop` lets `--offline` run the operation itself, with no server.
 """
@@ -22,7 +22,14 @@ from mock_server.contract.results import ExportFiles
 from mock_server.faults.catalogue import Fault
 from mock_server.faults.scenario import Scenario
 from mock_server.jobs.analyses import analysis_from_json
-from mock_server.jobs.operations import Analyze, Export, Operation, Outcome, Resize
+from mock_server.jobs.operations import (
+    Analyze,
+    Export,
+    FindSections,
+    Operation,
+    Outcome,
+    Resize,
+)
 
 R = TypeVar("R")
 DEFAULT_SONG = "pop_120"
@@ -33,6 +40,7 @@ class Triggered(Enum):
     ANALYZE = "analyze"
     RESIZE = "resize"
     EXPORT = "export"
+    STRUCTURE = "structure"
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ def prepare(
     kind: Triggered, data: bytes, target_seconds: float | None, limits: DecodeLimits
 ) -> Prepared:
     """Analyze `data` as far as `kind` needs. The default target is half the song."""
-    if kind is Triggered.ANALYZE:
+    if kind in (Triggered.ANALYZE, Triggered.STRUCTURE):
         return Prepared()
     analysis = analyze_bytes(data, False, limits)
     target = target_seconds if target_seconds else round(analysis["duration"] / 2, 2)
@@ -112,6 +120,8 @@ def operation_for(
     """The operation a trigger runs; an export makes `files`."""
     if kind is Triggered.ANALYZE:
         return Analyze(raw_features, profile, limits)
+    if kind is Triggered.STRUCTURE:
+        return FindSections(profile, limits)
     if kind is Triggered.RESIZE:
         assert prepared.resize is not None
         return Resize(prepared.resize, profile)

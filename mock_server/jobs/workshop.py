@@ -14,7 +14,6 @@ from mock_server.faults.catalogue import Fault
 from mock_server.faults.scenario import Scenario
 from mock_server.jobs.analyses import analysis_from_json, analysis_key
 from mock_server.jobs.job import Job, JobState
-from mock_server.jobs.job_faults import faulted_source
 
 if TYPE_CHECKING:
     from mock_server.jobs.runner import JobRunner
@@ -46,7 +45,8 @@ class JobWorkshop:
         return analysis_from_json(remembered["result"])
 
     async def source(self) -> bytes:
-        return await faulted_source(self._job, self._runner.fetcher.fetch)
+        assert self._job.source_url is not None
+        return await self._runner.fetcher.fetch(self._job.source_url)
 
     async def probe(self, data: bytes) -> float | None:
         return await asyncio.to_thread(probe_duration, data)

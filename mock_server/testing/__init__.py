@@ -3,7 +3,16 @@ running one driven over its control API (`RemoteMock`, remote.py). Nothing here 
 
 from __future__ import annotations
 
+from mock_server.answers import AnswerRefused
 from mock_server.testing.inprocess import AudjustMock, MockHandle, MockServer, RequestLog
 from mock_server.testing.remote import ControlError, RemoteMock
 
-__all__ = ["AudjustMock", "ControlError", "MockHandle", "MockServer", "RemoteMock", "RequestLog"]
+__all__ = [
+    "AnswerRefused",
+    "AudjustMock",
+    "ControlError",
+    "MockHandle",
+    "MockServer",
+    "RemoteMock",
+    "RequestLog",
+]

@@ -5,15 +5,19 @@ from a background loop, for test sessions that want a URL rather than an app obj
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
+import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from mock_server.accounts import Plan
 from mock_server.background import BackgroundLoop
+from mock_server.contract.wire import KEY_HEADER
 from mock_server.faults.arming import Arming
 from mock_server.faults.scenario import Scenario
 from mock_server.journal import JournalEntry
@@ -91,6 +95,9 @@ class ClockHandle:
         self.advance = advance
 
 
+UPLOAD_TIMEOUT_SECONDS = 60.0  # a 200 MB upload over loopback takes a second or two
+
+
 class MockHandle(ABC):
     """What a test holds on a mock, in-process (`AudjustMock`) or running elsewhere
     (`RemoteMock`); every call is safe from the test's thread."""
@@ -128,6 +135,14 @@ class MockHandle(ABC):
         """Deliver `request_id`'s recorded final webhook again (to `to`, if given) as a new
         delivery; the URL it goes to. LookupError when no webhook was recorded for it."""
 
+    @abstractmethod
+    def answer(
+        self, route: str, payload: Any, times: int | None = None, *, break_contract: bool = False
+    ) -> dict[str, Any]:
+        """Make `route` answer `payload` for the next `times` requests (None: until reset): the
+        webhook's `result` for /analyze and /resize, `{"failures": {"export_2.mp3": why}}` for
+        /export. AnswerRefused naming the rule it breaks, unless `break_contract`."""
+
     @property
     @abstractmethod
     def requests(self) -> RequestLog: ...
@@ -156,6 +171,22 @@ class MockHandle(ABC):
         except LookupError as error:
             raise ValueError(str(error)) from None
         return f"{self.base_url}/_mock/fixtures/{file_name}"
+
+    def upload(self, file: str | Path | bytes) -> str:
+        """Upload `file` (a path, or the bytes themselves) as Audjust's example page does
+        (`GET /upload`, then a `PUT` of the bytes to its `storageUrl`, with no key) and return
+        its `retrievalUrl`: a `sourceFileUrl` for any route, for an hour of mock time."""
+        data = file if isinstance(file, bytes) else Path(file).read_bytes()
+        # The handle's key: on a shared mock a namespace's own, so the upload is the namespace's.
+        asked = urllib.request.Request(
+            f"{self.base_url}/upload", headers={KEY_HEADER: self.api_key}
+        )
+        with urllib.request.urlopen(asked, timeout=UPLOAD_TIMEOUT_SECONDS) as answer:
+            urls = json.load(answer)
+        put = urllib.request.Request(urls["storageUrl"], data=data, method="PUT")
+        with urllib.request.urlopen(put, timeout=UPLOAD_TIMEOUT_SECONDS):
+            pass
+        return str(urls["retrievalUrl"])
 
     def webhook_url(self, name: str = "default") -> str:
         """A built-in receiver that records every payload POSTed to it."""
@@ -252,6 +283,15 @@ class AudjustMock(MockHandle):
     def use_sources(self, mode: str | SourceMode) -> None:
         chosen = SourceMode(mode)
         self.call(lambda services: services.use_sources(chosen))
+
+    def answer(
+        self, route: str, payload: Any, times: int | None = None, *, break_contract: bool = False
+    ) -> dict[str, Any]:
+        return self.call(
+            lambda services: services.spaces.default.answers.arm(
+                route, payload, times, break_contract
+            ).to_json()
+        )
 
     def webhooks(self, name: str = "default") -> list[Any]:
         return self.call(lambda services: services.sinks.received(name))

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mock_server.accounts import Plan
+from mock_server.answers import AnswerRefused
 from mock_server.contract.schemas import RESULTS_PATH
 from mock_server.faults.arming import Arming
 from mock_server.journal import entry_from_json
@@ -30,9 +31,10 @@ TIMEOUT_SECONDS = 30.0
 class ControlError(RuntimeError):
     """The mock refused a control call; the message is its own."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, said: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.said = said  # the `message` of the mock's error body, when it sent one
 
 
 class RemoteMock(MockHandle):
@@ -71,7 +73,7 @@ class RemoteMock(MockHandle):
             with refusal:
                 text = refusal.read().decode(errors="replace")
             message = f"{method} {path}: HTTP {refusal.code} {text}"
-            raise ControlError(refusal.code, message) from None
+            raise ControlError(refusal.code, message, _said(text)) from None
 
     def reset(self) -> None:
         self._call("POST", "/_mock/reset")
@@ -97,6 +99,18 @@ class RemoteMock(MockHandle):
             "use_sources switches the mock this process runs; a shared mock keeps the "
             "--sources it was started with"
         )
+
+    def answer(
+        self, route: str, payload: Any, times: int | None = None, *, break_contract: bool = False
+    ) -> dict[str, Any]:
+        body = {"route": route, "payload": payload, "times": times, "breakContract": break_contract}
+        try:
+            armed: dict[str, Any] = self._call("POST", "/_mock/answers", body)["answer"]
+        except ControlError as refusal:
+            if refusal.status == 400 and refusal.said:  # the same words as in this process
+                raise AnswerRefused(refusal.said.split("answer: ", 1)[-1]) from None
+            raise
+        return armed
 
     def webhook_url(self, name: str = "default") -> str:
         url = super().webhook_url(name)
@@ -139,3 +153,13 @@ class RemoteMock(MockHandle):
             name: [payload_request_id(payload) for payload in payloads]
             for name, payloads in self._sinks().items()
         }
+
+
+def _said(text: str) -> str:
+    """The `message` of an error body, or nothing when it is not the mock's envelope."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return ""
+    message = document.get("message") if isinstance(document, dict) else None
+    return message if isinstance(message, str) else ""

@@ -1,6 +1,6 @@
 """The routes beside the API: /_mock/* (health, the journal, webhook attempts, reset, the clock,
-keys, sinks, bundled songs, fault scenarios), the API's contract at /openapi.json and the control
-routes' own at /_mock/openapi.json."""
+keys, sinks, bundled songs, fault scenarios, per-test answers), the API's contract at
+/openapi.json and the control routes' own at /_mock/openapi.json."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from mock_server.accounts import Plan, mask_key
+from mock_server.answers import AnswerRefused
 from mock_server.contract import fidelity
 from mock_server.contract.schemas import bundled_openapi, control_openapi, with_results_server
 from mock_server.contract.wire import TRIGGER
@@ -175,6 +176,33 @@ async def disarm_scenarios(request: web.Request) -> web.Response:
     return web.json_response({"success": True})
 
 
+async def answers(request: web.Request) -> web.Response:
+    """The per-test answers armed in the namespace, first armed first."""
+    return web.json_response([armed.to_json() for armed in space_of(request).answers.armed()])
+
+
+async def arm_answer(request: web.Request) -> web.Response:
+    """Make a route answer `payload` for the next `times` requests (null: until reset), once
+    the contract allows it (answers.py); a 400 naming the rule it breaks otherwise."""
+    body = await read_json_object(request, "route", "payload", "times", "breakContract")
+    for name in ("route", "payload"):
+        if name not in body:
+            raise errors.MissingParameter(name)
+    route, opt_out = body["route"], body.get("breakContract", False)
+    if not isinstance(route, str) or not isinstance(opt_out, bool):
+        raise errors.InvalidParameter("route must be a string and breakContract true or false")
+    try:
+        armed = space_of(request).answers.arm(route, body["payload"], body.get("times"), opt_out)
+    except AnswerRefused as refusal:
+        raise errors.InvalidParameter(f"answer: {refusal}") from refusal
+    return web.json_response({"success": True, "answer": armed.to_json()})
+
+
+async def disarm_answers(request: web.Request) -> web.Response:
+    space_of(request).answers.reset()
+    return web.json_response({"success": True})
+
+
 def _served_here(request: web.Request, document: dict[str, Any]) -> web.Response:
     """`document` with this mock's own origin as the first server."""
     here = {"url": f"{request.scheme}://{request.host}", "description": "This mock"}
@@ -221,3 +249,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_mock/scenarios", scenarios)
     app.router.add_post("/_mock/scenarios", arm_scenario)
     app.router.add_delete("/_mock/scenarios", disarm_scenarios)
+    app.router.add_get("/_mock/answers", answers)
+    app.router.add_post("/_mock/answers", arm_answer)
+    app.router.add_delete("/_mock/answers", disarm_answers)

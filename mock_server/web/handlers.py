@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from mock_server.answers import AnswerRefused
 from mock_server.audio.errors import EngineValidationError
 from mock_server.audio.export import parse_segments_groups
 from mock_server.audio.resize import parse_resize_input
@@ -32,7 +33,16 @@ from mock_server.contract.results import (
     result_url,
 )
 from mock_server.jobs.job import Ending, FailureReason, Job
-from mock_server.jobs.operations import Analyze, Export, FindSections, Resize, export_price
+from mock_server.jobs.operations import (
+    Analyze,
+    Export,
+    FindSections,
+    Operation,
+    Resize,
+    answered_by,
+    export_price,
+    overrides,
+)
 from mock_server.jobs.recordings import Replayed
 from mock_server.jsonbody import loads_strict
 from mock_server.services import Services
@@ -41,13 +51,15 @@ from mock_server.uploads import RETRIEVAL_PREFIX, STORAGE_PREFIX, UploadProblem
 from mock_server.web import errors
 from mock_server.web.faults import SCENARIOS
 from mock_server.web.keys import SERVICES
-from mock_server.web.namespace import namespace_of
+from mock_server.web.namespace import namespace_of, space_of
 
 PARSED_BODY = web.RequestKey("parsed_body", dict[str, Any])  # parsed once, read by the journal
 # The job a request queued or whose result it fetched, for the journal.
 REQUEST_ID = web.RequestKey("request_id", str)
 # The recording a request was answered from (serve --replay), for the journal and traffic line.
 REPLAYED = web.RequestKey("replayed", str)
+ANSWERED = web.RequestKey("answered", int)  # the per-test answer that answered it, by id
+NOTES = web.RequestKey("notes", tuple[str, ...])  # scenarios its stand-in overrode, said
 ApiHandler = Callable[[web.Request, "Call"], Awaitable[web.Response]]
 
 
@@ -95,24 +107,58 @@ class Call:
                 f"this request costs {price} credits and the key's plan has {left} left"
             )
 
+    def operation(self, route: str, engine: Operation, urls: Sequence[str] = ()) -> Operation:
+        """What answers this request: the test's per-test answer for the route (answers.py),
+        else the recording it matches (serve --replay), else `engine`. A request that got a
+        scenario its stand-in overrides is told so, in its journal entry and traffic line."""
+        try:
+            answer = space_of(self.request).answers.take(route, self.body)
+        except AnswerRefused as misfit:
+            raise errors.InvalidParameter(str(misfit)) from misfit
+        chosen: Operation | None
+        if answer is not None:
+            self.request[ANSWERED] = answer.id
+            chosen = answered_by(engine, answer, self.body, self.services.settings.profile)
+            by = f"per-test answer {answer.id}"
+        else:
+            chosen = self.replayed(route, urls)
+            if chosen is None:
+                return engine
+            by = f"recording {self.request[REPLAYED]}"
+        overridden = overrides(chosen)
+        self.request[NOTES] = tuple(
+            f"scenario {scenario.fault} not applied: the {by} answers instead"
+            for scenario in self.request.get(SCENARIOS, ())
+            if scenario.fault in overridden
+        )
+        return chosen
+
     def replayed(self, route: str, urls: Sequence[str] = ()) -> Replayed | None:
         """The recording this request replays (serve --replay), if one matches; with
         --replay-strict, a request none matches is refused with the closest one named."""
         replays = self.services.replays
         if replays is None:
             return None
-        found = replays.match(route, self.body)
+        body = self._as_recorded()
+        found = replays.match(route, body)
         if found is not None:
             self.request[REPLAYED] = found.folder.name
             return Replayed(found, urls)
         if self.services.settings.replay_strict:
-            closest = replays.closest(route, self.body)
+            closest = replays.closest(route, body)
             named = ""
             if closest is not None:
-                differs = replays.difference(closest, self.body)
+                differs = replays.difference(closest, body)
                 named = f"; the closest is {closest.folder.name}, which differs {differs}"
             raise errors.InvalidParameter(f"no recording matches this /{route} request{named}")
         return None
+
+    def _as_recorded(self) -> dict[str, Any]:
+        """The body as a recording keeps it: an uploaded source named by its content, since
+        its retrievalUrl is new in every run (uploads.by_content)."""
+        source = self.body.get("sourceFileUrl")
+        named = self.services.uploads.by_content(source) if isinstance(source, str) else None
+        return self.body if named is None else {**self.body, "sourceFileUrl": named}
 
     def new_job(self, webhook: str | None, source_url: str | None = None) -> Job:
         request_id = self.services.ids.next()
@@ -255,8 +301,8 @@ async def analyze(request: web.Request, call: Call) -> web.Response:
     call.check_usage()
     job = call.new_job(webhook, source)
     settings = call.services.settings
-    analysis = call.replayed("analyze") or Analyze(
-        "raw_features" in features, settings.profile, settings.decode_limits
+    analysis = call.operation(
+        "analyze", Analyze("raw_features" in features, settings.profile, settings.decode_limits)
     )
     call.services.jobs.submit(job, analysis)  # priced once its source's duration is read
     return _queued(job, resultUrl=result_url(results_base(request), job.request_id, ANALYSIS))
@@ -274,7 +320,7 @@ async def resize(request: web.Request, call: Call) -> web.Response:
     resizing = Resize(parsed, call.services.settings.profile)
     price = resizing.price()
     call.check_usage(price)
-    operation = call.replayed("resize") or resizing
+    operation = call.operation("resize", resizing)
     job = call.new_job(webhook)
     if webhook is None:
         ending = await call.services.jobs.answer(job, operation, price)
@@ -310,8 +356,8 @@ async def export(request: web.Request, call: Call) -> web.Response:
     fmt = ExportFormat(fmt_value)
     job = call.new_job(webhook, source)
     files = ExportFiles.of(results_base(request), job.request_id, fmt, len(groups))
-    operation = call.replayed("export", files.urls) or Export(
-        groups, files, settings.profile, settings.decode_limits
+    operation = call.operation(
+        "export", Export(groups, files, settings.profile, settings.decode_limits), files.urls
     )
     call.services.jobs.submit(job, operation, price)
     return _queued(job, resultUrls=list(files.urls))
@@ -331,7 +377,7 @@ async def structure(request: web.Request, call: Call) -> web.Response:
     source = call.url("sourceFileUrl", required=True)
     call.check_usage()
     job = call.new_job(webhook, source)
-    operation = call.replayed("structure") or FindSections(settings.profile, settings.decode_limits)
+    operation = call.operation("structure", FindSections(settings.profile, settings.decode_limits))
     if webhook is None:
         ending = await call.services.jobs.answer(job, operation)
         return _answered(call, ending, errors.STRUCTURE_FAILURE_ERROR)

@@ -18,7 +18,7 @@ from mock_server.jsonbody import loads_strict
 from mock_server.sources import is_loopback_host
 from mock_server.web import errors
 from mock_server.web.faults import NO_ANSWER, SCENARIOS
-from mock_server.web.handlers import PARSED_BODY, REPLAYED, REQUEST_ID
+from mock_server.web.handlers import ANSWERED, NOTES, PARSED_BODY, REPLAYED, REQUEST_ID
 from mock_server.web.keys import SERVICES
 from mock_server.web.namespace import namespace_of, namespace_or_default
 from mock_server.web.storage import STORAGE_ROUTE, STORED_BODY
@@ -198,6 +198,8 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
             request_id=request.get(REQUEST_ID),
             detail=response.headers.get(errors.DETAIL_HEADER),
             replayed=request.get(REPLAYED),
+            answered=request.get(ANSWERED),
+            notes=request.get(NOTES, ()),
         ),
         generation,
         _exchange(body, response, stored),

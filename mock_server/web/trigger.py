@@ -11,7 +11,7 @@ from aiohttp import web
 from mock_server.audio.errors import AudioEngineError, EngineValidationError
 from mock_server.audio.types import ExportFormat
 from mock_server.contract.parameters import wire_problem
-from mock_server.contract.results import ANALYSIS, RESIZE, result_url
+from mock_server.contract.results import ANALYSIS, RESIZE, STRUCTURE, result_url
 from mock_server.contract.wire import TRIGGER
 from mock_server.faults.catalogue import Fault
 from mock_server.faults.scenario import Scenario
@@ -23,6 +23,12 @@ from mock_server.web import errors
 from mock_server.web.handlers import REQUEST_ID, checked_url, read_json_object, results_base
 from mock_server.web.keys import SERVICES
 from mock_server.web.namespace import namespace_of
+
+_RESULT_NAMES = {
+    Triggered.ANALYZE: ANALYSIS,
+    Triggered.RESIZE: RESIZE,
+    Triggered.STRUCTURE: STRUCTURE,
+}
 
 
 def _choice(body: dict[str, Any], name: str, choices: list[str], default: str) -> str:
@@ -89,6 +95,5 @@ async def trigger(request: web.Request) -> web.Response:
     if kind is Triggered.EXPORT:
         answer["resultUrls"] = list(files.urls)
     else:
-        name = ANALYSIS if kind is Triggered.ANALYZE else RESIZE
-        answer["resultUrl"] = result_url(base, request_id, name)
+        answer["resultUrl"] = result_url(base, request_id, _RESULT_NAMES[kind])
     return web.json_response(answer)

@@ -229,6 +229,12 @@ async def test_every_success_answer_matches_the_document(
     hook = {"operation": "analyze", "to": f"{mock.make_url('/_mock/sink/triggered')}"}
     triggered = await checked.call("POST", "/_mock/trigger", 200, body=hook)
     assert triggered["operation"] == "analyze" and triggered["resultUrl"]
+    candidates = payload["result"]
+    answering = {"route": "/resize", "payload": candidates, "times": 2}
+    answer = await checked.call("POST", "/_mock/answers", 200, body=answering)
+    assert answer["answer"]["remaining"] == 2
+    assert await checked.call("GET", "/_mock/answers", 200) == [answer["answer"]]
+    await checked.call("DELETE", "/_mock/answers", 200)
     await checked.call("POST", "/_mock/clock/advance", 200, body={"seconds": 60})
     await checked.call("DELETE", "/_mock/scenarios", 200)
     await checked.call("POST", "/_mock/reset", 200)
@@ -255,6 +261,7 @@ ERRORS: list[tuple[str, str, dict[str, str], Any, bytes | None, int]] = [
         None,
         400,
     ),
+    ("POST", "/_mock/answers", {}, {"route": "/resize", "payload": [{}]}, None, 400),
     ("POST", "/_mock/sink/{name}", {"name": "x"}, None, b'{"requestId": ', 400),
     ("GET", "/_mock/fixtures/{name}", {"name": "no_such_song"}, None, None, 404),
     ("POST", "/_mock/webhooks/{requestId}/resend", {"requestId": "a" * 32}, None, None, 404),
@@ -366,6 +373,8 @@ def test_a_wrong_answer_fails_validation() -> None:
         "scenarios": [],
         "detail": "similarity",
         "replayed": None,
+        "answered": None,
+        "notes": [],
         "request": {"size": 70000, "sha256": "0" * 64},
         "answer": {"success": False, "message": "Invalid parameter"},
     }

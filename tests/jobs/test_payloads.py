@@ -14,7 +14,7 @@ from mock_server.audio.types import ExportFormat
 from mock_server.contract.profile import ORDER_BY, ResultOrder
 from mock_server.contract.results import ExportFiles
 from mock_server.jobs.analyses import analysis_from_json
-from mock_server.jobs.operations import Analyzed, RecordedResult, Resized, ordered
+from mock_server.jobs.operations import Analyzed, Given, ordered
 from mock_server.jobs.payloads import candidate_json, success_payload
 
 CANDIDATES = [
@@ -80,10 +80,13 @@ def test_an_analysis_read_back_from_json_writes_the_same_json() -> None:
         assert payload["result"] == kept.to_json()
 
 
-def test_a_recorded_result_goes_out_as_it_was_recorded() -> None:
+def test_a_given_result_goes_out_as_it_was_given() -> None:
     recorded = [{"blendedScore": -0.1, "somethingNew": True}]
-    payload = success_payload("a" * 32, None, Resized(RecordedResult(recorded), 3))
+    payload = success_payload("a" * 32, None, Given(recorded, 3, "resize.json"))
     assert payload == {"requestId": "a" * 32, "result": recorded, "success": True, "creditCost": 3}
+    analysis = {"tempo": 99.5}
+    with_source = success_payload("a" * 32, "https://s.example/a.mp3", Given(analysis, 1, "x"))
+    assert list(with_source) == ["requestId", "sourceFileUrl", "result", "success", "creditCost"]
 
 
 def test_an_exports_files_are_named_and_located_once() -> None:

@@ -338,3 +338,26 @@ def test_serve_says_what_it_replays_and_what_it_skips_and_why(tmp_path: Path) ->
         "replay: skipped 0003-export: not every result file of the export was fetched,"
         " so it cannot be served",
     ]
+
+
+async def test_a_structure_recorded_through_the_proxy_replays_its_sections(
+    make_mock: MakeMock, make_proxy: MakeProxy, files: FileServer, tmp_path: Path
+) -> None:
+    """A synchronous /structure recorded from a real upstream answers the same sections offline,
+    under a new request id, at the same price."""
+    upstream = await make_mock()
+    through = await make_proxy(origin(upstream), record=tmp_path / "rec")
+    body = {"sourceFileUrl": files.url("/song.mp3")}
+    status, raw, _ = await through.post("/structure", body)
+    assert status == 200, raw
+    recorded = json.loads(raw)
+    await through.settled()
+    await files.server.close()  # offline: the engine could not download it now
+
+    replay = await make_mock(replay=tmp_path / "rec")
+    async with replay.post("/structure", json=body, headers=KEY) as answer:
+        assert answer.status == 200
+        replayed = await answer.json()
+    assert replayed["sections"] == recorded["sections"]
+    assert replayed["creditCost"] == recorded["creditCost"]
+    assert replayed["requestId"] != recorded["requestId"]

@@ -20,7 +20,12 @@ import pytest
 from mock_server.contract.schemas import validate
 from tests.support import ROOT, run_shell, serve_process, shell_blocks
 
-SCHEMAS = {"analyze": "analyze-webhook", "resize": "resize-webhook", "export": "export-webhook"}
+SCHEMAS = {
+    "analyze": "analyze-webhook",
+    "resize": "resize-webhook",
+    "export": "export-webhook",
+    "structure": "structure-response",
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +63,7 @@ def get(url: str) -> Any:
         return json.load(answer)
 
 
-@pytest.mark.parametrize("operation", ["analyze", "resize", "export"])
+@pytest.mark.parametrize("operation", ["analyze", "resize", "export", "structure"])
 def test_the_command_delivers_what_the_operation_would_send(origin: str, operation: str) -> None:
     sink = f"{origin}/_mock/sink/trigger-{operation}"
     payload_line, answer = trigger(operation, "--to", sink, "--mock", origin, "--target", "6")
@@ -68,6 +73,8 @@ def test_the_command_delivers_what_the_operation_would_send(origin: str, operati
     assert get(sink) == [payload]  # what the receiver got is what was printed
     if operation == "analyze":
         assert payload["result"]["tempo"] == 120  # the bundled pop_120 song, really analysed
+    if operation == "structure":
+        assert len(payload["sections"]) >= 2  # a song of verse and chorus, really segmented
     if operation == "export":
         with urllib.request.urlopen(payload["resultUrls"][0], timeout=30) as served:
             assert served.headers["Content-Type"] == "audio/mpeg" and len(served.read()) > 10_000

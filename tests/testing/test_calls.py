@@ -8,31 +8,14 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from mock_server.jsondiff import first_difference
-from mock_server.settings import Settings
-from mock_server.testing import AudjustMock, MockHandle, MockServer, RemoteMock
+from mock_server.testing import MockHandle
 from mock_server.testing.calls import mismatch
 from tests.support import TINY_RESIZE
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(Settings(workers=1)) as running:
-        yield running
-
-
-@pytest.fixture(params=["in-process", "remote"])
-def mock(request: pytest.FixtureRequest, server: MockServer) -> MockHandle:
-    handle: MockHandle = AudjustMock(server, "test-key")
-    if request.param == "remote":
-        handle = RemoteMock(server.base_url, "test-key")
-    handle.reset()
-    return handle
 
 
 def post(mock: MockHandle, route: str, body: Any) -> int:

@@ -6,7 +6,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from jingle_maker import AnalysisResult, Delivery, JobStore, RetryPolicy, handle_webhook
+from jingle_maker import (
+    AnalysisResult,
+    AudjustClient,
+    Delivery,
+    JobStore,
+    RetryPolicy,
+    handle_webhook,
+    make_jingle,
+)
 from jingle_maker.models import Similarity
 
 if TYPE_CHECKING:
@@ -18,6 +26,25 @@ TINY_ANALYSIS = AnalysisResult(
     duration=1.0, tempo=120.0, similarity=Similarity("~~~", 32, 126), boundaries=(0.0, 0.5)
 )
 FAST_RETRIES = RetryPolicy(backoff=0.1, max_backoff=0.4)
+
+
+def bundled_jingle(
+    audjust_mock: AudjustMock,
+    client: AudjustClient,
+    relay: SinkRelay,
+    webhook_timeout: float = 20,
+    song: str = "pop_120",
+    target_seconds: float = 8,
+) -> bytes:
+    """make_jingle of a bundled song, its webhooks to the mock's sink through `relay`."""
+    return make_jingle(
+        client,
+        audjust_mock.fixture_url(song),
+        target_seconds,
+        audjust_mock.webhook_url(),
+        relay.wait_for_payload,
+        webhook_timeout=webhook_timeout,
+    )
 
 
 def is_mp3(data: bytes) -> bool:

@@ -32,11 +32,10 @@ from jingle_maker import (
     RetryPolicy,
     TransientError,
     UsageLimitExceeded,
-    make_jingle,
     pick_best,
 )
 from jingle_maker.webhooks import JobKind
-from support import TINY_ANALYSIS, RecordingSleep, SinkRelay, is_mp3, wait_until
+from support import TINY_ANALYSIS, RecordingSleep, SinkRelay, bundled_jingle, is_mp3, wait_until
 
 if TYPE_CHECKING:
     from mock_server.pytest_plugin import AudjustMock
@@ -48,23 +47,6 @@ ClientFactory = Callable[..., AudjustClient]
 
 def statuses(audjust_mock: AudjustMock, path: str) -> list[int | None]:
     return [entry.status for entry in audjust_mock.requests.to(path)]
-
-
-def jingle(
-    audjust_mock: AudjustMock,
-    client: AudjustClient,
-    relay: SinkRelay,
-    webhook_timeout: float = 20,
-    song: str = "pop_120",
-) -> bytes:
-    return make_jingle(
-        client,
-        audjust_mock.fixture_url(song),
-        8,
-        audjust_mock.webhook_url(),
-        relay.wait_for_payload,
-        webhook_timeout=webhook_timeout,
-    )
 
 
 def sink_ids(audjust_mock: AudjustMock) -> list[str]:
@@ -335,7 +317,7 @@ def test_never_completes_hits_the_clients_deadline(
     client = make_client(result_timeout=1.0)  # the reference's 7 minutes, shortened
     started = time.monotonic()
     with pytest.raises(ResultTimeout):
-        jingle(audjust_mock, client, relay, webhook_timeout=0.3)
+        bundled_jingle(audjust_mock, client, relay, webhook_timeout=0.3)
     assert time.monotonic() - started < 2
     assert audjust_mock.requests.to("/resize") == []
 
@@ -345,7 +327,7 @@ def test_source_download_fails_raises_job_failed(
 ) -> None:
     audjust_mock.scenario("source_download_fails", route="/analyze", status=403)
     with pytest.raises(JobFailed) as failure:
-        jingle(audjust_mock, client, relay)
+        bundled_jingle(audjust_mock, client, relay)
     assert "403" in failure.value.message
     assert [record.request_id for record in store.failed()] == [failure.value.request_id]
     assert audjust_mock.requests.to("/resize") == []
@@ -356,7 +338,7 @@ def test_internal_failure_is_recorded_by_the_webhook_handler(
 ) -> None:
     audjust_mock.scenario("internal_failure", route="/export")
     with pytest.raises(JobFailed) as failure:
-        jingle(audjust_mock, client, relay)
+        bundled_jingle(audjust_mock, client, relay)
     record = store.get(str(failure.value.request_id))
     assert record is not None and not record.succeeded
     assert record.message == failure.value.message
@@ -392,14 +374,14 @@ def test_partial_export_failure_of_the_jingle_is_raised(
 ) -> None:
     audjust_mock.scenario("partial_export_failure", route="/export", group=1)
     with pytest.raises(JobFailed):  # its only group: the whole export failed
-        jingle(audjust_mock, client, relay)
+        bundled_jingle(audjust_mock, client, relay)
 
 
 def test_expired_artifact_is_exported_once_more(
     audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay
 ) -> None:
     audjust_mock.scenario("expired_artifact", route="/export")
-    assert is_mp3(jingle(audjust_mock, client, relay))
+    assert is_mp3(bundled_jingle(audjust_mock, client, relay))
     assert statuses(audjust_mock, "/export") == [200, 200]
 
 
@@ -408,7 +390,7 @@ def test_expired_artifact_twice_is_raised(
 ) -> None:
     audjust_mock.scenario("expired_artifact", count=2, route="/export")
     with pytest.raises(ResultNotFound):
-        jingle(audjust_mock, client, relay)
+        bundled_jingle(audjust_mock, client, relay)
     assert statuses(audjust_mock, "/export") == [200, 200]  # one re-export, no more
 
 
@@ -454,7 +436,7 @@ def test_contract_edges_catch_a_client_that_hard_codes_13_features_or_20_candida
 def test_the_client_makes_a_jingle_at_the_edges_of_the_contract(
     audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay
 ) -> None:
-    assert is_mp3(jingle(audjust_mock, client, relay))
+    assert is_mp3(bundled_jingle(audjust_mock, client, relay))
     analysis = analysis_with_features(audjust_mock, client)
     assert analysis.similarity.min != 32 and analysis.similarity.between(3, 3) == 1.0
     assert analysis.features is not None and len(analysis.features[0]) != 13
@@ -486,7 +468,7 @@ def test_webhook_duplicate_is_ignored_by_the_handler(
 def test_every_webhook_twice_still_makes_one_jingle(
     audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay, store: JobStore
 ) -> None:
-    assert is_mp3(jingle(audjust_mock, client, relay))
+    assert is_mp3(bundled_jingle(audjust_mock, client, relay))
     assert len(audjust_mock.requests.to("/export")) == 1
     wait_until(lambda: len(audjust_mock.webhooks()) == 4)
     relay.pump()
@@ -498,7 +480,7 @@ def test_webhook_delayed_falls_back_to_polling(
     audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay, store: JobStore
 ) -> None:
     audjust_mock.scenario("webhook_delayed", route="/analyze", seconds=300)
-    assert is_mp3(jingle(audjust_mock, client, relay, webhook_timeout=0.5))
+    assert is_mp3(bundled_jingle(audjust_mock, client, relay, webhook_timeout=0.5))
     assert kinds(relay, 1) == [JobKind.EXPORT]  # the analysis was polled for
     audjust_mock.clock.advance(300)  # release the late one: recorded, harmlessly
     wait_until(lambda: len(audjust_mock.webhooks()) == 2)
@@ -528,6 +510,6 @@ def test_webhook_dropped_falls_back_to_the_result_url(
 ) -> None:
     audjust_mock.scenario("webhook_dropped", route="/analyze")
     started = time.monotonic()
-    assert is_mp3(jingle(audjust_mock, client, relay, webhook_timeout=0.5))
+    assert is_mp3(bundled_jingle(audjust_mock, client, relay, webhook_timeout=0.5))
     assert time.monotonic() - started < 5
     assert kinds(relay, 1) == [JobKind.EXPORT]

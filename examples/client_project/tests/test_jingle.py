@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from mock_server.testing import AnswerRefused
 
 from jingle_maker import AudjustClient, Candidate, JobFailed, JobStore, make_jingle, pick_best
 from jingle_maker.webhooks import JobKind
-from support import SinkRelay, is_mp3
+from support import SinkRelay, bundled_jingle, is_mp3
 
 if TYPE_CHECKING:
     from mock_server.pytest_plugin import AudjustMock
@@ -62,6 +63,61 @@ def test_the_export_gets_the_best_candidates_segments(
         "/export", times=1, json={"segmentsGroups": [best["segmentsSeconds"]]}
     )
     assert audjust_mock.wait_for_request("/analyze").answer["message"] == "Request queued."
+
+
+# A hand-made analysis of the 12 s song: six beats two seconds apart, each like itself only.
+SIX_BEATS = {
+    "duration": 12.0,
+    "tempo": 30,
+    "similarity": {
+        "data": "".join("~" if i == j else "a" for i in range(6) for j in range(i + 1)),
+        "min": 32,
+        "max": 126,
+    },
+    "boundaries": [0.0, 2.0, 4.0, 6.0, 8.0, 10.0],
+}
+
+
+def six_seconds(beats: list[list[int]], score: float, dissimilarity: float) -> dict[str, Any]:
+    """A candidate of SIX_BEATS whose segments last six seconds in all."""
+    seconds = [[SIX_BEATS["boundaries"][s], SIX_BEATS["boundaries"][e]] for s, e in beats]
+    return {
+        "dissimilarity": dissimilarity,
+        "blendedScore": score,
+        "segmentsBeats": beats,
+        "segmentsSeconds": seconds,
+        "durationSeconds": 6,
+    }
+
+
+def test_the_best_candidate_is_chosen_by_blended_score_not_by_its_place(
+    audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay
+) -> None:
+    """Per-test answers: the analysis and the candidates are the test's own, so the ranking is
+    tested on a case the engine may never produce: the best candidate comes second of three."""
+    audjust_mock.answer("/analyze", SIX_BEATS, times=1)
+    best = six_seconds([[0, 2], [3, 4]], score=-0.05, dissimilarity=0.5)
+    candidates = [six_seconds([[0, 3]], -0.2, 0), best, six_seconds([[1, 4]], -0.3, 0)]
+    audjust_mock.answer("/resize", candidates, times=1)
+    # Exported from the real song, at the chosen candidate's segments.
+    assert is_mp3(bundled_jingle(audjust_mock, client, relay, target_seconds=6))
+    assert audjust_mock.last_call("/resize").request["boundaries"] == SIX_BEATS["boundaries"]
+    audjust_mock.assert_called(
+        "/export", times=1, json={"segmentsGroups": [best["segmentsSeconds"]]}
+    )
+
+
+def test_an_answer_the_live_api_could_never_send_is_refused_naming_the_rule(
+    audjust_mock: AudjustMock,
+) -> None:
+    """A positive blendedScore would test the client against a shape that never comes: the
+    reference says it is negative, and the mock refuses the answer with that rule."""
+    too_good = six_seconds([[0, 3]], score=0.5, dissimilarity=0)
+    with pytest.raises(AnswerRefused, match=r"breaks resize\.payload .*blendedScore"):
+        audjust_mock.answer("/resize", [too_good])
+    with pytest.raises(AnswerRefused, match=r"breaks resize\.dissimilarity"):
+        audjust_mock.answer("/resize", [six_seconds([[0, 3]], score=-0.1, dissimilarity=0.4)])
+    assert audjust_mock.answer("/resize", [too_good], break_contract=True)["breakContract"]
 
 
 def test_a_production_url_works_offline(

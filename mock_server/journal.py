@@ -104,6 +104,14 @@ class ExchangeBodies:
         kept = _kept(answer) if answer_kept else None
         return cls(_text(request), _text(answer), _kept(request), kept)
 
+    @classmethod
+    def described(cls, request: dict[str, Any], answer: bytes) -> ExchangeBodies:
+        """An upload's exchange: its request body was never held, and is only described
+        (`{"bytes", "sha256"}`, as far as it was read)."""
+        facts = ", ".join(f"{name} {value}" for name, value in request.items())
+        summary = {("size" if name == "bytes" else name): v for name, v in request.items()}
+        return cls(f"(not kept: {facts})", _text(answer), summary, _kept(answer))
+
     def to_json(self) -> dict[str, str]:
         return {"request": self.request, "answer": self.answer}
 

@@ -140,6 +140,12 @@ class Uploads:
         self._expire()
         return secret in self._by_secret
 
+    def namespace_of(self, secret: str) -> str | None:
+        """The namespace whose `GET /upload` handed out `secret`: a `PUT` carries no header
+        naming one, and is journaled in the namespace that will use the file."""
+        upload = self._by_secret.get(secret)
+        return None if upload is None else upload.namespace
+
     def retrieve(self, upload_id: str) -> bytes:
         """The bytes stored for `upload_id`; UploadProblem saying why there are none."""
         self._expire()

@@ -69,6 +69,7 @@ class Job:
     source_url: str | None = None
     faults: tuple[Scenario, ...] = ()
     namespace: str = ""  # the namespace that queued it (see namespaces.py)
+    route: str = ""  # the API route that made it ("/structure"): the dashboard names it
     state: JobState = JobState.QUEUED
     failure: FailureReason | None = None  # why it failed, once it has: the dashboard says so
     order: int = 0  # place in acknowledgement order, set when the job is submitted

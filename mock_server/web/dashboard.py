@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mock_server.contract.results import ANALYSIS, RESIZE
+from mock_server.contract.results import ANALYSIS, RESIZE, STRUCTURE
 from mock_server.jobs.job import Job
 from mock_server.journal import ExchangeBodies, JournalEntry
 from mock_server.services import Services
@@ -71,21 +71,21 @@ async def asset(request: web.Request) -> web.FileResponse:
 
 
 async def result_document(request: web.Request) -> web.Response:
-    """The analysis or resize document a job of this namespace made, from the results store,
-    with an analysis's waveform summary: the page draws them without fetching from the results
-    origin."""
+    """The analysis, resize or structure document a job of this namespace made, from the results
+    store, with the waveform summary of the song an analysis or a structure job analysed: the
+    page draws them without fetching from the results origin."""
     services = request.app[SERVICES]
     request_id = request.match_info["requestId"]
     job = services.jobs.jobs.get(request_id)
     if job is not None and job.namespace == namespace_of(request):
         now = services.clock.now()
-        for name in (ANALYSIS, RESIZE):
+        for name in (ANALYSIS, RESIZE, STRUCTURE):
             stored = services.artifacts.get(request_id, name, now)
             if stored is not None:
                 document = json.loads(stored.path.read_bytes())
                 peaks = list(job.peaks) if job.peaks else None
                 return web.json_response({"document": document, "peaks": peaks})
-    raise errors.NotFound(f"no analysis or resize result is kept for request {request_id}")
+    raise errors.NotFound(f"no analysis, resize or structure result is kept for {request_id}")
 
 
 def _jobs(services: Services, namespace: str) -> list[dict[str, Any]]:
@@ -104,6 +104,8 @@ def _jobs(services: Services, namespace: str) -> list[dict[str, Any]]:
     return [
         {
             "requestId": job.request_id,
+            "route": job.route,
+            "synchronous": job.synchronous,
             "state": job.state.value,
             "failure": None if job.failure is None else job.failure.value,
             "createdAt": job.created_at,

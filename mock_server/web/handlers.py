@@ -171,6 +171,7 @@ class Call:
             source_url=source_url,
             faults=tuple(self.request.get(SCENARIOS, ())),
             namespace=namespace_of(self.request),
+            route=self.route.path,
         )
 
 

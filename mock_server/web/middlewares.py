@@ -21,6 +21,7 @@ from mock_server.web.faults import NO_ANSWER, SCENARIOS
 from mock_server.web.handlers import ANSWERED, NOTES, PARSED_BODY, REPLAYED, REQUEST_ID
 from mock_server.web.keys import SERVICES
 from mock_server.web.namespace import namespace_of, namespace_or_default
+from mock_server.web.storage import STORAGE_ROUTE, STORED_BODY
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -128,12 +129,37 @@ def _check_access(request: web.Request) -> None:
 
 
 def _journaled(request: web.Request) -> bool:
-    """API calls and result downloads: what a client of the live API would send it."""
-    return request.path in API_PATHS or request.match_info.route.name == RESULT_ROUTE
+    """API calls, result downloads and uploads' PUTs: what a client of the live API would send
+    it."""
+    name = request.match_info.route.name
+    return request.path in API_PATHS or name in (RESULT_ROUTE, STORAGE_ROUTE)
 
 
-def _exchange(body: bytes, response: web.StreamResponse) -> ExchangeBodies:
-    """The bodies for the dashboard; a streamed answer (a result file) is named, not kept."""
+def _is_upload(request: web.Request) -> bool:
+    """A PUT to a storage URL: up to the source size cap (200 MB), which its handler reads in
+    chunks and the journal never reads (it keeps the size and sha256 the handler saw)."""
+    return request.match_info.route.name == STORAGE_ROUTE
+
+
+def _journal_place(request: web.Request) -> tuple[str, str]:
+    """The namespace and path an entry is kept under. A PUT names no namespace: it goes to the
+    one its upload was handed out in, with its secret masked as a key is."""
+    if not _is_upload(request):
+        return namespace_or_default(request), request.path
+    secret = request.match_info["secret"]
+    namespace = request.app[SERVICES].uploads.namespace_of(secret)
+    path = request.path.removesuffix(secret) + mask_key(secret)
+    return namespace if namespace is not None else namespace_or_default(request), path
+
+
+def _exchange(
+    body: bytes, response: web.StreamResponse, stored: dict[str, object] | None
+) -> ExchangeBodies:
+    """The bodies for the dashboard; a streamed answer (a result file) is named, not kept, and
+    an upload's bytes are only described (`stored`: their size and hash)."""
+    if stored is not None:
+        answer = response.body if isinstance(response, web.Response) else None
+        return ExchangeBodies.described(stored, answer if isinstance(answer, bytes) else b"")
     if isinstance(response, web.Response) and isinstance(response.body, bytes):
         return ExchangeBodies.of(body, response.body)
     named = f"({response.content_type}, streamed)".encode()
@@ -146,23 +172,25 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     services = request.app[SERVICES]
     started, at = time.perf_counter(), services.clock.now()
-    space = services.space(namespace_or_default(request))
+    namespace, path = _journal_place(request)
+    space = services.space(namespace)
     generation = space.journal.generation
     response: web.StreamResponse
     try:
-        body = await request.read() if request.can_read_body else b""
+        body = await request.read() if request.can_read_body and not _is_upload(request) else b""
     except web.HTTPRequestEntityTooLarge:
         body = b""
         response = _too_large(request)
     else:
         response = await handler(request)
     key = request.headers.get(KEY_HEADER)
+    stored = request.get(STORED_BODY)
     space.journal.record(
         JournalEntry(
             method=request.method,
-            path=request.path,
+            path=path,
             key=mask_key(key) if key else None,
-            body=_body_summary(request, body),
+            body=_body_summary(request, body) if stored is None else stored,
             status=None if request.get(NO_ANSWER) else response.status,
             at=at,
             duration_ms=(time.perf_counter() - started) * 1000,
@@ -174,6 +202,6 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
             notes=request.get(NOTES, ()),
         ),
         generation,
-        _exchange(body, response),
+        _exchange(body, response, stored),
     )
     return response

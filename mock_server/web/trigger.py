@@ -88,6 +88,7 @@ async def trigger(request: web.Request) -> web.Response:
         source_url=None if kind is Triggered.RESIZE else source,
         faults=failing,
         namespace=namespace_of(request),
+        route=f"/{kind.value}",  # a triggered job is that route's job, as the dashboard lists it
     )
     services.jobs.submit(job, operation)
     answer: dict[str, Any] = {"success": True, "requestId": request_id, "operation": kind.value}

@@ -4,6 +4,8 @@ browser by ui_tests/ (make ui-test)."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 import socket
@@ -11,6 +13,7 @@ import time
 import urllib.request
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 
 from mock_server.audio.peaks import PEAK_COUNT
@@ -23,8 +26,8 @@ from mock_server.journal import (
 )
 from mock_server.testing.inprocess import MockServer
 from mock_server.web.dashboard import FEEDS
-from tests.conftest import AppClient, FileServer, MakeMock, Receiver, queued_webhook
-from tests.support import KEY, TINY_RESIZE, next_event
+from tests.conftest import AppClient, FileServer, MakeMock, Receiver, post, queued_webhook
+from tests.support import KEY, TINY_RESIZE, next_event, upload_slot, uploaded
 
 TOKEN = "let-me-in"
 
@@ -147,6 +150,77 @@ async def test_an_analysis_keeps_a_waveform_summary_for_the_page(
     again, _ = await queued_webhook(mock, "/analyze", body, receiver)  # from the analysis cache
     async with mock.get(f"/_mock/results/{again['requestId']}") as response:
         assert (await response.json())["peaks"] == shown["peaks"]
+
+
+async def test_a_structure_job_keeps_its_sections_and_waveform_for_the_page(
+    mock: AppClient, receiver: Receiver, files: FileServer
+) -> None:
+    source = files.url("/song.mp3")
+    status, answered = await post(mock, "/structure", {"sourceFileUrl": source})
+    assert status == 200, answered
+    hooked = {"sourceFileUrl": source, "resultWebhook": receiver.url()}
+    queued, payload = await queued_webhook(mock, "/structure", hooked, receiver)
+    for request_id, sections in (
+        (answered["requestId"], answered["sections"]),
+        (queued["requestId"], payload["sections"]),
+    ):
+        async with mock.get(f"/_mock/results/{request_id}") as response:
+            shown = await response.json()
+        assert shown["document"]["sections"] == sections
+        assert len(shown["peaks"]) == PEAK_COUNT and max(shown["peaks"]) > 50
+    async with mock.get("/_mock/events") as feed:
+        jobs = await next_event(feed, "jobs")
+    assert [(j["requestId"], j["route"], j["synchronous"], j["state"]) for j in jobs] == [
+        (queued["requestId"], "/structure", False, "succeeded"),
+        (answered["requestId"], "/structure", True, "succeeded"),
+    ]
+
+
+async def test_upload_structure_and_the_put_between_them_are_journaled(
+    mock: AppClient, song_mp3: bytes
+) -> None:
+    """The PUT is journaled from the storage handler's own chunked read: a body over the
+    results origin's 1 MiB read limit still stores, so the journal never read it whole."""
+    big = song_mp3 * (2 * 1024 * 1024 // len(song_mp3) + 1)
+    elsewhere = {**KEY, "X-Mock-Namespace": "suite-b"}
+    slot = await upload_slot(mock, elsewhere)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.put(slot["storageUrl"], data=io.BytesIO(big)) as response,
+    ):
+        assert response.status == 200, await response.text()
+    url = await uploaded(mock, song_mp3)
+    status, _ = await post(mock, "/structure", {"sourceFileUrl": url})
+    assert status == 200
+    async with mock.get("/_mock/events") as feed:
+        entries = await next_event(feed, "requests")
+    secret = await _storage_secret(mock)
+    assert [(e["method"], e["path"], e["status"]) for e in entries] == [
+        ("GET", "/upload", 200),
+        ("PUT", f"/storage/{secret[:4]}{'*' * 28}", 200),
+        ("POST", "/structure", 200),
+    ]
+    assert entries[1]["body"] == {"bytes": len(song_mp3), "sha256": sha256(song_mp3)}
+    assert entries[1]["key"] is None and secret not in json.dumps(entries[1])
+    assert entries[1]["exchange"]["request"].startswith("(not kept: bytes ")
+    async with mock.get("/_mock/requests", headers={"X-Mock-Namespace": "suite-b"}) as listed:
+        theirs = await listed.json()
+    assert [(e["method"], e["body"]) for e in theirs] == [
+        ("GET", {"bytes": 0}),
+        ("PUT", {"bytes": len(big), "sha256": sha256(big)}),
+    ]
+    assert theirs[1]["request"] == {"size": len(big), "sha256": sha256(big)}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def _storage_secret(mock: AppClient) -> str:
+    """The secret of the default namespace's one upload, as `GET /upload` answered it."""
+    async with mock.get("/_mock/requests") as listed:
+        (handed_out,) = [e for e in await listed.json() if e["path"] == "/upload"]
+    return str(handed_out["answer"]["storageUrl"].rsplit("/", 1)[1])
 
 
 def test_a_feed_whose_reader_went_away_ends_quietly(caplog: pytest.LogCaptureFixture) -> None:

@@ -145,7 +145,8 @@ function drawJobs() {
     const failed = job.failure === "timed_out" ? "timed out" : job.state;
     const shown = job.state === "succeeded" && delivered ? "delivered" : failed;
     const title = document.createElement("div");
-    title.textContent = `${job.requestId} · ${shown}`;
+    const how = job.synchronous ? " · answered on its connection" : "";
+    title.textContent = `${job.route} · ${job.requestId} · ${shown}${how}`;
     title.className = job.state === "failed" ? "status-bad" : "status-ok";
     item.append(title);
     for (const attempt of job.attempts) {
@@ -174,7 +175,7 @@ async function resendWebhook(requestId) {
 // --- results ------------------------------------------------------------------------------------
 
 function hideResults() {
-  for (const id of ["analysis-view", "resize-view", "export-view"]) $(id).hidden = true;
+  for (const id of ["analysis-view", "resize-view", "structure-view", "export-view"]) $(id).hidden = true;
   $("result-empty").hidden = false;
 }
 
@@ -185,11 +186,12 @@ async function showResult(entry) {
   if (!answer || !entry.requestId) return;
   if (entry.path === "/export" && answer.resultUrls) return showExport(answer.resultUrls, sent);
   if (entry.path === "/resize" && Array.isArray(answer.result)) return showResize(answer.result, sent);
-  if (entry.path !== "/analyze" && entry.path !== "/resize") return;
+  if (!["/analyze", "/resize", "/structure"].includes(entry.path)) return;
   const response = await fetch(`/_mock/results/${entry.requestId}`, { headers: headers() });
   if (!response.ok) return;
   const shown = await response.json();
   if (entry.path === "/analyze") showAnalysis(shown.document.result, shown.peaks);
+  else if (entry.path === "/structure") showStructure(shown.document.sections, shown.peaks);
   else showResize(shown.document.result, sent);
 }
 
@@ -219,11 +221,9 @@ function showAnalysis(result, peaks) {
   drawHeatMap(decodeSimilarity(result.similarity), result.boundaries);
 }
 
-// The waveform (grey, from the levels the mock kept), then each beat as one pure red column at
-// round(t / duration * (width - 1)), the canvas as wide in pixels as it is shown: the browser
-// test reads both back from a screenshot.
-function drawBeatGrid(boundaries, duration, peaks) {
-  const canvas = $("beat-grid");
+// The waveform in grey, from the levels the mock kept, on a canvas as wide in pixels as it is
+// shown: the browser tests read it back from a screenshot.
+function drawWaveform(canvas, peaks) {
   canvas.width = Math.max(1, Math.floor(canvas.getBoundingClientRect().width));
   const context = canvas.getContext("2d");
   context.fillStyle = "#ffffff";
@@ -234,6 +234,13 @@ function drawBeatGrid(boundaries, duration, peaks) {
     const height = Math.round(level * canvas.height);
     context.fillRect(x, Math.round((canvas.height - height) / 2), 1, height);
   }
+  return context;
+}
+
+// Each beat as one pure red column at round(t / duration * (width - 1)) over the waveform.
+function drawBeatGrid(boundaries, duration, peaks) {
+  const canvas = $("beat-grid");
+  const context = drawWaveform(canvas, peaks);
   context.fillStyle = "#ff0000";
   for (const time of boundaries) {
     const x = Math.round((time / duration) * (canvas.width - 1));
@@ -319,6 +326,70 @@ function lane(candidate, end, similarity) {
   facts.textContent =
     `score ${candidate.blendedScore.toFixed(4)} · dissimilarity ${candidate.dissimilarity.toFixed(3)} · ${candidate.durationSeconds} s · cuts: ${cuts.join(", ") || "none"}`;
   item.append(bar, facts);
+  return item;
+}
+
+// --- structure ----------------------------------------------------------------------------------
+
+// A continuous scale over the labels 0-1000, linear in RGB between these stops (dark blue, teal,
+// green, yellow, orange): near labels get near colours, which is what the labels promise, and the
+// ends are far apart without coming round again as a hue circle would.
+const LABEL_STOPS = [[43, 58, 140], [31, 138, 158], [63, 174, 90], [217, 197, 59], [217, 87, 43]];
+
+function labelColour(label) {
+  const at = (Math.max(0, Math.min(1000, label)) / 1000) * (LABEL_STOPS.length - 1);
+  const low = Math.min(Math.floor(at), LABEL_STOPS.length - 2);
+  const part = at - low;
+  return LABEL_STOPS[low].map((value, i) => Math.round(value + part * (LABEL_STOPS[low + 1][i] - value)));
+}
+
+const rgbText = ([red, green, blue], alpha = 1) => `rgba(${red}, ${green}, ${blue}, ${alpha})`;
+const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+function showStructure(sections, peaks) {
+  $("result-empty").hidden = true;
+  $("structure-view").hidden = false;
+  const end = sections.length ? sections[sections.length - 1].endMs : 1;
+  const labels = new Set(sections.map((section) => section.label));
+  $("structure-facts").textContent =
+    `${sections.length} sections · ${labels.size} labels · ${seconds(end)}`;
+  drawWaveform($("structure-wave"), peaks || []);
+  $("structure-bands").replaceChildren(...sections.map((section) => band(section, end)));
+  const steps = Array.from({ length: 11 }, (_, i) => rgbText(labelColour(i * 100)));
+  $("label-scale").style.background = `linear-gradient(to right, ${steps.join(", ")})`;
+  const rows = sections.map((section, index) => {
+    const row = document.createElement("tr");
+    for (const text of [index + 1, seconds(section.startMs), seconds(section.endMs), section.label]) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = rgbText(labelColour(section.label));
+    row.lastChild.prepend(swatch);
+    return row;
+  });
+  $("structure-table").tBodies[0].replaceChildren(...rows);
+}
+
+// A section over the waveform: a light wash of its label's colour, and its number on a strip of
+// the full colour along the top, in black or white, whichever reads on it.
+function band(section, end) {
+  const colour = labelColour(section.label);
+  const item = document.createElement("span");
+  item.className = "band";
+  item.dataset.label = section.label;
+  item.style.left = `${(100 * section.startMs) / end}%`;
+  item.style.width = `${(100 * (section.endMs - section.startMs)) / end}%`;
+  item.style.background = rgbText(colour, 0.3);
+  const number = document.createElement("span");
+  number.className = "band-label";
+  number.textContent = section.label;
+  number.style.background = rgbText(colour);
+  const [red, green, blue] = colour;
+  number.style.color = 0.299 * red + 0.587 * green + 0.114 * blue > 140 ? "#000" : "#fff";
+  item.append(number);
   return item;
 }
 

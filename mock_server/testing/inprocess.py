@@ -17,7 +17,7 @@ from aiohttp import web
 
 from mock_server.accounts import Plan
 from mock_server.background import BackgroundLoop
-from mock_server.contract.wire import KEY_HEADER
+from mock_server.contract.wire import KEY_HEADER, UPLOAD
 from mock_server.faults.arming import Arming
 from mock_server.faults.scenario import Scenario
 from mock_server.journal import JournalEntry
@@ -178,9 +178,8 @@ class MockHandle(ABC):
         its `retrievalUrl`: a `sourceFileUrl` for any route, for an hour of mock time."""
         data = file if isinstance(file, bytes) else Path(file).read_bytes()
         # The handle's key: on a shared mock a namespace's own, so the upload is the namespace's.
-        asked = urllib.request.Request(
-            f"{self.base_url}/upload", headers={KEY_HEADER: self.api_key}
-        )
+        upload = f"{self.base_url}{UPLOAD.path}"
+        asked = urllib.request.Request(upload, headers={KEY_HEADER: self.api_key})
         with urllib.request.urlopen(asked, timeout=UPLOAD_TIMEOUT_SECONDS) as answer:
             urls = json.load(answer)
         put = urllib.request.Request(urls["storageUrl"], data=data, method="PUT")

@@ -105,12 +105,16 @@ class _Found:
             return False
         errors = layers.layered_errors(name, document)
         for error in errors:
-            pointer = _pointer(error.path)
             if error.row is None:
-                self.add(pointer, rule, f"{name}: its documented fields and types", error.message)
-            else:
-                expected = f"{name}: what the reference's examples show"
-                self.add_row(pointer, rule, error.row, expected, error.message[:200])
+                expected = f"{name}: its documented fields and types"
+                self.add(_pointer(error.path), rule, expected, error.message)
+        # A reading departed from in many places (every feature value) is one departure.
+        for row in dict.fromkeys(e.row for e in errors if e.row is not None):
+            same = [e for e in errors if e.row == row]
+            more = f" (and {len(same) - 1} more like it)" if len(same) > 1 else ""
+            expected = f"{name}: what the reference's examples show"
+            first = same[0]
+            self.add_row(_pointer(first.path), rule, row, expected, first.message[:200] + more)
         return all(error.row is not None for error in errors)
 
     def rule(self, pointer: str, name: str, check: Callable[..., object], *args: Any) -> None:

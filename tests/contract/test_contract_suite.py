@@ -5,6 +5,7 @@ fails those too. And it keeps to its credit budget."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from mock_server.contract import rules
+from mock_server.contract.fidelity import entry
 from mock_server.web.keys import SERVICES
 from tests.breakers import breaking_proxy
 from tests.conftest import MakeMock, ServerFactory
@@ -60,9 +62,12 @@ async def test_a_broken_target_fails_the_promises_it_breaks(
     make_mock: MakeMock, aiohttp_server: ServerFactory, tmp_path: Path
 ) -> None:
     proxy = await _broken_target(make_mock, aiohttp_server)
-    run = await run_suite(tmp_path, "--base-url", proxy, "--api-key", "test-key")
+    report = tmp_path / "report.json"
+    options = ("--base-url", proxy, "--api-key", "test-key", "--report-json", str(report))
+    run = await run_suite(tmp_path, *options)
     assert run.code == 1, run.output
     assert _failed(run) == BROKEN, run.output
+    _check_json_report(json.loads(report.read_text()), run)
     assert "segmentsSeconds says" in run.output
     assert "expected the error 'Missing API key header'" in run.output
     assert {name: rows for name, rows in run.findings.items()} == FOUND, run.output
@@ -73,6 +78,30 @@ async def test_a_broken_target_fails_the_promises_it_breaks(
         "observed error.detail (choice): error 'Invalid API Key' comes with text after it, "
         "e.g. 'Invalid API Key: revoked or deleted'"
     ) in run.output
+
+
+def _check_json_report(document: dict[str, Any], run: SuiteRun) -> None:
+    """--report-json says what the run said: each test's outcome, each failure with the ledger
+    row and the reference's words it breaks, the findings and observations with what was seen."""
+    outcomes = {
+        test.split("/")[-1].replace(".py::", "::"): each
+        for test, each in ((t["test"], t["outcome"]) for t in document["tests"])
+    }
+    junit = {"failure": "failed", "error": "failed", "skipped": "skipped", "passed": "passed"}
+    assert outcomes == {name: junit[kind] for name, kind in run.outcomes.items()}
+    assert document["summary"]["failed"] == len(BROKEN)
+    failures = {
+        (f["test"].split("/")[-1].replace(".py::", "::"), f["row"]) for f in document["failures"]
+    }
+    assert ("test_resize::test_segments_lie_on_the_boundaries[sync]", "resize.segments") in failures
+    segments = next(f for f in document["failures"] if f["row"] == "resize.segments")
+    assert segments["reference"] == list(entry("resize.segments").quotes)
+    assert "segmentsSeconds says" in segments["seen"]
+    assert {f["row"] for f in document["findings"]} == {"ack.literals"}
+    assert all(f["seen"] for f in document["findings"])
+    assert "result.document" in {o["row"] for o in document["observed"]}
+    assert any(line.startswith("observed error.detail (choice)") for line in document["report"])
+    assert document["readings"] == "report"
 
 
 async def test_enforced_readings_fail_what_they_would_report(

@@ -263,3 +263,9 @@ def pytest_terminal_summary(
     if path:
         write_profile(Path(path), observed_values(report)[0])
         terminalreporter.write_line(f"observed profile written to {path}")
+        unkeyed = sorted({n.entry.id for n in grader.findings if n.entry.profile_key is None})
+        if unkeyed:
+            terminalreporter.write_line(
+                "findings the profile has no key for (the mock cannot play them), left out: "
+                + ", ".join(unkeyed)
+            )

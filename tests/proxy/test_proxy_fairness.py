@@ -6,6 +6,7 @@ promise (tests/breakers.py) a violation of that promise's rule."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from tests.conftest import FileServer, MakeMock, ServerFactory
 from tests.fairness import VARIATIONS, Variation
 from tests.proxy_client import MakeProxy, Through
 from tests.support import Hooks, wait_until
-from tests.tampering import tampering_upstream
+from tests.tampering import Tamper, tampering_upstream
 
 pytestmark = pytest.mark.fairness
 
@@ -63,25 +64,33 @@ async def client_flow(through: Through, song: str, hooks: Hooks) -> None:
     await through.settled()
 
 
-async def _graded(
-    front_origin: str, make_proxy: MakeProxy, files: FileServer, hooks: Hooks
-) -> Through:
-    through = await make_proxy(front_origin, check_results=True)
-    await client_flow(through, files.url("/song.mp3"), hooks)
-    return through
+GradedFlow = Callable[[Tamper], Awaitable[Through]]
 
 
-@pytest.mark.parametrize("variation", VARIATIONS, ids=[v.name for v in VARIATIONS])
-async def test_the_proxy_reports_no_violation_where_the_reference_is_open(
-    variation: Variation,
+@pytest.fixture
+def graded_flow(
     aiohttp_server: ServerFactory,
     make_mock: MakeMock,
     make_proxy: MakeProxy,
     files: FileServer,
     hooks: Hooks,
+) -> GradedFlow:
+    """A client's flow through a checking proxy to a mock behind a front applying a tamper."""
+
+    async def run(tamper: Tamper) -> Through:
+        front = await tampering_upstream(aiohttp_server, make_mock, tamper)
+        through = await make_proxy(front.origin, check_results=True)
+        await client_flow(through, files.url("/song.mp3"), hooks)
+        return through
+
+    return run
+
+
+@pytest.mark.parametrize("variation", VARIATIONS, ids=[v.name for v in VARIATIONS])
+async def test_the_proxy_reports_no_violation_where_the_reference_is_open(
+    variation: Variation, graded_flow: GradedFlow, hooks: Hooks
 ) -> None:
-    front = await tampering_upstream(aiohttp_server, make_mock, variation.tamper)
-    through = await _graded(front.origin, make_proxy, files, hooks)
+    through = await graded_flow(variation.tamper)
     exchanges = list(through.proxy.exchanges)
     assert len(exchanges) == 2 * len(ROUTES) + 5, [e.summary() for e in exchanges]
     taken = [e.status for e in exchanges if e.route == "export" and e.request_id]
@@ -96,14 +105,8 @@ async def test_the_proxy_reports_no_violation_where_the_reference_is_open(
 
 @pytest.mark.parametrize("breaking", DOCUMENTED, ids=[b.name for b in DOCUMENTED])
 async def test_the_proxy_reports_each_documented_promise_broken(
-    breaking: Breaking,
-    aiohttp_server: ServerFactory,
-    make_mock: MakeMock,
-    make_proxy: MakeProxy,
-    files: FileServer,
-    hooks: Hooks,
+    breaking: Breaking, graded_flow: GradedFlow
 ) -> None:
-    front = await tampering_upstream(aiohttp_server, make_mock, breaking.tamper)
-    through = await _graded(front.origin, make_proxy, files, hooks)
+    through = await graded_flow(breaking.tamper)
     violations = {(d.rule, d.row) for e in through.proxy.exchanges for d in e.violations}
     assert (breaking.rule, breaking.row) in violations, violations

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests.test_errors import LISTED_ROWS
 from contract_tests.verdicts import Grader, Readings
 from mock_server.contract import layers
 from mock_server.contract.fidelity import LEDGER, Basis, entry
+from mock_server.contract.rulebook import LISTED_ROWS
 from tests.support import ROOT
 
 SUITE = sorted((ROOT / "contract_tests").glob("*.py"))
@@ -124,7 +124,7 @@ def test_every_row_the_suite_names_is_in_the_ledger() -> None:
 
 
 def test_each_listed_error_is_checked_by_its_documented_row() -> None:
-    """test_errors.py names its rows through LISTED_ROWS, which the scan cannot read."""
+    """test_errors.py names its rows through rulebook.LISTED_ROWS, which the scan cannot read."""
     for message, row in LISTED_ROWS.items():
         assert entry(row).basis is Basis.DOCUMENTED, message
 

@@ -8,12 +8,13 @@ once per session and shared by the tests that check what came back.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from contract_tests import json_report
 from contract_tests.calibration import fidelity_lines
 from contract_tests.paid import (  # noqa: F401 (fixtures, found by name)
     analysis,
@@ -101,6 +102,12 @@ OPTIONS = (
         "report",
     ),
     Option(
+        "--report-json",
+        "AUDJUST_REPORT_JSON",
+        "write the run as JSON to this file: each test's outcome, the failures with the "
+        "reference's words they break, the findings and observations with what was seen",
+    ),
+    Option(
         "--result-timeout",
         "AUDJUST_RESULT_TIMEOUT",
         "seconds to wait for a queued request (the reference's 7 minutes)",
@@ -125,6 +132,8 @@ SUMMARY = pytest.StashKey[tuple[Report, Budget]]()
 GRADER = pytest.StashKey[Grader]()
 # FILE::FUNCTION -> the outcomes of its cases: what the fidelity ledger's entries are marked by.
 OUTCOMES = pytest.StashKey[dict[str, set[str]]]()
+# Each test's id -> its outcome (passed, failed or skipped), for --report-json.
+TEST_OUTCOMES = pytest.StashKey[dict[str, str]]()
 RATE_LIMIT_TEST = "test_rate_limit.py"
 
 
@@ -179,6 +188,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Refuse a remote run that cannot work before it spends anything."""
     outcomes: dict[str, set[str]] = {}
     config.stash[OUTCOMES] = outcomes
+    config.stash[TEST_OUTCOMES] = {}
     readings = str(config.getoption("readings"))
     if readings not in set(Readings):
         raise pytest.UsageError(f"--readings is report or enforce, not {readings!r}")
@@ -207,14 +217,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.config.stash[GRADER].item = item
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Each test's outcome, by test function (for the ledger) and by test id (--report-json):
+    failed if any phase failed, else as its call, or a setup that skipped it, went."""
+    report = yield
     if call.when == "call" or call.excinfo is not None:
-        outcome = "passed" if call.excinfo is None else "failed"
-        if call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception):
-            outcome = "skipped"
         name = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
-        item.config.stash[OUTCOMES].setdefault(name, set()).add(outcome)
+        item.config.stash[OUTCOMES].setdefault(name, set()).add(report.outcome)
+        tests = item.config.stash[TEST_OUTCOMES]
+        tests[item.nodeid] = "failed" if report.failed else tests.get(item.nodeid, report.outcome)
+    return report
 
 
 def pytest_terminal_summary(
@@ -232,7 +247,25 @@ def pytest_terminal_summary(
     outcomes: dict[str, set[str]] = config.stash[OUTCOMES]
     for line in fidelity_lines(report, outcomes, grader):
         terminalreporter.write_line(line)
+    json_path = config.getoption("report_json")
+    if json_path:
+        tests: dict[str, str] = config.stash[TEST_OUTCOMES]
+        report_document = json_report.document(
+            target=report.target,
+            outcomes=tests,
+            grader=grader,
+            credits=(budget.spent, budget.max_credits),
+            lines=report.lines(budget),
+        )
+        json_report.write(Path(json_path), report_document)
+        terminalreporter.write_line(f"JSON report written to {json_path}")
     path = config.getoption("observed_profile")
     if path:
         write_profile(Path(path), observed_values(report)[0])
         terminalreporter.write_line(f"observed profile written to {path}")
+        unkeyed = sorted({n.entry.id for n in grader.findings if n.entry.profile_key is None})
+        if unkeyed:
+            terminalreporter.write_line(
+                "findings the profile has no key for (the mock cannot play them), left out: "
+                + ", ".join(unkeyed)
+            )

@@ -10,6 +10,7 @@ import pytest
 
 from contract_tests.session import Answer, Contract
 from mock_server.contract import rules
+from mock_server.contract.rulebook import LISTED_ROWS  # the documented row of each listed error
 from mock_server.contract.wire import (
     API_ROUTES,
     INVALID_KEY,
@@ -35,16 +36,6 @@ BODIES: dict[str, dict[str, Any]] = {
     "structure": {"sourceFileUrl": "https://example.com/a.mp3"},
 }
 MISSING = [(route.name, name) for route in API_ROUTES for name in route.required]
-
-
-# The documented row of each listed error: the reference lists its text.
-LISTED_ROWS = {
-    "Invalid request method": "request.method",
-    "Missing API key header": "auth.header",
-    "Invalid API Key": "auth.invalid",
-    "Missing parameter": "request.missing_parameter",
-    "Rate limit exceeded": "rate_limit.number",
-}
 
 
 def refused(contract: Contract, answer: Answer, message: str) -> None:

@@ -49,6 +49,12 @@ class Noted:
     seen: str
 
 
+def broken(entry: Entry) -> str:
+    """What a failed check of `entry` breaks: its row and basis, and the reference's words."""
+    said = "; ".join(f"“{quote}”" for quote in entry.quotes) or entry.source
+    return f"breaks {entry.id} ({entry.basis}): {said}"
+
+
 @dataclass
 class Grader:
     """Grades each check by its ledger row; keeps what it noted for the report."""
@@ -58,6 +64,7 @@ class Grader:
     published: Mapping[str, Any] | None = None
     item: pytest.Item | None = None  # the test running now
     noted: list[Noted] = field(default_factory=list)
+    failed: list[Noted] = field(default_factory=list)  # the checks that failed, by their row
 
     @contextmanager
     def promise(self, entry_id: str) -> Iterator[None]:
@@ -67,9 +74,11 @@ class Grader:
         try:
             yield
         except AssertionError as error:
+            seen = str(error).splitlines()[0] if str(error) else repr(error)
             if self.fails(entry):
-                raise
-            self._note(entry, str(error).splitlines()[0] if str(error) else repr(error))
+                self.failed.append(Noted(entry, self._test(), seen))
+                raise AssertionError(f"{error}\n{broken(entry)}") from error
+            self._note(entry, seen)
 
     def check(self, entry_id: str, holds: bool, seen: str) -> None:
         """A condition of the promise `entry_id`; `seen` says what the target did if not."""
@@ -93,8 +102,11 @@ class Grader:
             return enforced
         return enforced and self.published is not None and entry.id in self.published
 
+    def _test(self) -> str:
+        return self.item.nodeid if self.item is not None else "(session)"
+
     def _note(self, entry: Entry, seen: str) -> None:
-        test = self.item.nodeid if self.item is not None else "(session)"
+        test = self._test()
         if any(n.entry == entry and n.test == test and n.seen == seen for n in self.noted):
             return
         self.noted.append(Noted(entry, test, seen))

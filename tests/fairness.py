@@ -164,7 +164,7 @@ def _ids_back(path: str) -> str:
     return path.replace(f"/{ID_PREFIX}", "/", 1)
 
 
-def _wav_edit(seconds: float) -> Edit:
+def wav_edit(seconds: float) -> Edit:
     """WAV files `seconds` longer (silence at the end) or shorter (cut from the end): what a
     crossfade at each join, or a fade-out tail, does to a file's length."""
 
@@ -303,12 +303,12 @@ VARIATIONS = (
     Variation(
         "wav-crossfaded-shorter",
         "Generates one or more audio files by stitching together a list of segments",
-        Tamper(result=_wav_edit(-0.06)),
+        Tamper(result=wav_edit(-0.06)),
     ),
     Variation(
         "wav-tail-longer",
         "Generates one or more audio files by stitching together a list of segments",
-        Tamper(result=_wav_edit(0.05)),
+        Tamper(result=wav_edit(0.05)),
     ),
     Variation(
         "error-extra-fields",

@@ -10,7 +10,14 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
-from mock_server.proxy.app import PROXY, VIOLATIONS_HEADER, Proxy, ProxyConfig, create_proxy_app
+from mock_server.proxy.app import (
+    FINDINGS_HEADER,
+    PROXY,
+    VIOLATIONS_HEADER,
+    Proxy,
+    ProxyConfig,
+    create_proxy_app,
+)
 from tests.support import KEY, wait_until
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -28,9 +35,17 @@ class Through:
         self, path: str, body: Any, headers: dict[str, str] = KEY
     ) -> tuple[int, bytes, int]:
         """(status, raw answer, the X-Mock-Violations count); bytes are sent as they are."""
+        status, raw, (violations, _) = await self.post_counted(path, body, headers)
+        return status, raw, violations
+
+    async def post_counted(
+        self, path: str, body: Any, headers: dict[str, str] = KEY, method: str = "POST"
+    ) -> tuple[int, bytes, tuple[int, int]]:
+        """(status, raw answer, (X-Mock-Violations, X-Mock-Findings))."""
         sent = {"data": body} if isinstance(body, bytes) else {"json": body}
-        async with self.client.post(path, headers=headers, **sent) as answer:
-            return answer.status, await answer.read(), int(answer.headers[VIOLATIONS_HEADER])
+        async with self.client.request(method, path, headers=headers, **sent) as answer:
+            counts = (int(answer.headers[VIOLATIONS_HEADER]), int(answer.headers[FINDINGS_HEADER]))
+            return answer.status, await answer.read(), counts
 
     async def settled(self) -> None:
         """Wait until every exchange expects nothing more (webhooks in, results checked) and
@@ -45,9 +60,9 @@ class Through:
 
     def rules(self) -> set[tuple[str, str, str]]:
         return {
-            (v.phase, v.pointer, v.rule)
+            (d.phase, d.pointer, d.rule)
             for exchange in self.proxy.exchanges
-            for v in exchange.violations
+            for d in exchange.departures
         }
 
 

@@ -223,6 +223,8 @@ class Hooks:
     violations: dict[str, str | None] = dataclasses.field(default_factory=dict)
     # every POST in arrival order: (its body, its X-Mock-Violations count, if any)
     deliveries: list[tuple[bytes, str | None]] = dataclasses.field(default_factory=list)
+    # every POST's X-Mock-Findings count, if any, in the same order
+    findings: list[str | None] = dataclasses.field(default_factory=list)
     arrived: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
     def url(self) -> str:
@@ -232,6 +234,7 @@ class Hooks:
         body = await request.read()
         counted = request.headers.get("X-Mock-Violations")
         self.deliveries.append((body, counted))
+        self.findings.append(request.headers.get("X-Mock-Findings"))
         try:
             request_id = json.loads(body)["requestId"]
         except (ValueError, TypeError, KeyError):

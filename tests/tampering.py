@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from mock_server.contract.conformance import parse_json
+from mock_server.contract.wire import API_ROUTES
 from mock_server.web.keys import SERVICES
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -137,7 +138,8 @@ async def tampering_upstream(
         await session.close()
 
     app = web.Application()
-    app.router.add_route("*", "/{route:analyze|resize|export}", forward)
+    routes = "|".join(route.name for route in API_ROUTES)
+    app.router.add_route("*", f"/{{route:{routes}}}", forward)
     app.router.add_post(HOOKS + "/{number:[0-9]+}", webhook)
     app.on_cleanup.append(close)
     server = await aiohttp_server(app)

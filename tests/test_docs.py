@@ -102,7 +102,8 @@ def test_the_proxy_walk_through_runs_as_written(tmp_path: Path) -> None:
         output = run_shell(script, env).splitlines()
     assert output == [
         "X-Mock-Violations: 0",
-        "3 exchange(s), 0 violation(s)",
+        "X-Mock-Findings: 0",
+        "3 exchange(s), 0 violation(s), 0 finding(s)",
         f"{tmp_path}/recording:",
         "0001-analyze",
         "0002-resize",

@@ -2,10 +2,10 @@
 and what its examples only suggest (integer types, ranges, patterns, literals, counts).
 
 The files in `schemas/` state both at once, as strict as the mock is. `graded_errors` validates
-against them and sorts each error into the layer it belongs to: an error listed in `READINGS`
-(by the keyword that failed and where in the document) is a reading, named by its ledger row;
-every other error is documented. So the contract suite and the checking proxy can fail a missing
-field and only report a tempo of 99.5.
+against them and sorts each error into the layer it belongs to: an error listed in `READINGS` (by
+the keyword that failed and where in the document) is a reading, named by its ledger row; every
+other error is documented (one row of the table is a choice: a request's unknown field). So the
+contract suite and the checking proxy can fail a missing field and only report a tempo of 99.5.
 """
 
 from __future__ import annotations
@@ -61,8 +61,14 @@ LITERAL = frozenset(
 # around them, which is the mock's choice.
 STRUCTURE = frozenset({"structure-response"})
 SHAPE = frozenset({"type", "required", "minItems"}) | RANGE
+# A request's fields beyond its endpoint's list: the reference lists parameters, not what becomes
+# of others (a choice; the only row of this table that is not a reading).
+REQUESTS = frozenset(
+    {"analyze-request", "resize-request", "export-request", "structure-request", "upload-request"}
+)
 
 READINGS = (
+    Reading(frozenset({"additionalProperties"}), (), "request.unknown_fields", REQUESTS),
     Reading(SHAPE, ("sections", ANY, "label"), "structure.labels", STRUCTURE),
     Reading(SHAPE, ("sections",), "structure.sections", STRUCTURE),
     Reading(SHAPE, ("sections", ANY), "structure.sections", STRUCTURE),
@@ -88,19 +94,34 @@ class Graded:
     readings: tuple[tuple[str, str], ...]  # (ledger row, message)
 
 
-def graded_errors(name: str, document: object) -> Graded:
-    """`document`'s errors against schema `name`, documented apart from readings."""
-    documented: list[str] = []
-    readings: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class LayeredError:
+    """One error of a document against a schema: where, what, and the row of its layer (None:
+    the documented layer, whose row is the document's own)."""
+
+    path: tuple[str, ...]
+    message: str
+    row: str | None
+
+    def said(self) -> str:
+        return f"{'/'.join(self.path) or '(root)'}: {self.message}"
+
+
+def layered_errors(name: str, document: object) -> list[LayeredError]:
+    """`document`'s errors against schema `name`, each with its layer's row."""
+    found = []
     for error in schemas.errors(name, document):
         where = [str(part) for part in error.absolute_path]
-        said = f"{'/'.join(where) or '(root)'}: {error.message}"
-        row = _reading(name, error, where)
-        if row is None:
-            documented.append(said)
-        else:
-            readings.append((row, said))
-    return Graded(tuple(documented), tuple(readings))
+        found.append(LayeredError(tuple(where), error.message, _reading(name, error, where)))
+    return found
+
+
+def graded_errors(name: str, document: object) -> Graded:
+    """`document`'s errors against schema `name`, documented apart from readings."""
+    errors = layered_errors(name, document)
+    documented = tuple(e.said() for e in errors if e.row is None)
+    readings = tuple((e.row, e.said()) for e in errors if e.row is not None)
+    return Graded(documented, readings)
 
 
 def _reading(schema: str, error: ValidationError, where: list[str]) -> str | None:

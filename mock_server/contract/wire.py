@@ -84,6 +84,7 @@ STRUCTURE = Route(
 UPLOAD = Route("/upload", fields=(), required=(), methods=("GET", "POST"))
 API_ROUTES = (ANALYZE, RESIZE, EXPORT, STRUCTURE, UPLOAD)
 API_PATHS = frozenset(route.path for route in API_ROUTES)
+BY_NAME: Mapping[str, Route] = {route.name: route for route in API_ROUTES}  # "upload" -> UPLOAD
 JOB_ROUTES = (ANALYZE, RESIZE, EXPORT, STRUCTURE)  # each request is a job (upload's is not)
 JOB_PATHS = frozenset(route.path for route in JOB_ROUTES)
 # Their jobs download a source file.

@@ -2,7 +2,8 @@
 everything on the way and pass every answer back as it came.
 
 The upstream sees the client's key and body, with only `resultWebhook` pointed at the proxy's
-own receiver; the client sees the upstream's status and bytes, plus `X-Mock-Violations`. A
+own receiver; the client sees the upstream's status and bytes, plus `X-Mock-Violations` (broken
+documented promises) and `X-Mock-Findings` (readings of the reference's examples departed from). A
 webhook is forwarded to the client's receiver once per upstream delivery and the receiver's
 status goes back, so retries are the upstream's, never the proxy's.
 """
@@ -21,14 +22,15 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from mock_server.contract import conformance
-from mock_server.contract.conformance import Violation
-from mock_server.contract.wire import API_ROUTES, INVALID_METHOD, KEY_HEADER, MISSING_KEY
+from mock_server.contract import conformance, rules
+from mock_server.contract.conformance import Departure
+from mock_server.contract.wire import API_ROUTES, BY_NAME, INVALID_METHOD, KEY_HEADER, MISSING_KEY
 from mock_server.proxy import recording, reports
 from mock_server.proxy.exchanges import Delivery, Exchange, Fetched, KeptExchanges, masked
 from mock_server.proxy.observed import ObservedProfile
 
 VIOLATIONS_HEADER = "X-Mock-Violations"
+FINDINGS_HEADER = "X-Mock-Findings"
 HOOK_PATH = "/_proxy/webhooks"
 EXCHANGES_PATH = "/_proxy/exchanges"
 # Request headers passed upstream: the key and what describes the body; X-Mock-* so a mock
@@ -113,11 +115,11 @@ class Proxy:
         if self.observed is not None:
             self.observed.write()
 
-    def found(self, exchange: Exchange, violations: list[Violation]) -> None:
-        """Keep and print new violations (each step that finds some ends in `settle`)."""
-        for violation in violations:
-            print(violation.line(), flush=True)
-        exchange.violations.extend(violations)
+    def found(self, exchange: Exchange, departures: list[Departure]) -> None:
+        """Keep and print new departures (each step that finds some ends in `settle`)."""
+        for departure in departures:
+            print(departure.line(), flush=True)
+        exchange.departures.extend(departures)
 
     def save(self, exchange: Exchange) -> None:
         """Write the exchange's recording now, and the reports soon: they hold every exchange,
@@ -151,10 +153,10 @@ class Proxy:
         sent = conformance.parse_json(body)
         exchange = Exchange(self.exchanges.next_number(), route, masked(key), body, sent)
         self.exchanges.add(exchange)
-        listed = _listed_error(request.method, key)
+        listed = _listed_error(route, request.method, key)
         if listed is None:
             self.found(exchange, conformance.check_request(route, body))
-            if self.config.strict and exchange.violations:
+            if self.config.strict and exchange.departures:
                 return self._refuse(exchange)
         upstream_body = self._hooked(exchange, body)
         headers = {k: v for k, v in request.headers.items() if _forwarded(k)}
@@ -194,7 +196,7 @@ class Proxy:
         self.found(exchange, checked)
         if not exchange.awaits_webhook:
             await self._check_results(exchange, exchange.ack)  # a final answer, or an error
-        passed[VIOLATIONS_HEADER] = str(len(exchange.violations))
+        passed.update(counts(exchange))
         reply = web.Response(status=answer.status, body=exchange.answer, headers=passed)
         self.settle(exchange)
         return reply
@@ -211,12 +213,12 @@ class Proxy:
         document = {
             "success": False,
             "message": STRICT_MESSAGE,
-            "violations": [v.as_json() for v in exchange.violations],
+            "violations": [v.as_json() for v in exchange.departures],
         }
         exchange.status, exchange.content_type = 422, "application/json"
         exchange.answer = json.dumps(document).encode()
         exchange.results_checked = True
-        headers = {VIOLATIONS_HEADER: str(len(exchange.violations))}
+        headers = counts(exchange)
         self.settle(exchange)
         return web.json_response(document, status=422, headers=headers)
 
@@ -255,7 +257,7 @@ class Proxy:
         # Before the client hears of the job's end, so the count it gets covers the files too.
         await self._check_results(exchange, document if isinstance(document, dict) else {})
         assert exchange.client_webhook is not None
-        headers = {"Content-Type": kind, VIOLATIONS_HEADER: str(len(exchange.violations))}
+        headers = {"Content-Type": kind, **counts(exchange)}
         try:
             async with self.session.post(
                 exchange.client_webhook, data=body, headers=headers
@@ -283,15 +285,17 @@ class Proxy:
         if exchange.results_started:
             return
         exchange.results_started = True
-        ack = exchange.ack
-        urls = ack.get("resultUrls") or ([ack["resultUrl"]] if "resultUrl" in ack else [])
+        # The webhook's URLs where it gives them: expiring URLs may be signed anew in it.
+        given = document if isinstance(document.get("resultUrls"), list) else exchange.ack
+        urls = given.get("resultUrls") or ([given["resultUrl"]] if "resultUrl" in given else [])
         finished = "creditCost" in document and document.get("success") is not False
-        if not self.config.fetches_results or exchange.status != 200 or not finished:
+        if not self.config.fetches_results or not _succeeded(exchange.status) or not finished:
             urls = []
         failures = document.get("failures", {})
+        failed = {rules.without_query(url) for url in failures if isinstance(url, str)}
         sent = exchange.sent if isinstance(exchange.sent, dict) else {}
         for index, url in enumerate(urls):
-            if url in failures:
+            if rules.without_query(url) in failed:
                 continue
             try:
                 async with self.session.get(url) as answer:
@@ -300,15 +304,15 @@ class Proxy:
                 fetched = Fetched(url, 0, "", str(failure).encode())
             exchange.results.append(fetched)
             if self.config.check_results:
-                violations = conformance.check_result(
+                departures = conformance.check_result(
                     exchange.route,
                     sent,
                     index,
-                    fetched.status,
-                    fetched.body,
+                    (fetched.status, fetched.content_type, fetched.body),
+                    document,
                     exchange.request_id or "",
                 )
-                self.found(exchange, violations)
+                self.found(exchange, departures)
             if self.config.record is not None:
                 recording.write_result(self.config.record, exchange, fetched)
             fetched.body = b""  # checked, and written if recording: held no longer
@@ -322,6 +326,14 @@ class Proxy:
         return web.json_response(shown)
 
 
+def counts(exchange: Exchange) -> dict[str, str]:
+    """The headers the client gets: the exchange's violations and findings so far."""
+    return {
+        VIOLATIONS_HEADER: str(len(exchange.violations)),
+        FINDINGS_HEADER: str(len(exchange.findings)),
+    }
+
+
 def is_http_url(value: object) -> bool:
     """Whether `value` is an http(s) URL with a host: what the proxy stands in for."""
     if not isinstance(value, str):
@@ -330,9 +342,14 @@ def is_http_url(value: object) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _listed_error(method: str, key: str | None) -> str | None:
-    """The reference's listed error this request must get, if it is bound to get one."""
-    if method != "POST":
+def _succeeded(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300
+
+
+def _listed_error(route: str, method: str, key: str | None) -> str | None:
+    """The reference's listed error this request must get, if it is bound to get one (which
+    methods a route takes is the mock's reading of the newer overview: wire.Route.methods)."""
+    if method not in BY_NAME[route].methods:
         return INVALID_METHOD
     return MISSING_KEY if key is None else None
 

@@ -48,8 +48,17 @@ def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
         "when the upstream is the live API; default: the listening address)",
     )
     parser.add_argument("--record", type=Path, help="write each exchange under this folder")
-    parser.add_argument("--report", type=Path, help="write every violation to this JSON file")
-    parser.add_argument("--junit", type=Path, help="write one JUnit test case per exchange")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="write every violation, finding and observation to this JSON file",
+    )
+    parser.add_argument(
+        "--junit",
+        type=Path,
+        help="write one JUnit test case per exchange, failed by a violation (a broken documented "
+        "promise); findings and observations are properties",
+    )
     parser.add_argument(
         "--observed-profile",
         type=Path,

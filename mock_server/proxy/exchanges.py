@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mock_server.accounts import mask_key
-from mock_server.contract.conformance import Violation, parse_json
+from mock_server.contract.conformance import Departure, graded, parse_json
+from mock_server.contract.rulebook import Grade
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Exchange:
     error: str | None = None
     deliveries: list[Delivery] = field(default_factory=list)
     results: list[Fetched] = field(default_factory=list)
-    violations: list[Violation] = field(default_factory=list)
+    departures: list[Departure] = field(default_factory=list)  # every grade
     request_id: str | None = None  # the acknowledgement's, once the upstream has answered
     results_started: bool = False  # checking the result files has begun (once per exchange)
     results_checked: bool = False  # ... and every file is checked (or there is none to check)
@@ -83,9 +84,20 @@ class Exchange:
     @property
     def awaits_webhook(self) -> bool:
         """Queued with a webhook the proxy receives, and no delivery the client took yet."""
-        if self.client_webhook is None or self.status != 200 or self.request_id is None:
+        succeeded = self.status is not None and 200 <= self.status < 300
+        if self.client_webhook is None or not succeeded or self.request_id is None:
             return False
         return not any(delivery.taken for delivery in self.deliveries)
+
+    @property
+    def violations(self) -> list[Departure]:
+        """Broken documented promises: what X-Mock-Violations counts."""
+        return graded(self.departures, Grade.VIOLATION)
+
+    @property
+    def findings(self) -> list[Departure]:
+        """Readings of the reference's examples departed from: X-Mock-Findings."""
+        return graded(self.departures, Grade.FINDING)
 
     def done(self, check_results: bool) -> bool:
         """Nothing more is expected: what tests and the report wait for."""
@@ -122,8 +134,19 @@ class Exchange:
             "error": self.error,
             "webhooks": [d.client_status for d in self.deliveries],
             "results": [r.status for r in self.results],
-            "violations": [v.as_json() for v in self.violations],
+            **graded_json(self),
         }
+
+
+# How an exchange's departures are listed, by grade, in summaries and recordings.
+GRADED_KEYS = {"violations": Grade.VIOLATION, "findings": Grade.FINDING, "observed": Grade.OBSERVED}
+
+
+def graded_json(exchange: Exchange) -> dict[str, list[dict[str, Any]]]:
+    return {
+        key: [d.as_json() for d in graded(exchange.departures, wanted)]
+        for key, wanted in GRADED_KEYS.items()
+    }
 
 
 def masked(key: str | None) -> str | None:
@@ -154,8 +177,7 @@ class KeptExchanges:
         self._done = done
         self._kept: dict[int, Exchange] = {}
         self.total = 0
-        self._dropped_failing = 0  # dropped exchanges that had violations
-        self._dropped_violations = 0
+        self._dropped = {"withViolations": 0, "violations": 0, "findings": 0, "observed": 0}
 
     def add(self, exchange: Exchange) -> None:
         self._kept[exchange.number] = exchange
@@ -176,13 +198,11 @@ class KeptExchanges:
 
     def totals(self) -> dict[str, int]:
         """Counts over every exchange, the dropped ones included."""
-        kept = list(self._kept.values())
-        return {
-            "exchanges": self.total,
-            "kept": len(kept),
-            "withViolations": self._dropped_failing + sum(1 for e in kept if e.violations),
-            "violations": self._dropped_violations + sum(len(e.violations) for e in kept),
-        }
+        counts = dict(self._dropped)
+        for exchange in self._kept.values():
+            for name, count in _counts(exchange).items():
+                counts[name] += count
+        return {"exchanges": self.total, "kept": len(self._kept), **counts}
 
     def _trim(self) -> None:
         excess = len(self._kept) - self.limit
@@ -192,5 +212,16 @@ class KeptExchanges:
         going = list(itertools.islice(done, excess))  # the oldest first: mostly the very first
         for exchange in going:
             del self._kept[exchange.number]
-            self._dropped_failing += bool(exchange.violations)
-            self._dropped_violations += len(exchange.violations)
+            for name, count in _counts(exchange).items():
+                self._dropped[name] += count
+
+
+def _counts(exchange: Exchange) -> dict[str, int]:
+    """What the reports' totals add up for one exchange."""
+    grades = [departure.grade for departure in exchange.departures]
+    return {
+        "withViolations": int(Grade.VIOLATION in grades),
+        "violations": grades.count(Grade.VIOLATION),
+        "findings": grades.count(Grade.FINDING),
+        "observed": grades.count(Grade.OBSERVED),
+    }

@@ -74,7 +74,7 @@ class ObservedProfile:
         message = document.get("message")
         if 400 <= exchange.status < 600 and isinstance(message, str):
             self._error(exchange, exchange.status, message)
-        elif exchange.status == 200 and "result" in document:  # a resize answered at once
+        elif 200 <= exchange.status < 300 and "result" in document:  # a resize answered at once
             self._result(exchange, document, progress)
 
     def _error(self, exchange: Exchange, status: int, message: str) -> None:

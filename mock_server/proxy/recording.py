@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mock_server.jobs.recordings import EXCHANGE_FILE, FORMAT, VERSION, VOLATILE_FIELDS
-from mock_server.proxy.exchanges import Exchange, Fetched, dumps, pretty
+from mock_server.proxy.exchanges import GRADED_KEYS, Exchange, Fetched, dumps, graded_json, pretty
 
 
 def folder(root: Path, exchange: Exchange) -> Path:
@@ -60,7 +60,7 @@ def write(root: Path, exchange: Exchange) -> None:
             {"body": pretty(d.body), "clientStatus": d.client_status} for d in exchange.deliveries
         ],
         "results": files,
-        "violations": [v.as_json() for v in exchange.violations],
+        **graded_json(exchange),
     }
     document["volatile"] = sorted(_volatile(document))
     (where / EXCHANGE_FILE).write_text(dumps(document))
@@ -73,7 +73,7 @@ def _volatile(node: Any, pointer: str = "") -> set[str]:
             here = f"{pointer}/{key}"
             if key in VOLATILE_FIELDS or key == "url":
                 found.add(here)
-            elif key != "violations":
+            elif key not in GRADED_KEYS:
                 found |= _volatile(value, here)
     elif isinstance(node, list):
         for index, value in enumerate(node):

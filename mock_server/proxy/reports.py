@@ -1,26 +1,32 @@
-"""The summaries CI reads: every violation as JSON (--report) and one JUnit test case per
-exchange (--junit). The proxy rewrites them soon after an exchange changes and at exit; each
-write goes beside and is renamed, so a proxy killed at any moment leaves them whole."""
+"""The summaries CI reads: every departure as JSON, violations apart from findings and observations
+(--report), and one JUnit test case per exchange (--junit): failed by a violation, passing with
+a `finding` (or `observed`) property for each of the others, never skipped. The proxy rewrites
+them soon after an exchange changes and at exit; each write goes beside and is renamed, so a
+proxy killed at any moment leaves them whole."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
-from mock_server.proxy.exchanges import KeptExchanges, dumps
+from mock_server.contract.rulebook import Grade
+from mock_server.proxy.exchanges import GRADED_KEYS, KeptExchanges, dumps
 
 REPORT_VERSION = 1
 
 
 def write_json(path: Path, exchanges: KeptExchanges) -> None:
-    """`totals` count every exchange; `exchanges` and `violations` detail the kept ones."""
-    violations = [v.as_json() for exchange in exchanges for v in exchange.violations]
-    document = {
+    """`totals` count every exchange; `exchanges`, `violations`, `findings` and `observed`
+    detail the kept ones."""
+    summaries = [exchange.summary() for exchange in exchanges]
+    document: dict[str, Any] = {
         "version": REPORT_VERSION,
         "totals": exchanges.totals(),
-        "exchanges": [exchange.summary() for exchange in exchanges],
-        "violations": violations,
+        "exchanges": summaries,
     }
+    for key in GRADED_KEYS:
+        document[key] = [each for summary in summaries for each in summary[key]]
     _replace(path, dumps(document))
 
 
@@ -47,6 +53,12 @@ def write_junit(path: Path, exchanges: KeptExchanges) -> None:
                 case, "failure", message=f"{len(lines)} contract violation(s)", type="violation"
             )
             failure.text = "\n".join(lines)
+        noted = [d for d in exchange.departures if d.grade is not Grade.VIOLATION]
+        if noted:
+            listed = ET.SubElement(case, "properties")
+            for departure in noted:
+                value = f"{departure.row}: {departure.line()}"
+                ET.SubElement(listed, "property", name=departure.grade.value, value=value)
     _replace(path, ET.tostring(suite, encoding="unicode") + "\n")
 
 

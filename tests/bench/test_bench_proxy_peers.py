@@ -9,7 +9,7 @@ import pytest
 
 from bench import peers, proxy_peers
 from bench.peers import Role
-from mock_server.contract.conformance import Violation
+from mock_server.contract.conformance import Departure
 from mock_server.contract.schemas import validate
 from mock_server.faults.scenario import HEADER, Scenario
 from mock_server.proxy.exchanges import Delivery, Exchange
@@ -61,7 +61,8 @@ def summary(number: int, webhooks: int, violations: int) -> dict[str, object]:
     exchange = Exchange(number, "analyze", "test****", b"{}", {})
     exchange.status, exchange.request_id = 200, f"id{number}"
     exchange.deliveries = [Delivery(b"{}", 200) for _ in range(webhooks)]
-    exchange.violations = [Violation("answer", "", "json", "", "")] * violations
+    broken = Departure("answer", "", "schema:queued-response", "ack.queued", "", "")
+    exchange.departures = [broken] * violations
     return {**exchange.summary(), "done": exchange.done(check_results=False)}
 
 

@@ -5,6 +5,7 @@ fails those too. And it keeps to its credit budget."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -15,11 +16,15 @@ from typing import Any
 import pytest
 
 from mock_server.contract import rules
+from mock_server.contract.fidelity import LEDGER, Basis, entry
+from mock_server.contract.observations import Observations, observed_values
+from mock_server.contract.profile import Profile
 from mock_server.web.keys import SERVICES
 from tests.breakers import breaking_proxy
 from tests.conftest import MakeMock, ServerFactory
 from tests.support import ROOT, SuiteRun, run_suite
 
+PROFILE_SECTIONS = set(Profile().to_json())
 # Each breaker of tests/breakers.py, by the test it must fail: the documented promises it breaks.
 BROKEN = {
     "test_resize::test_segments_lie_on_the_boundaries[sync]",  # misreport_a_segment
@@ -61,9 +66,18 @@ async def test_a_broken_target_fails_the_promises_it_breaks(
     make_mock: MakeMock, aiohttp_server: ServerFactory, tmp_path: Path
 ) -> None:
     proxy = await _broken_target(make_mock, aiohttp_server)
-    run = await run_suite(tmp_path, "--base-url", proxy, "--api-key", "test-key")
+    report, profile = tmp_path / "report.json", tmp_path / "observed.json"
+    options = ("--base-url", proxy, "--api-key", "test-key", "--report-json", str(report))
+    run = await run_suite(tmp_path, *options, "--observed-profile", str(profile))
     assert run.code == 1, run.output
     assert _failed(run) == BROKEN, run.output
+    _check_json_report(json.loads(report.read_text()), run)
+    # The acknowledgement's literal has no profile key: the profile leaves it out, and says so.
+    assert (
+        "findings the profile has no key for (the mock cannot play them), left out: " in run.output
+    )
+    assert "ack.literals" in run.output.split("left out: ")[1].splitlines()[0]
+    assert set(json.loads(profile.read_text())) <= {"version", *PROFILE_SECTIONS}
     assert "segmentsSeconds says" in run.output
     assert "expected the error 'Missing API key header'" in run.output
     assert {name: rows for name, rows in run.findings.items()} == FOUND, run.output
@@ -74,6 +88,30 @@ async def test_a_broken_target_fails_the_promises_it_breaks(
         "observed error.detail (choice): error 'Invalid API Key' comes with text after it, "
         "e.g. 'Invalid API Key: revoked or deleted'"
     ) in run.output
+
+
+def _check_json_report(document: dict[str, Any], run: SuiteRun) -> None:
+    """--report-json says what the run said: each test's outcome, each failure with the ledger
+    row and the reference's words it breaks, the findings and observations with what was seen."""
+    outcomes = {
+        test.split("/")[-1].replace(".py::", "::"): each
+        for test, each in ((t["test"], t["outcome"]) for t in document["tests"])
+    }
+    junit = {"failure": "failed", "error": "failed", "skipped": "skipped", "passed": "passed"}
+    assert outcomes == {name: junit[kind] for name, kind in run.outcomes.items()}
+    assert document["summary"]["failed"] == len(BROKEN)
+    failures = {
+        (f["test"].split("/")[-1].replace(".py::", "::"), f["row"]) for f in document["failures"]
+    }
+    assert ("test_resize::test_segments_lie_on_the_boundaries[sync]", "resize.segments") in failures
+    segments = next(f for f in document["failures"] if f["row"] == "resize.segments")
+    assert segments["reference"] == list(entry("resize.segments").quotes)
+    assert "segmentsSeconds says" in segments["seen"]
+    assert {f["row"] for f in document["findings"]} == {"ack.literals"}
+    assert all(f["seen"] for f in document["findings"])
+    assert "result.document" in {o["row"] for o in document["observed"]}
+    assert any(line.startswith("observed error.detail (choice)") for line in document["report"])
+    assert document["readings"] == "report"
 
 
 async def test_enforced_readings_fail_what_they_would_report(
@@ -158,3 +196,14 @@ def test_the_ack_literals_are_pinned(ack: dict[str, Any], complaint: str) -> Non
         "http://api.test",
         ["analysis.json"],
     )
+
+
+def test_the_one_reading_with_a_profile_key_is_written_to_the_observed_profile() -> None:
+    """Findings go into --observed-profile as far as the profile has keys for them: of the
+    readings, only the pricing rule has one (credits.rounding); the others (the literals, the id
+    form, tempo's type ...) have none, and the mock could not play them."""
+    keyed = {e.id: e.profile_key for e in LEDGER if e.basis is Basis.READING and e.profile_key}
+    assert keyed == {"credits.rounding": "pricing"}
+    seen = Observations()
+    seen.note_pricing("resize", [next(iter(rules.pricing(0.5, 4)))])
+    assert observed_values(seen)[0]["pricing"] == "examples"

@@ -216,38 +216,56 @@ async def test_each_breaker_of_the_contract_suite_is_reported(
         await through.post("/resize", SYNC_RESIZE, headers={}),
         await through.post("/resize", SYNC_RESIZE, headers={"X-API-Key": "not-a-key"}),
     ]
-    assert [violations for _, _, violations in answers] == [1, 1, 1, 1, 0]
+    # The documented promises broken are violations; the acknowledgements' literals, readings of
+    # the examples, are findings; the hosted analysis and text after a listed message are choices.
+    assert [violations for _, _, violations in answers] == [1, 0, 0, 1, 0]
     await through.settled()
-    found = through.rules()
-    assert found == {
-        ("answer", "/result/0", "candidate"),
-        ("answer", "/message", "schema:queued-response"),
-        ("answer", "", "schema:export-queued-response"),
-        ("answer", "/message", "listed_error"),
-        ("result", "/result", "analysis"),
+    graded = {
+        (d.phase, d.pointer, d.rule, str(d.grade))
+        for e in through.proxy.exchanges
+        for d in e.departures
+    }
+    assert graded == {
+        ("answer", "/result/0", "segments", "violation"),
+        ("answer", "/message", "schema:queued-response", "finding"),
+        ("answer", "", "schema:export-queued-response", "finding"),
+        ("answer", "", "listed_error:Missing API key header", "violation"),
+        ("answer", "/message", "listed_message", "observed"),
+        ("result", "/resultUrl", "result_document", "observed"),
     }
     console = capsys.readouterr().out
-    assert "[listed_error] expected" in console
+    assert "[listed_error:Missing API key header] (auth.header, documented) expected" in console
     assert "segmentsSeconds says" in console
     report = json.loads(out["report"].read_text())
-    assert len(report["violations"]) == 5
-    assert {v["requestId"] is not None for v in report["violations"][:3]} == {True}
+    assert (len(report["violations"]), len(report["findings"]), len(report["observed"])) == (
+        2,
+        2,
+        2,
+    )
+    assert report["totals"]["violations"] == 2 and report["totals"]["findings"] == 2
     cases = list(ET.parse(out["junit"]).getroot().iter("testcase"))
     failed = [case.get("name", "") for case in cases if case.find("failure") is not None]
-    assert [name.split()[1] for name in failed] == ["/resize", "/analyze", "/export", "/resize"]
-    # Each violation, with its location, in every channel: the console, the report, JUnit.
+    assert [name.split()[1] for name in failed] == ["/resize", "/resize"]
+    # Each departure, with its location, in every channel: the console, the report under its
+    # grade, JUnit (a failure for a violation, a property of a passing case for the others).
     for exchange, case in zip(through.proxy.exchanges, cases, strict=True):
         failure = case.find("failure")
-        for violation in exchange.violations:
-            assert violation.line() in console
-            assert violation.as_json() in report["violations"]
-            assert failure is not None and violation.line() in (failure.text or "")
+        properties = [p.get("value", "") for p in case.iter("property")]
+        for departure in exchange.departures:
+            assert departure.line() in console
+            kind = "observed" if departure.grade.value == "observed" else f"{departure.grade}s"
+            assert departure.as_json() in report[kind]
+            if departure.grade.value == "violation":
+                assert failure is not None and departure.line() in (failure.text or "")
+            else:
+                assert f"{departure.row}: {departure.line()}" in properties
     # ... and counted on what the client got: the answers above, and the webhooks, which also
-    # count the result files checked before them (the analysis' hosted similarity).
+    # count the result files checked before them.
     analyzed, exported = (json.loads(answers[n][1])["requestId"] for n in (1, 2))
     for request_id in (analyzed, exported):
         await hooks.payload(request_id)
-    assert (hooks.violations[analyzed], hooks.violations[exported]) == ("2", "1")
+    assert (hooks.violations[analyzed], hooks.violations[exported]) == ("0", "0")
+    assert hooks.findings == ["1", "1"]  # the acknowledgements' literals
 
 
 async def test_strict_refuses_a_request_that_breaks_its_schema(
@@ -257,7 +275,7 @@ async def test_strict_refuses_a_request_that_breaks_its_schema(
     through = await make_proxy(origin(upstream), strict=True)
     status, raw, violations = await through.post("/analyze", {"features": []})
     answer = json.loads(raw)
-    assert (status, violations, answer["success"]) == (422, 1, False)
+    assert (status, violations, answer["success"]) == (422, 2, False)  # both required fields
     assert answer["violations"][0]["rule"] == "schema:analyze-request"
     async with upstream.get("/_mock/requests") as journal:
         assert await journal.json() == []
@@ -344,7 +362,7 @@ async def test_an_upstream_that_resets_gives_the_client_a_broken_connection_too(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-async def test_an_upstream_answering_html_passes_through_with_a_violation(
+async def test_an_upstream_answering_html_passes_through_observed(
     make_proxy: MakeProxy, aiohttp_server: ServerFactory
 ) -> None:
     page = "<!doctype html><html><body>Bad gateway</body></html>"
@@ -357,8 +375,11 @@ async def test_an_upstream_answering_html_passes_through_with_a_violation(
     server = await aiohttp_server(app)
     through = await make_proxy(str(server.make_url("")))
     status, raw, violations = await through.post("/resize", SYNC_RESIZE)
-    assert (status, raw.decode(), violations) == (502, page, 1)
-    assert through.rules() == {("answer", "", "json")}
+    # An error's body is the mock's choice (error.envelope): no example shows one.
+    assert (status, raw.decode(), violations) == (502, page, 0)
+    assert through.rules() == {("answer", "", "schema:error-response")}
+    (exchange,) = through.proxy.exchanges
+    assert [str(d.grade) for d in exchange.departures] == ["observed"]
 
 
 async def test_a_recording_replays_offline_with_the_same_results(

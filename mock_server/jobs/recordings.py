@@ -157,6 +157,8 @@ def _replayable(path: Path, document: dict[str, Any]) -> Recording | str:
     fetched) or in a failure, else why it cannot be replayed; RecordingError if what a replay
     reads is not there."""
     folder, answer = path.parent, document["answer"]
+    if document["route"].lstrip("/") not in RESULT_FIELDS:
+        return "an upload is not replayed: a request naming it matches on the uploaded content"
     payload = _ending([hook["body"] for hook in document["webhooks"]] + [answer.get("body")])
     if payload is None or not isinstance(payload["success"], bool):
         return "its job never ended in a result or a failure (refused, unreachable or no webhook)"

@@ -24,10 +24,18 @@ from aiohttp import web
 
 from mock_server.contract import conformance, rules
 from mock_server.contract.conformance import Departure
-from mock_server.contract.wire import API_ROUTES, BY_NAME, INVALID_METHOD, KEY_HEADER, MISSING_KEY
+from mock_server.contract.wire import (
+    API_ROUTES,
+    BY_NAME,
+    INVALID_METHOD,
+    KEY_HEADER,
+    MISSING_KEY,
+    UPLOAD,
+)
 from mock_server.proxy import recording, reports
 from mock_server.proxy.exchanges import Delivery, Exchange, Fetched, KeptExchanges, masked
 from mock_server.proxy.observed import ObservedProfile
+from mock_server.proxy.uploads import STORAGE_PATH, UploadRelay
 
 VIOLATIONS_HEADER = "X-Mock-Violations"
 FINDINGS_HEADER = "X-Mock-Findings"
@@ -95,6 +103,8 @@ class Proxy:
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reports_due: asyncio.TimerHandle | None = None  # a pending rewrite of the reports
+        # Recording: uploads pass through the proxy, so a recording names them by content.
+        self.relay = UploadRelay() if config.record is not None else None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -152,6 +162,8 @@ class Proxy:
         key = request.headers.get(KEY_HEADER)
         sent = conformance.parse_json(body)
         exchange = Exchange(self.exchanges.next_number(), route, masked(key), body, sent)
+        if self.relay is not None:
+            exchange.request = self.relay.as_recorded(sent, body)
         self.exchanges.add(exchange)
         listed = _listed_error(route, request.method, key)
         if listed is None:
@@ -197,6 +209,8 @@ class Proxy:
         if not exchange.awaits_webhook:
             await self._check_results(exchange, exchange.ack)  # a final answer, or an error
         passed.update(counts(exchange))
+        if self.relay is not None and asked.route == UPLOAD.name and _succeeded(answer.status):
+            exchange.answer = self.relay.stand_in(exchange.answer, self.public_url)
         reply = web.Response(status=answer.status, body=exchange.answer, headers=passed)
         self.settle(exchange)
         return reply
@@ -318,6 +332,28 @@ class Proxy:
             fetched.body = b""  # checked, and written if recording: held no longer
         exchange.results_checked = True  # only now is the exchange done
 
+    async def store_upload(self, request: web.Request) -> web.Response:
+        """A client's PUT to a stand-in storage URL: passed on to the real one as it came (no
+        Content-Type added), its bytes' hash kept for the recording (proxy/uploads.py)."""
+        number, token = int(request.match_info["number"]), request.match_info["token"]
+        relayed = self.relay.target(number, token) if self.relay is not None else None
+        if relayed is None:
+            message = "no upload has this storage URL (the proxy relays the ones it handed out)"
+            return web.json_response({"success": False, "message": message}, status=404)
+        data = await request.content.read()  # as large as the upstream's storage takes
+        kind = request.headers.get("Content-Type")
+        async with self.session.put(
+            relayed.storage_url,
+            data=data,
+            headers={"Content-Type": kind} if kind else {},
+            skip_auto_headers=("Content-Type",),
+        ) as answer:
+            status, body = answer.status, await answer.read()
+            passed = {k: v for k, v in answer.headers.items() if k.lower() not in DROPPED}
+        if _succeeded(status):
+            UploadRelay.stored(relayed, data)
+        return web.Response(status=status, body=body, headers=passed)
+
     async def show(self, request: web.Request) -> web.Response:
         """Every exchange so far, with whether it is done (and in the reports): for tests and
         the curious."""
@@ -371,4 +407,5 @@ def create_proxy_app(config: ProxyConfig) -> web.Application:
     app.router.add_route("*", f"/{{route:{names}}}", proxy.forward)
     app.router.add_post(HOOK_PATH + "/{number:[0-9]+}/{token}", proxy.webhook)
     app.router.add_get(EXCHANGES_PATH, proxy.show)
+    app.router.add_put(STORAGE_PATH + "/{number:[0-9]+}/{token}", proxy.store_upload)
     return app

@@ -25,7 +25,7 @@ from mock_server.web.app import create_app
 from mock_server.web.keys import SERVICES
 from tests.conftest import AppClient, FileServer, MakeMock, Receiver, ServerFactory, serve_receiver
 from tests.proxy_client import MakeProxy, origin
-from tests.support import KEY, NOWHERE, TINY_RESIZE, VALID, Hooks, wait_until
+from tests.support import KEY, NOWHERE, TINY_RESIZE, VALID, Hooks, uploaded, wait_until
 
 ANY_ID = "a" * 32
 QUEUED = {  # a recorded acknowledgement
@@ -361,3 +361,39 @@ async def test_a_structure_recorded_through_the_proxy_replays_its_sections(
     assert replayed["sections"] == recorded["sections"]
     assert replayed["creditCost"] == recorded["creditCost"]
     assert replayed["requestId"] != recorded["requestId"]
+
+
+async def test_a_structure_of_an_upload_replays_by_the_uploaded_content(
+    make_mock: MakeMock, make_proxy: MakeProxy, files: FileServer, tmp_path: Path
+) -> None:
+    """Recording, the proxy relays the upload's PUT and names the source by its content; a
+    later run uploads the same bytes under a new retrievalUrl and gets the recorded sections."""
+    upstream = await make_mock()
+    through = await make_proxy(origin(upstream), record=tmp_path / "rec")
+    status, raw, _ = await through.post_counted("/upload", b"", method="GET")
+    slot = json.loads(raw)
+    assert status == 200 and "/_proxy/storage/" in slot["storageUrl"]  # through the proxy
+    async with aiohttp.ClientSession() as session:
+        async with session.get(files.url("/song.mp3")) as source:
+            song = await source.read()
+        async with session.put(slot["storageUrl"], data=song) as stored:
+            assert stored.status == 200
+    status, raw, _ = await through.post("/structure", {"sourceFileUrl": slot["retrievalUrl"]})
+    assert status == 200, raw
+    recorded = json.loads(raw)
+    await through.settled()
+    written = json.loads((tmp_path / "rec" / "0002-structure" / EXCHANGE_FILE).read_text())
+    assert written["request"]["body"]["sourceFileUrl"].startswith("upload:sha256:")
+
+    replay = await make_mock(replay=tmp_path / "rec")
+    retrieval = await uploaded(replay, song)
+    assert retrieval != slot["retrievalUrl"]
+    async with replay.post("/structure", json={"sourceFileUrl": retrieval}, headers=KEY) as answer:
+        replayed = await answer.json()
+    assert replayed["sections"] == recorded["sections"]
+    assert replay_of(replay) == "0002-structure"
+
+
+def replay_of(mock: AppClient) -> str | None:
+    """The recording the mock's latest request was answered from."""
+    return mock.app[SERVICES].journal.entries()[-1].replayed

@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 
 from contract_tests.session import Answer, Contract
+from mock_server.accounts import PricingRule, structure_cost
 from mock_server.contract.rules import RATES
 
 # /structure's price is not known: the suite reserves as for an analysis with raw features, the
 # dearest of the documented rates, so --max-credits holds whatever the target charges.
 WORST_RATE = RATES["analyze_raw_features"]
+MAX_RATE = 1000  # the profile's bound on structure.creditsPerMinute
 
 
 @dataclass
@@ -65,7 +67,27 @@ def sections(contract: Contract, uploaded: Uploaded, source_seconds: float) -> S
     if isinstance(cost, int):
         contract.budget.settle(reserved, cost)
         contract.report.notes.append(f"a structure of {source_seconds:.0f} s cost {cost} credits")
+        _observe_rate(contract, cost, source_seconds)
     return Sections(answer, document)
+
+
+def _observe_rate(contract: Contract, cost: int, seconds: float) -> None:
+    """structure.creditsPerMinute, when one rate alone gives the cost under either pricing rule;
+    a short source often fits two (30 s at r or r - 1 rounds alike)."""
+    fitting = sorted(
+        {
+            rate
+            for rate in range(MAX_RATE + 1)
+            for rule in PricingRule
+            if structure_cost(seconds, rate, rule) == cost
+        }
+    )
+    key = "structure.creditsPerMinute"
+    if len(fitting) == 1:
+        contract.report.observe(key, fitting[0])
+    else:
+        said = f"{cost} credits for {seconds:.0f} s fit the rates {fitting[:5]}"
+        contract.report.unobserved[key] = said
 
 
 def test_upload_answers_where_to_put_the_file_and_where_it_is_served(
@@ -116,9 +138,13 @@ def test_labels_lie_between_0_and_1000(contract: Contract, sections: Sections) -
 def test_structure_answers_at_once_without_a_webhook(
     contract: Contract, sections: Sections
 ) -> None:
-    """Whether /structure answers at once is a choice (the known client waits for it)."""
+    """Whether /structure answers at once is a choice (the known client waits for it). An answer
+    at once fits `both` and `synchronous` alike, so the profile key is not written."""
     with contract.promise("structure.calls"):
         assert "sections" in (sections.document or {}), "no sections in the immediate answer"
+    contract.report.unobserved["structure.calls"] = (
+        "it answered at once without resultWebhook; whether it also queues with one was not tried"
+    )
 
 
 def _sections(sections: Sections) -> list[dict[str, Any]]:

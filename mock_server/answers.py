@@ -43,7 +43,7 @@ Check = Callable[[Any, Mapping[str, Any]], None]  # (answer, request body); Asse
 
 
 @dataclass(frozen=True)
-class Rule:
+class Promise:
     """A documented promise (`row` of the fidelity ledger) an answer must keep."""
 
     row: str
@@ -60,8 +60,8 @@ class Answerable:
     route: str
     at: str | None
     result_name: str | None
-    alone: tuple[Rule, ...] = ()
-    fits: tuple[Rule, ...] = ()
+    alone: tuple[Promise, ...] = ()
+    fits: tuple[Promise, ...] = ()
     price: Callable[[Any, Mapping[str, Any], Profile], int] | None = None
     fields: tuple[str, ...] = ()
     placeholders: Mapping[str, Any] = field(default_factory=dict)  # what the mock writes itself
@@ -184,10 +184,10 @@ ANSWERABLE = {
             at="result",
             result_name=ANALYSIS,
             alone=(
-                Rule("analyze.similarity", _similarity),
-                Rule("analyze.features", _feature_vectors),
+                Promise("analyze.similarity", _similarity),
+                Promise("analyze.features", _feature_vectors),
             ),
-            fits=(Rule("analyze.features", _features_asked),),
+            fits=(Promise("analyze.features", _features_asked),),
             price=_analysis_price,
         ),
         Answerable(
@@ -195,13 +195,13 @@ ANSWERABLE = {
             at="result",
             result_name=RESIZE,
             alone=(
-                Rule("resize.segments", _each(_segment_pairs)),
-                Rule("resize.dissimilarity", _each(_dissimilarity)),
+                Promise("resize.segments", _each(_segment_pairs)),
+                Promise("resize.dissimilarity", _each(_dissimilarity)),
             ),
             fits=(
-                Rule("resize.segments", _each(_on_boundaries)),
-                Rule("resize.duration", _each(_duration)),
-                Rule("resize.near_target", _near_target),
+                Promise("resize.segments", _each(_on_boundaries)),
+                Promise("resize.duration", _each(_duration)),
+                Promise("resize.near_target", _near_target),
             ),
             price=_resize_price,
         ),
@@ -209,8 +209,8 @@ ANSWERABLE = {
             "export",
             at=None,
             result_name=None,
-            alone=(Rule("export.failures", _failure_names),),
-            fits=(Rule("export.failures", _failures_of_this_export),),
+            alone=(Promise("export.failures", _failure_names),),
+            fits=(Promise("export.failures", _failures_of_this_export),),
             fields=("failures",),
             placeholders={"resultUrls": ["https://example.com/0/export_1.mp3"], "failures": {}},
         ),
@@ -237,7 +237,7 @@ def answerable(route: str) -> Answerable:
 
 
 def _kept(
-    spec: Answerable, promises: Sequence[Rule], answer: Any, request: Mapping[str, Any]
+    spec: Answerable, promises: Sequence[Promise], answer: Any, request: Mapping[str, Any]
 ) -> None:
     for rule in promises:
         try:

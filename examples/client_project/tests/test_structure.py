@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from jingle_maker import AudjustClient, InvalidApiKey, Section, make_chorus_jingle, most_alike
+from jingle_maker import AudjustClient, InvalidApiKey, Section, make_jingle, most_alike
 from support import SinkRelay, is_mp3, local_song
 
 if TYPE_CHECKING:
@@ -34,8 +34,8 @@ def test_the_chorus_jingle_starts_at_the_part_that_comes_back(
     audjust_mock: AudjustMock, client: AudjustClient, relay: SinkRelay, tmp_path: Path
 ) -> None:
     song = local_song(audjust_mock, tmp_path, "house_128_lead_in")  # a lead-in, then a loop
-    jingle = make_chorus_jingle(
-        client, song, 3, audjust_mock.webhook_url(), relay.wait_for_payload, webhook_timeout=20
+    jingle = make_jingle(
+        client, song, 3, audjust_mock.webhook_url(), relay.wait_for_payload, from_chorus=True
     )
     assert is_mp3(jingle)
     sections = audjust_mock.last_call("/structure").answer["sections"]
@@ -75,16 +75,17 @@ def test_the_chorus_jingle_of_hand_made_sections(
     """Per-test answers: the sections are the test's own, so the choice is tested on forms the
     engine's 12-second songs do not have. The export is still made from the real song."""
     audjust_mock.answer("/structure", sections, times=1)
-    jingle = make_chorus_jingle(
+    jingle = make_jingle(
         client,
         audjust_mock.fixture_url("pop_120"),
         seconds,
         audjust_mock.webhook_url(),
         relay.wait_for_payload,
-        webhook_timeout=20,
+        from_chorus=True,
     )
     assert is_mp3(jingle)
     audjust_mock.assert_called("/export", times=1, json={"segmentsGroups": [[segment]]})
+    assert audjust_mock.calls("/analyze") == audjust_mock.calls("/resize") == []
 
 
 def test_most_alike_prefers_the_closest_labels_then_the_earliest_pair() -> None:

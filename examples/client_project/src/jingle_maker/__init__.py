@@ -17,7 +17,7 @@ from jingle_maker.errors import (
     TransientError,
     UsageLimitExceeded,
 )
-from jingle_maker.jingle import make_chorus_jingle, make_jingle, most_alike, pick_best
+from jingle_maker.jingle import chorus_segments, make_jingle, most_alike, pick_best
 from jingle_maker.models import Ack, AnalysisResult, Candidate, ExportAck, Section, Similarity
 from jingle_maker.webhooks import Delivery, JobRecord, JobStore, handle_webhook
 
@@ -47,8 +47,8 @@ __all__ = [
     "Similarity",
     "TransientError",
     "UsageLimitExceeded",
+    "chorus_segments",
     "handle_webhook",
-    "make_chorus_jingle",
     "make_jingle",
     "most_alike",
     "pick_best",

@@ -1,9 +1,8 @@
-"""The workflows: a song in, a jingle out.
+"""The workflow: a song in, a jingle of about `target_seconds` out.
 
-make_jingle, of about `target_seconds`: analyze -> wait for the analysis -> resize (synchronous)
--> pick the best candidate -> export it -> wait -> download. make_chorus_jingle, starting where
-the song's most repeated part first comes: structure (synchronous) -> the two most alike
-sections -> export from the first -> wait -> download.
+The best edit: analyze -> wait for the analysis -> resize (synchronous) -> pick the best
+candidate -> export it -> wait -> download. From the chorus: structure (synchronous) -> the two
+most alike sections -> export from the first -> wait -> download.
 
 The song is a URL Audjust can download, or a local file (a Path), uploaded first. Waiting prefers
 the webhook and falls back to polling, within the reference's 7 minutes; an export whose link has
@@ -62,30 +61,30 @@ def make_jingle(
     *,
     fmt: ExportFormat = "mp3_128",
     webhook_timeout: float = 60.0,
+    from_chorus: bool = False,
 ) -> bytes:
-    """The audio file of the best edit of `source` to about `target_seconds`.
+    """The audio file of about `target_seconds` of `source`: its best edit to that length, or,
+    `from_chorus`, the stretch that starts where its most repeated part first comes (shorter when
+    the song ends sooner).
 
     Each queued step waits up to `webhook_timeout` for its webhook, then polls its result URL
     until `client.result_timeout` after the request was acknowledged (ResultTimeout then).
     A failure webhook raises JobFailed, a failed export group ExportFailed.
     """
     source_url = _source_url(client, source)
-    ack = client.analyze(source_url, webhook_url)
-    deadline = client.clock() + client.result_timeout
-    payload = _webhook(client, wait_for_webhook, ack.request_id, webhook_timeout)
-    if payload is None:
-        log.info("no analysis webhook for %s; polling %s", ack.request_id, ack.result_url)
-        payload = client.fetch_result(ack.result_url, timeout=_remaining(client, deadline))
-    _raise_if_failed(payload, ack.request_id)
-    analysis = AnalysisResult.from_payload(payload)
-
-    best = pick_best(client.resize(analysis, target_seconds), target_seconds)
-    log.info(
-        "best edit of %s: %s s, score %.4f", source_url, best.duration_seconds, best.blended_score
-    )
+    if from_chorus:
+        segments = chorus_segments(client.structure(source_url), target_seconds)
+    else:
+        segments = _best_edit(
+            client,
+            source_url,
+            target_seconds,
+            webhook_url=webhook_url,
+            wait_for_webhook=wait_for_webhook,
+            webhook_timeout=webhook_timeout,
+        )
 
     def export_once(source_url: str) -> bytes:
-        segments = best.segments_seconds
         return _export(
             client, source_url, webhook_url, segments, fmt, wait_for_webhook, webhook_timeout
         )
@@ -101,30 +100,41 @@ def make_jingle(
         return export_once(_source_url(client, source))
 
 
-def make_chorus_jingle(
-    client: AudjustClient,
-    source: Source,
-    seconds: float,
-    webhook_url: str,
-    wait_for_webhook: WebhookWaiter,
-    *,
-    fmt: ExportFormat = "mp3_128",
-    webhook_timeout: float = 60.0,
-) -> bytes:
-    """The audio file of up to `seconds` of `source`, from where its most repeated part first
-    comes (the earlier of `most_alike`'s two sections; the start of a song of one section).
-    Shorter when the song ends sooner. Errors as make_jingle's."""
-    source_url = _source_url(client, source)
-    sections = client.structure(source_url)
+def chorus_segments(sections: Sequence[Section], seconds: float) -> tuple[Segment, ...]:
+    """Up to `seconds` from the earlier of `most_alike`'s two sections (from the start of a song
+    of one section), cut where the song ends."""
     pair = most_alike(sections)
     start_ms = pair[0].start_ms if pair else 0
     # In whole milliseconds, as the sections are: 7.72 + 4 is not 11.72 in floating point.
     end_ms = min(start_ms + round(seconds * 1000), max(s.end_ms for s in sections))
-    log.info("chorus of %s: %d ms to %d ms", source_url, start_ms, end_ms)
-    segment = (start_ms / 1000, end_ms / 1000)
-    return _export(
-        client, source_url, webhook_url, [segment], fmt, wait_for_webhook, webhook_timeout
+    return ((start_ms / 1000, end_ms / 1000),)
+
+
+def _best_edit(
+    client: AudjustClient,
+    source_url: str,
+    target_seconds: float,
+    *,
+    webhook_url: str,
+    wait_for_webhook: WebhookWaiter,
+    webhook_timeout: float,
+) -> tuple[Segment, ...]:
+    """analyze -> wait for the analysis -> resize (synchronous) -> the best candidate's
+    segments."""
+    ack = client.analyze(source_url, webhook_url)
+    deadline = client.clock() + client.result_timeout
+    payload = _webhook(client, wait_for_webhook, ack.request_id, webhook_timeout)
+    if payload is None:
+        log.info("no analysis webhook for %s; polling %s", ack.request_id, ack.result_url)
+        payload = client.fetch_result(ack.result_url, timeout=_remaining(client, deadline))
+    _raise_if_failed(payload, ack.request_id)
+    analysis = AnalysisResult.from_payload(payload)
+
+    best = pick_best(client.resize(analysis, target_seconds), target_seconds)
+    log.info(
+        "best edit of %s: %s s, score %.4f", source_url, best.duration_seconds, best.blended_score
     )
+    return best.segments_seconds
 
 
 def _source_url(client: AudjustClient, source: Source) -> str:

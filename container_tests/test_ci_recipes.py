@@ -128,7 +128,7 @@ def runner_for(tmp_path: Path) -> Iterator[Any]:
 def test_the_github_serve_job_runs_here(runner_for: Any) -> None:
     job = load(GITHUB)["jobs"]["with-serve"]
     output = runner_for(job["env"]).github_steps(job)
-    assert "# fail 0" in output and "# pass 3" in output
+    assert "# fail 0" in output and "# pass 4" in output
 
 
 def test_the_github_service_container_job_runs_here(
@@ -146,14 +146,14 @@ def test_the_github_service_container_job_runs_here(
         env={k: runner.here(v) for k, v in service["env"].items()},
     ):
         output = runner.github_steps(job)
-    assert "# fail 0" in output and "# pass 3" in output
+    assert "# fail 0" in output and "# pass 4" in output
 
 
 def test_the_gitlab_serve_job_script_runs_here(runner_for: Any) -> None:
     job = load(GITLAB)["test-with-serve"]
     runner = runner_for(job["variables"])
     output = runner.step("\n".join(job["script"]))
-    assert "# fail 0" in output and "# pass 3" in output
+    assert "# fail 0" in output and "# pass 4" in output
 
 
 def test_the_scheduled_contract_step_runs_against_a_serve_process(runner_for: Any) -> None:

@@ -68,4 +68,4 @@ def test_the_node_client_block_runs_as_written(ports_8080_and_8081: None) -> Non
     (block,) = [block for block in shell_blocks(DOCS) if "npm test" in block]
     with serve_process("--port", "8080"):
         output = run_shell(block, dict(os.environ), timeout=180)
-    assert "# fail 0" in output and "# pass 3" in output
+    assert "# fail 0" in output and "# pass 4" in output

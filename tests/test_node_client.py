@@ -29,4 +29,4 @@ def test_the_node_client_example_passes_against_serve() -> None:
             check=False,
         )
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert "# pass 3" in finished.stdout and "# fail 0" in finished.stdout
+    assert "# pass 4" in finished.stdout and "# fail 0" in finished.stdout

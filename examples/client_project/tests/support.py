@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import requests
 
 from jingle_maker import (
     AnalysisResult,
@@ -45,6 +48,15 @@ def bundled_jingle(
         relay.wait_for_payload,
         webhook_timeout=webhook_timeout,
     )
+
+
+def local_song(audjust_mock: AudjustMock, directory: Path, song: str = "pop_120") -> Path:
+    """A bundled song as a local file, the kind a user hands the app: downloaded from the mock."""
+    response = requests.get(audjust_mock.fixture_url(song), timeout=10)
+    response.raise_for_status()
+    path = directory / f"{song}.mp3"
+    path.write_bytes(response.content)
+    return path
 
 
 def is_mp3(data: bytes) -> bool:

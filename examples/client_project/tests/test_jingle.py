@@ -66,7 +66,7 @@ def test_the_export_gets_the_best_candidates_segments(
 
 
 # A hand-made analysis of the 12 s song: six beats two seconds apart, each like itself only.
-SIX_BEATS = {
+SIX_BEATS: dict[str, Any] = {
     "duration": 12.0,
     "tempo": 30,
     "similarity": {

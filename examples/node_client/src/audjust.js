@@ -1,5 +1,6 @@
 // A small Audjust API client, as a Node.js service would write one: nothing in it is specific to
 // the mock, so the same code runs against the live API. Node 18+ (global fetch), no dependencies.
+import { readFile } from "node:fs/promises";
 import http from "node:http";
 
 export class AudjustError extends Error {
@@ -14,6 +15,26 @@ export class AudjustClient {
   constructor({ baseUrl, apiKey }) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.apiKey = apiKey;
+  }
+
+  // A local file, put where Audjust can read it, as Audjust's example page does: GET /upload with
+  // the key names two URLs, then the raw bytes go to storageUrl in a PUT with no key and no
+  // content type. The retrievalUrl returned is a sourceFileUrl for every route, for an hour.
+  async upload(filePath) {
+    const bytes = await readFile(filePath);
+    const slot = await this.#send("/upload", { method: "GET" });
+    // A Buffer body gets no Content-Type from fetch, and the storage URL needs no key.
+    const put = await fetch(slot.storageUrl, { method: "PUT", body: bytes });
+    if (!put.ok) {
+      throw new AudjustError(put.status, await put.json().catch(() => null));
+    }
+    return slot.retrievalUrl;
+  }
+
+  // The song's sections in order, answered at once: [{ startMs, endMs, label }], labels from 0 to
+  // 1000, the closer two the more alike the sections sound.
+  async structure(sourceFileUrl) {
+    return (await this.#post("/structure", { sourceFileUrl })).sections;
   }
 
   analyze({ sourceFileUrl, resultWebhook, features = [] }) {
@@ -41,11 +62,19 @@ export class AudjustClient {
     return Buffer.from(await answer.arrayBuffer());
   }
 
-  async #post(path, body) {
-    const answer = await fetch(this.baseUrl + path, {
+  #post(path, body) {
+    return this.#send(path, {
       method: "POST",
-      headers: { "X-API-Key": this.apiKey, "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
+    });
+  }
+
+  async #send(path, { method, headers = {}, body }) {
+    const answer = await fetch(this.baseUrl + path, {
+      method,
+      headers: { "X-API-Key": this.apiKey, ...headers },
+      body,
     });
     const payload = await answer.json();
     if (!answer.ok || payload.success === false) {

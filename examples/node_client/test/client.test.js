@@ -8,6 +8,9 @@
 //                        (host:port, default 127.0.0.1:0) reached at WEBHOOK_PUBLIC_URL;
 //                        sink: the mock cannot reach this process, so webhooks go to its own sink
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import { AudjustClient, AudjustError, bestFirst, startWebhookReceiver } from "../src/audjust.js";
@@ -98,5 +101,34 @@ describe("an Audjust client in Node.js", () => {
     const wav = await client.fetchResult(ack.resultUrls[0]);
     assert.equal(wav.subarray(0, 4).toString("latin1"), "RIFF");
     assert.ok(wav.length > 44 * 1000, `a WAV of ${wav.length} bytes`);
+  });
+
+  test("a local file is uploaded, then its sections found and it is analysed", async () => {
+    // A file on this machine, as a user would pick one: a song the mock bundles, downloaded.
+    const folder = await mkdtemp(join(tmpdir(), "audjust-upload-"));
+    const song = join(folder, "pop_120.mp3");
+    const download = await fetch(`${baseUrl}/_mock/fixtures/pop_120.mp3`);
+    assert.equal(download.status, 200);
+    await writeFile(song, Buffer.from(await download.arrayBuffer()));
+    let retrievalUrl;
+    try {
+      retrievalUrl = await client.upload(song);
+    } finally {
+      await rm(folder, { recursive: true });
+    }
+    checkResultUrl(retrievalUrl);
+
+    const sections = await client.structure(retrievalUrl);
+    assert.equal(sections[0].startMs, 0);
+    sections.slice(1).forEach((section, i) => assert.equal(section.startMs, sections[i].endMs));
+    assert.ok(Math.abs(sections.at(-1).endMs - 12_000) < 100, "a 12-second song");
+    for (const { startMs, endMs, label } of sections) {
+      assert.ok(startMs < endMs && Number.isInteger(label) && label >= 0 && label <= 1000);
+    }
+
+    const ack = await client.analyze({ sourceFileUrl: retrievalUrl, resultWebhook: webhooks.url });
+    const webhook = await webhooks.waitFor(ack.requestId);
+    assert.equal(webhook.success, true);
+    assert.equal(Math.round(webhook.result.tempo), 120);
   });
 });

@@ -17,8 +17,8 @@ from jingle_maker.errors import (
     TransientError,
     UsageLimitExceeded,
 )
-from jingle_maker.jingle import make_jingle, pick_best
-from jingle_maker.models import Ack, AnalysisResult, Candidate, ExportAck, Similarity
+from jingle_maker.jingle import chorus_segments, make_jingle, most_alike, pick_best
+from jingle_maker.models import Ack, AnalysisResult, Candidate, ExportAck, Section, Similarity
 from jingle_maker.webhooks import Delivery, JobRecord, JobStore, handle_webhook
 
 __all__ = [
@@ -43,10 +43,13 @@ __all__ = [
     "ResultNotFound",
     "ResultTimeout",
     "RetryPolicy",
+    "Section",
     "Similarity",
     "TransientError",
     "UsageLimitExceeded",
+    "chorus_segments",
     "handle_webhook",
     "make_jingle",
+    "most_alike",
     "pick_best",
 ]

@@ -4,6 +4,8 @@ client = AudjustClient("https://api.audjust.com", os.environ["AUDJUST_API_KEY"])
 ack = client.analyze("https://example.com/song.mp3", "https://example.com/audjust-webhook")
 analysis = AnalysisResult.from_payload(client.fetch_result(ack.result_url))
 best = pick_best(client.resize(analysis, target_seconds=30), 30)  # see jingle.py
+song_url = client.upload("song.mp3")  # a local file, readable by Audjust for an hour
+sections = client.structure(song_url)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
@@ -32,9 +35,12 @@ from jingle_maker.models import (
     Candidate,
     ExportAck,
     ExportFormat,
+    Section,
     Segment,
     UnexpectedResponse,
+    UploadSlot,
     candidates_from_payload,
+    sections_from_payload,
 )
 
 log = logging.getLogger(__name__)
@@ -131,7 +137,26 @@ class AudjustClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # --- the three endpoints -----------------------------------------------------------------
+    # --- the endpoints -----------------------------------------------------------------------
+
+    def upload(self, path: str | os.PathLike[str]) -> str:
+        """Put a local file where Audjust can read it and return its retrieval URL, a source URL
+        for every endpoint for an hour. Free of credits. Two steps, as Audjust's example page
+        takes them: `GET /upload` with the key names a storage URL and a retrieval URL; the
+        file's raw bytes then go to the storage URL in a PUT with no key and no content type."""
+        data = Path(path).read_bytes()
+        # Both steps are safe to repeat: a lost GET leaves an unused slot, free and soon gone;
+        # a second PUT replaces the bytes.
+        slot = self._with_retries(self._upload_slot, idempotent=True)
+        self._with_retries(lambda: self._put_once(slot.storage_url, data), idempotent=True)
+        return slot.retrieval_url
+
+    def structure(self, source_url: str) -> list[Section]:
+        """The song's sections in order, answered at once (no webhook). A source Audjust cannot
+        read (an upload past its hour, a URL that answers 404) raises JobFailed, whose message
+        says why."""
+        payload = self._post("structure", {"sourceFileUrl": source_url})
+        return self._parse(sections_from_payload, payload)
 
     def analyze(self, source_url: str, webhook_url: str, raw_features: bool = False) -> Ack:
         """Queue an analysis; the result goes to `webhook_url` and to the ack's resultUrl."""
@@ -219,6 +244,19 @@ class AudjustClient:
             lambda: self.session.post(url, json=body, headers=headers, timeout=self.timeout)
         )
         return self._json_object(response)
+
+    def _upload_slot(self) -> UploadSlot:
+        headers = {"X-API-Key": self.api_key, "Accept": "application/json"}
+        response = self._send(
+            lambda: self.session.get(
+                f"{self.base_url}/upload", headers=headers, timeout=self.timeout
+            )
+        )
+        return self._parse(UploadSlot.from_json, self._json_object(response))
+
+    def _put_once(self, storage_url: str, data: bytes) -> None:
+        # The storage URL is the credential: no key, and no content type (raw bytes get none).
+        self._send(lambda: self.session.put(storage_url, data=data, timeout=self.timeout))
 
     def _get_once(self, url: str) -> requests.Response:
         # Result URLs are public links on another host in production: never send the key there.

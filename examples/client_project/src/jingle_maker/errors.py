@@ -114,10 +114,14 @@ class ResultTimeout(AudjustError, TimeoutError):
 
 
 class JobFailed(AudjustError):
-    """A queued request ended in the failure webhook (`"success": false`)."""
+    """A request was taken and then failed (`"success": false` with its requestId): a queued one
+    in its failure webhook, a synchronous one (structure) in its answer, under a 4xx status
+    Audjust does not document (`status`)."""
 
-    def __init__(self, message: str, request_id: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, request_id: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, status)
         self.request_id = request_id
 
 
@@ -173,6 +177,10 @@ def error_from_response(
     if not isinstance(message, str):
         message = _snippet(text) or f"HTTP {status}"
     cls = next((c for prefix, c in _BY_MESSAGE if message.startswith(prefix)), None)
+    request_id = body.get("requestId") if isinstance(body, dict) else None
+    if cls is None and isinstance(request_id, str):
+        # Refusals carry no requestId; a request that was taken and then failed does.
+        return JobFailed(message, request_id, status)
     cls = cls or _BY_STATUS.get(status, AudjustError)
     if cls is RateLimited:
         return RateLimited(message, status, parse_retry_after(headers.get("Retry-After")))

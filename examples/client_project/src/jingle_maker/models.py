@@ -34,6 +34,13 @@ def _number(data: Mapping[str, Any], name: str) -> float:
     return float(value)
 
 
+def _int(data: Mapping[str, Any], name: str) -> int:
+    value = _field(data, name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UnexpectedResponse(f"{name!r} is not an integer: {value!r}")
+    return value
+
+
 def _list(data: Mapping[str, Any], name: str) -> list[Any]:
     value = _field(data, name)
     if not isinstance(value, list):
@@ -51,6 +58,19 @@ class Ack:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Ack:
         return cls(_str(data, "requestId"), _str(data, "resultUrl"))
+
+
+@dataclass(frozen=True)
+class UploadSlot:
+    """Where a local file goes (`storage_url`, for one PUT of its bytes) and where Audjust then
+    reads it (`retrieval_url`, a source URL for every endpoint)."""
+
+    storage_url: str
+    retrieval_url: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> UploadSlot:
+        return cls(_str(data, "storageUrl"), _str(data, "retrievalUrl"))
 
 
 @dataclass(frozen=True)
@@ -158,3 +178,29 @@ class Candidate:
 def candidates_from_payload(payload: Mapping[str, Any]) -> list[Candidate]:
     """The candidates of a resize answer, webhook payload or resize.json, in the order sent."""
     return [Candidate.from_json(item) for item in _list(payload, "result")]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a song, from `start_ms` to `end_ms`. Labels run from 0 to 1000: the closer two
+    sections' labels, the more alike they sound (a repeated chorus gets equal or near labels)."""
+
+    start_ms: int
+    end_ms: int
+    label: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Section:
+        return cls(_int(data, "startMs"), _int(data, "endMs"), _int(data, "label"))
+
+    @property
+    def start_seconds(self) -> float:
+        return self.start_ms / 1000
+
+
+def sections_from_payload(payload: Mapping[str, Any]) -> list[Section]:
+    """The sections of a structure answer, in the order sent (the song's); at least one."""
+    sections = [Section.from_json(item) for item in _list(payload, "sections")]
+    if not sections:
+        raise UnexpectedResponse("'sections' is empty")
+    return sections

@@ -17,7 +17,7 @@ from mock_server.faults.arming import Arming
 from mock_server.faults.catalogue import CATALOGUE
 from mock_server.songs import song_bytes, song_file, song_names
 from mock_server.web import errors, trigger
-from mock_server.web.handlers import (
+from mock_server.web.calls import (
     checked_url,
     read_json,
     read_json_object,

@@ -17,8 +17,8 @@ from mock_server.journal import ExchangeBodies, JournalEntry
 from mock_server.jsonbody import loads_strict
 from mock_server.sources import is_loopback_host
 from mock_server.web import errors
+from mock_server.web.calls import ANSWERED, NOTES, PARSED_BODY, REPLAYED, REQUEST_ID
 from mock_server.web.faults import NO_ANSWER, SCENARIOS
-from mock_server.web.handlers import ANSWERED, NOTES, PARSED_BODY, REPLAYED, REQUEST_ID
 from mock_server.web.keys import SERVICES
 from mock_server.web.namespace import namespace_of, namespace_or_default
 from mock_server.web.storage import STORAGE_ROUTE, STORED_BODY

@@ -20,7 +20,7 @@ from mock_server.jobs.trigger import DEFAULT_SONG, KEY, Triggered, operation_for
 from mock_server.songs import SONG_DIR, song_file
 from mock_server.sources import SourceError
 from mock_server.web import errors
-from mock_server.web.handlers import REQUEST_ID, checked_url, read_json_object, results_base
+from mock_server.web.calls import REQUEST_ID, checked_url, read_json_object, results_base
 from mock_server.web.keys import SERVICES
 from mock_server.web.namespace import namespace_of
 

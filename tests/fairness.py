@@ -46,7 +46,8 @@ def everywhere(change: Change) -> Tamper:
 
 
 def is_ack(document: dict[str, Any]) -> bool:
-    return "requestId" in document and "result" not in document and "failures" not in document
+    results = ("result", "failures", "sections")  # a structure answered at once is its result
+    return "requestId" in document and not any(name in document for name in results)
 
 
 def is_error(document: dict[str, Any]) -> bool:

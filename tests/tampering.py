@@ -105,8 +105,21 @@ async def tampering_upstream(
             data, kind = edited, tamper.result_type(name, kind)
         return web.Response(status=status, body=data, content_type=kind)
 
-    results_app = web.Application()
+    async def stored(request: web.Request) -> web.Response:
+        """An upload's PUT to its storageUrl (on the results origin), passed on as it came: a
+        variation changes what the API answers, not what a client stores."""
+        kind = request.headers.get("Content-Type")
+        async with session.put(
+            results_behind[0] + request.path,
+            data=await request.read(),
+            headers={"Content-Type": kind} if kind else {},
+            skip_auto_headers=("Content-Type",),
+        ) as answer:
+            return web.Response(status=answer.status, body=await answer.read())
+
+    results_app = web.Application(client_max_size=64 * 1024 * 1024)
     results_app.router.add_get("/{path:.*}", result)
+    results_app.router.add_put("/{path:.*}", stored)
     results_front = await aiohttp_server(results_app)
     mock = await make_mock(results_url=str(results_front.make_url("")).rstrip("/"), **settings)
     results_behind.append(f"http://127.0.0.1:{mock.app[SERVICES].results_port}")

@@ -2,11 +2,12 @@
 
 It works from the analysis the cache keeps, not from the audio: the beat boundaries and the
 beat-by-beat self-similarity are all it reads, so a song analysed once costs only the
-segmentation (about 15 ms for a 3-minute song). Boundaries come from structural-feature novelty
-(novelty.py), labels from grouping sections by their repetition stripes (section_labels.py). The
-sections tile the song: the first starts at 0 ms, each starts where the one before ends, on a beat,
-and the last ends at the song's duration; every label is an integer in 0..1000, equal for sections
-grouped together, and the nearer two labels the more alike the two groups.
+segmentation (about 15 ms for a 3-minute song). Boundaries come from structural-feature novelty,
+each refined to the beat where the repetition changes (novelty.py), labels from grouping sections
+by their repetition stripes (section_labels.py). The sections tile the song: the first starts at
+0 ms, each starts where the one before ends, on a beat, and the last ends at the song's duration;
+every label is an integer in 0..1000, equal for sections grouped together, and the nearer two
+labels the more alike the two groups.
 
 A song too short to hold two sections, or without a change in its similarity (silence), is one
 section. A steady tone or noise is not: the codec spreads any similarity over its whole range, so
